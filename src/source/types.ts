@@ -1,0 +1,37 @@
+// The contract between the connector and a provider mailbox. POP3 implements it now; IMAP slots in later.
+import type { Readable } from 'node:stream';
+
+export type SourceProtocol = 'pop3' | 'imap';
+
+/** One message as the server lists it. `uid` is stable across sessions (POP3 UIDL, IMAP UIDVALIDITY:UID). */
+export interface SourceMessage {
+  uid: string;
+  /** Session-local handle: the POP3 message number or the IMAP sequence number. */
+  num: number;
+  /** Size in octets as the server reports it (POP3 LIST counts CRLF; may differ from the bytes received). */
+  size: number;
+}
+
+export interface SourceSession {
+  readonly protocol: SourceProtocol;
+  /** Host name of the provider server, for the Received header and messages. */
+  readonly server: string;
+  /** Whether the session runs over TLS (implicit or STLS/STARTTLS), for the Received header's `with`. */
+  readonly secure: boolean;
+  /** Lists the messages in the mailbox with their stable ids. */
+  list(): Promise<SourceMessage[]>;
+  /**
+   * Streams one message exactly as stored (transparency dot-unstuffed, CRLF as sent).
+   * The stream must be consumed to its end or destroyed before the next call on the session;
+   * it errors with a PostboteError when the connection drops or stalls, and never ends early silently.
+   */
+  retrieve(message: SourceMessage): Readable;
+  /** The header block plus `lines` body lines (POP3 TOP), buffered: headers are small and capped. */
+  top(message: SourceMessage, lines: number): Promise<Buffer>;
+  /** Marks messages for deletion; POP3 commits them only at close(). Pipelined where the server allows. */
+  delete(messages: SourceMessage[]): Promise<void>;
+  /** Commits deletions (POP3 QUIT) and closes. */
+  close(): Promise<void>;
+  /** Drops the connection without committing anything (deletions stay undone). */
+  abort(): void;
+}
