@@ -1,0 +1,95 @@
+// Turns zod's issues into ConfigIssues: plain-language messages, "did you mean" hints, line and column.
+import type { z } from 'zod';
+import { type ConfigIssue, formatPath, showValue } from './config-error.js';
+import { UNKNOWN_KEYS_MARKER } from './fields.js';
+import type { Position } from './locate.js';
+import { closest } from './suggest.js';
+
+export type Locator = (path: readonly PropertyKey[], at?: 'key' | 'value') => Position;
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a text',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a mapping (key: value)',
+  array: 'a list',
+  record: 'a mapping (key: value)',
+};
+
+export function toConfigIssues(issue: z.core.$ZodIssue, locate: Locator): ConfigIssue[] {
+  const path = issue.path;
+  const input = (issue as { input?: unknown }).input;
+
+  if (issue.code === 'unrecognized_keys') {
+    const known: string[] = issue.message.startsWith(UNKNOWN_KEYS_MARKER)
+      ? JSON.parse(issue.message.slice(UNKNOWN_KEYS_MARKER.length))
+      : [];
+    return issue.keys.map((key) => {
+      const suggestion = closest(key, known);
+      const hint = suggestion
+        ? `did you mean ${suggestion}?`
+        : known.length > 0
+          ? `known keys here: ${known.join(', ')}`
+          : undefined;
+      return at(locate, [...path, key], 'key', `unknown key "${key}"`, hint);
+    });
+  }
+
+  const params = (issue as { params?: { missing?: boolean; hint?: string } }).params;
+  const missing = params?.missing === true || (issue.code === 'invalid_type' && input === undefined);
+  if (missing) {
+    return [
+      at(
+        locate,
+        path,
+        'value',
+        issue.code === 'custom' ? issue.message : 'required',
+        params?.hint ?? addHint(path),
+      ),
+    ];
+  }
+
+  switch (issue.code) {
+    case 'invalid_type':
+      return [
+        at(
+          locate,
+          path,
+          'value',
+          `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${showValue(input)}`,
+        ),
+      ];
+    case 'invalid_value': {
+      const values = issue.values.map(String);
+      const suggestion = typeof input === 'string' ? closest(input, values) : undefined;
+      return [
+        at(
+          locate,
+          path,
+          'value',
+          `expected one of ${values.join(', ')}, got ${showValue(input)}`,
+          suggestion ? `did you mean ${suggestion}?` : undefined,
+        ),
+      ];
+    }
+    default:
+      return [at(locate, path, 'value', issue.message, params?.hint)];
+  }
+}
+
+function at(
+  locate: Locator,
+  path: readonly PropertyKey[],
+  where: 'key' | 'value',
+  message: string,
+  hint?: string,
+): ConfigIssue {
+  return { path: formatPath(path), ...locate(path, where), message, ...(hint ? { hint } : {}) };
+}
+
+function addHint(path: readonly PropertyKey[]): string | undefined {
+  const key = path.at(-1);
+  if (typeof key !== 'string') return undefined;
+  const parent = formatPath(path.slice(0, -1));
+  return `add ${key}: ${parent ? `under ${parent}` : 'at the top level'}`;
+}

@@ -1,0 +1,109 @@
+// Reads postbote.yaml: YAML with line positions, ${VAR} substitution, the schema, then file resolution.
+// Every failure becomes one ConfigError listing all problems with file:line:column.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, type ConfigIssue, formatPath } from './config-error.js';
+import { substituteEnv } from './env.js';
+import { type Locator, toConfigIssues } from './issues.js';
+import { locate, position } from './locate.js';
+import { resolveConfig } from './resolve.js';
+import { configSchema } from './schema.js';
+import type { Config } from './types.js';
+
+export interface ParseConfigOptions {
+  /** Shown in messages (`postbote.yaml:12:11: …`). */
+  file: string;
+  /** Folder that relative paths (state, ca, passwordFile, maildir) are resolved against. */
+  baseDir: string;
+  /** Variables for ${VAR}; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+// YAML aliases can expand exponentially ("billion laughs"); a real config uses a handful at most.
+const MAX_ALIAS_COUNT = 100;
+
+/** Reads and validates the configuration file. Throws ConfigError. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError(
+      file,
+      [
+        {
+          path: '',
+          line: 1,
+          column: 1,
+          message: `cannot read the configuration file (${code})`,
+          hint: 'pass the file with -c FILE; postbote.example.yaml is a commented starting point',
+        },
+      ],
+      err,
+    );
+  }
+  return parseConfig(text, { file, baseDir: dirname(resolve(file)), env });
+}
+
+/** Validates configuration text; for tests and for callers that build the YAML in memory. Throws ConfigError. */
+export function parseConfig(text: string, options: ParseConfigOptions): Config {
+  const { file, baseDir, env = process.env } = options;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map(
+        (error): ConfigIssue => ({
+          path: '',
+          ...position(lineCounter, error.pos[0]),
+          message: `YAML syntax: ${error.message.split('\n')[0]}`,
+          hint: 'check the indentation and quoting near this line (values with ": " or " #" need quotes)',
+        }),
+      ),
+    );
+  }
+
+  const envIssues = substituteEnv(doc, lineCounter, env);
+  if (envIssues.length > 0) throw new ConfigError(file, envIssues);
+
+  const data: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  if (data === null || data === undefined) {
+    throw new ConfigError(file, [
+      {
+        path: '',
+        line: 1,
+        column: 1,
+        message: 'the configuration is empty',
+        hint: 'start from postbote.example.yaml: target: and mailboxes: are required',
+      },
+    ]);
+  }
+
+  const locator: Locator = (path, at) => locate(doc, lineCounter, path, at);
+  const parsed = configSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    throw new ConfigError(
+      file,
+      parsed.error.issues.flatMap((issue) => toConfigIssues(issue, locator)),
+      parsed.error,
+    );
+  }
+
+  const { config, issues } = resolveConfig(parsed.data, baseDir);
+  if (issues.length > 0) {
+    throw new ConfigError(
+      file,
+      issues.map((issue) => ({
+        path: formatPath(issue.path),
+        ...locator(issue.path),
+        message: issue.message,
+        ...(issue.hint ? { hint: issue.hint } : {}),
+      })),
+    );
+  }
+  return config;
+}

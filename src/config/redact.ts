@@ -1,0 +1,27 @@
+// A copy of the configuration that is safe to print (`postbote check`, the web page): secrets masked.
+import type { Config } from './types.js';
+
+const MASK = '****';
+const SECRET_KEYS = new Set(['password', 'pass', 'secret', 'token', 'accessToken', 'clientSecret']);
+
+export function redactConfig(config: Config): unknown {
+  return redact(config);
+}
+
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (SECRET_KEYS.has(key) && inner !== undefined) out[key] = MASK;
+    else if (key === 'caPem' && typeof inner === 'string') out[key] = `(PEM, ${inner.length} characters)`;
+    else if (typeof inner === 'string' && /^postgres(?:ql)?:\/\//i.test(inner)) out[key] = redactUrl(inner);
+    else out[key] = redact(inner);
+  }
+  return out;
+}
+
+/** postgres://user:secret@host/db → postgres://user:****@host/db */
+function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, `$1:${MASK}@`);
+}

@@ -1,0 +1,108 @@
+// Second stage after the schema: resolves relative paths against the config file's folder, reads
+// passwordFile and ca files, and fills mailbox defaults that come from other sections.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { Config, MailboxConfig, RawConfig, TargetConfig } from './types.js';
+
+/** A problem found while resolving; load.ts adds the line and column. */
+export interface ResolveIssue {
+  path: PropertyKey[];
+  message: string;
+  hint?: string;
+}
+
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+const PATH_HINT = 'relative paths are relative to the folder of the configuration file';
+
+export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config; issues: ResolveIssue[] } {
+  const issues: ResolveIssue[] = [];
+
+  const readText = (file: string, path: PropertyKey[], what: string): string | undefined => {
+    const absolute = resolve(baseDir, file);
+    try {
+      return readFileSync(absolute, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      issues.push({
+        path,
+        message: `cannot read ${what} ${absolute} (${code})`,
+        hint: `check the path (${PATH_HINT}) and that postbote's user may read the file`,
+      });
+      return undefined;
+    }
+  };
+
+  const readPassword = (file: string, path: PropertyKey[]): string => {
+    // One trailing newline is what `echo secret > file` and editors add; anything else is the password.
+    const password = readText(file, path, 'password file')?.replace(/\r?\n$/, '');
+    if (password === '') issues.push({ path, message: `password file ${resolve(baseDir, file)} is empty` });
+    return password ?? '';
+  };
+
+  const readCa = (file: string, path: PropertyKey[]): string | undefined => {
+    const pem = readText(file, path, 'CA file');
+    if (pem !== undefined && !pem.includes('-----BEGIN CERTIFICATE-----')) {
+      issues.push({
+        path,
+        message: `CA file ${resolve(baseDir, file)} holds no PEM certificate`,
+        hint: 'convert it with: openssl x509 -inform der -in FILE -out FILE.pem',
+      });
+    }
+    return pem;
+  };
+
+  const { helo, auth, ca, ...targetRest } = raw.target;
+  const target: TargetConfig = {
+    ...targetRest,
+    helo: helo ?? hostname(),
+    ...(ca === undefined ? {} : { ca: resolve(baseDir, ca), caPem: readCa(ca, ['target', 'ca']) }),
+    ...(auth === undefined
+      ? {}
+      : {
+          auth: {
+            user: auth.user,
+            password:
+              auth.passwordFile === undefined
+                ? (auth.password ?? '')
+                : readPassword(auth.passwordFile, ['target', 'auth', 'passwordFile']),
+            ...(auth.passwordFile === undefined ? {} : { passwordFile: resolve(baseDir, auth.passwordFile) }),
+          },
+        }),
+  };
+
+  const mailboxes = raw.mailboxes.map((mailbox, index): MailboxConfig => {
+    const { password, passwordFile, ca: mailboxCa, ...rest } = mailbox;
+    const at = (key: string) => ['mailboxes', index, key];
+    return {
+      ...rest,
+      password:
+        passwordFile === undefined ? (password ?? '') : readPassword(passwordFile, at('passwordFile')),
+      ...(passwordFile === undefined ? {} : { passwordFile: resolve(baseDir, passwordFile) }),
+      ...(mailboxCa === undefined
+        ? {}
+        : { ca: resolve(baseDir, mailboxCa), caPem: readCa(mailboxCa, at('ca')) }),
+      deliverTo: mailbox.deliverTo ?? [],
+      interval: mailbox.interval ?? raw.scheduler.interval,
+      maxMessageSize: mailbox.maxMessageSize ?? raw.delivery.maxMessageSize,
+      envelopeSender: mailbox.envelopeSender ?? raw.delivery.envelopeSender,
+    };
+  });
+
+  const receive = raw.receive?.map((listener) =>
+    listener.deliver.maildir === undefined
+      ? listener
+      : { ...listener, deliver: { maildir: resolve(baseDir, listener.deliver.maildir) } },
+  );
+
+  const postgres = POSTGRES_URL.test(raw.state);
+  const config: Config = {
+    ...raw,
+    state: postgres ? raw.state : resolve(baseDir, raw.state),
+    stateKind: postgres ? 'postgres' : 'sqlite',
+    target,
+    mailboxes,
+    ...(receive === undefined ? {} : { receive }),
+  };
+  return { config, issues };
+}

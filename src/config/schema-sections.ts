@@ -1,0 +1,212 @@
+// Schema sections for the mailboxes and the later blocks (receive, web), plus pieces shared with schema.ts.
+import { z } from 'zod';
+import { showValue } from './config-error.js';
+import {
+  address,
+  bool,
+  domain,
+  duration,
+  host,
+  hostPort,
+  intIn,
+  ipRange,
+  isAddress,
+  nonEmptyList,
+  oneOf,
+  port,
+  size,
+  strict,
+  text,
+} from './fields.js';
+
+export const TLS_MODES = ['none', 'starttls', 'tls'] as const;
+export const MAILBOX_AUTH = ['auto', 'user', 'apop', 'plain', 'login'] as const;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** A name that is safe in file names, URLs and log fields. */
+export const name = () =>
+  z.unknown().transform((value, ctx): string => {
+    if (typeof value === 'string' && NAME.test(value)) return value;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        value === undefined
+          ? 'required'
+          : `expected a name of letters, digits, . _ -, got ${showValue(value)}`,
+      params: { missing: value === undefined, hint: 'start with a letter or digit, at most 64 characters' },
+      input: value,
+    });
+    return z.NEVER;
+  });
+
+/** 'return-path' | 'mailbox' | a fixed address; '<>' is the null sender. */
+export const envelopeSender = () =>
+  z.unknown().transform((value, ctx): string => {
+    if (value === 'return-path' || value === 'mailbox' || value === '<>') return value;
+    if (typeof value === 'string' && isAddress(value.trim())) return value.trim();
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected return-path, mailbox, <> or an address, got ${showValue(value)}`,
+      params: { hint: 'return-path uses the message’s own sender; mailbox uses the mailbox’s user address' },
+      input: value,
+    });
+    return z.NEVER;
+  });
+
+/** Exactly one of password / passwordFile; shared by the target's auth and the mailboxes. */
+export function refineSecret(
+  value: { password?: string; passwordFile?: string },
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (value.password !== undefined && value.passwordFile !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['passwordFile'],
+      message: 'password and passwordFile are both set',
+      params: { hint: `keep one of them: password (e.g. \${VAR}) or passwordFile` },
+    });
+  } else if (value.password === undefined && value.passwordFile === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'password or passwordFile is required',
+      params: {
+        missing: true,
+        hint: `write password: \${SOME_VAR} and set it in the environment, or passwordFile: FILE`,
+      },
+    });
+  }
+}
+
+/** One address or a list of them, always a list on output. */
+const recipients = () =>
+  z.unknown().transform((value, ctx): string[] => {
+    const items = Array.isArray(value) ? value : [value];
+    const bad = items.findIndex((item) => typeof item !== 'string' || !isAddress(item.trim()));
+    if (items.length > 0 && bad === -1) return items.map((item: string) => item.trim());
+    ctx.addIssue({
+      code: 'custom',
+      path: Array.isArray(value) && bad >= 0 ? [bad] : [],
+      message: `expected an address or a list of addresses, got ${showValue(bad >= 0 ? items[bad] : value)}`,
+      input: value,
+    });
+    return z.NEVER;
+  });
+
+const headerName = () =>
+  z.unknown().transform((value, ctx): string => {
+    if (typeof value === 'string' && /^[!-9;-~]+$/.test(value)) return value;
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a header name, got ${showValue(value)}`,
+      input: value,
+    });
+    return z.NEVER;
+  });
+
+// Routing by envelope headers is specified by a later issue: the block stays strict so it can grow safely.
+const catchAllSchema = strict({
+  domains: nonEmptyList(domain()),
+  rewriteDomain: domain().optional(),
+  fallback: address(),
+  headers: nonEmptyList(headerName()).optional(),
+  aliases: z.record(z.string().min(1), recipients()).default({}),
+});
+
+export const mailboxSchema = strict({
+  name: name(),
+  protocol: oneOf(['pop3', 'imap']).default('pop3'),
+  host: host(),
+  port: port().optional(),
+  tls: oneOf(TLS_MODES).default('tls'),
+  tlsVerify: bool().default(true),
+  ca: text('a file path').optional(),
+  servername: host().optional(),
+  user: text(),
+  password: text().optional(),
+  passwordFile: text('a file path').optional(),
+  auth: oneOf(MAILBOX_AUTH).default('auto'),
+  deliverTo: nonEmptyList(address()).optional(),
+  catchAll: catchAllSchema.optional(),
+  fallback: address().optional(),
+  envelopeSender: envelopeSender().optional(),
+  keep: bool().default(false),
+  deleteAfterDays: intIn(1, 36_500).optional(),
+  interval: duration().optional(),
+  enabled: bool().default(true),
+  maxMessageSize: size().optional(),
+  timeouts: strict({
+    connect: duration().optional(),
+    greeting: duration().optional(),
+    command: duration().optional(),
+    idle: duration().optional(),
+  }).prefault({}),
+})
+  .superRefine((mailbox, ctx) => {
+    refineSecret(mailbox, ctx);
+    if (mailbox.deliverTo === undefined && mailbox.catchAll === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'deliverTo or catchAll is required',
+        params: { missing: true, hint: 'write deliverTo: [user@your-domain] for a personal mailbox' },
+      });
+    }
+    if (mailbox.deliverTo !== undefined && mailbox.catchAll !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['catchAll'],
+        message: 'deliverTo and catchAll are both set',
+        params: {
+          hint: 'a mailbox delivers either to fixed recipients (deliverTo) or by envelope headers (catchAll)',
+        },
+      });
+    }
+    if (mailbox.deleteAfterDays !== undefined && !mailbox.keep) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deleteAfterDays'],
+        message: 'deleteAfterDays needs keep: true',
+        params: {
+          hint: 'without keep: true messages are deleted right after delivery; add keep: true or remove it',
+        },
+      });
+    }
+    if (mailbox.protocol === 'imap' && (mailbox.auth === 'user' || mailbox.auth === 'apop')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message: `auth: ${mailbox.auth} is a POP3 login method`,
+        params: { hint: 'for IMAP use auto, plain or login' },
+      });
+    }
+  })
+  .transform((mailbox) => ({ ...mailbox, port: mailbox.port ?? defaultPort(mailbox.protocol, mailbox.tls) }));
+
+/** The well-known port for the protocol: implicit TLS has its own port, STARTTLS shares the plain one. */
+export function defaultPort(protocol: 'pop3' | 'imap', tls: (typeof TLS_MODES)[number]): number {
+  if (protocol === 'pop3') return tls === 'tls' ? 995 : 110;
+  return tls === 'tls' ? 993 : 143;
+}
+
+// The receive connector and web admin belong to later issues; validated minimally but strictly.
+export const receiveSchema = strict({
+  name: name(),
+  bindings: nonEmptyList(hostPort()),
+  remoteIpRanges: nonEmptyList(ipRange()),
+  acceptedDomains: nonEmptyList(domain()),
+  deliver: strict({
+    lmtp: hostPort().optional(),
+    maildir: text('a folder').optional(),
+    smtp: hostPort().optional(),
+  }).superRefine((deliver, ctx) => {
+    const set = [deliver.lmtp, deliver.maildir, deliver.smtp].filter((v) => v !== undefined).length;
+    if (set !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: set === 0 ? 'one of lmtp, maildir or smtp is required' : 'only one of lmtp, maildir or smtp',
+        params: { missing: set === 0, hint: 'e.g. deliver: { lmtp: "127.0.0.1:24" }' },
+      });
+    }
+  }),
+});
+
+export const webSchema = strict({ listen: hostPort().default('127.0.0.1:8025') });

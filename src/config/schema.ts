@@ -1,0 +1,108 @@
+// The one schema of postbote.yaml. Its output (durations in ms, sizes in bytes, defaults filled) is the
+// raw config; resolve.ts then reads the files it names (passwords, CAs) and fills cross-section defaults.
+import {
+  address,
+  bool,
+  duration,
+  host,
+  intIn,
+  ipLiteral,
+  list,
+  oneOf,
+  port,
+  size,
+  strict,
+  text,
+} from './fields.js';
+import {
+  envelopeSender,
+  mailboxSchema,
+  receiveSchema,
+  refineSecret,
+  TLS_MODES,
+  webSchema,
+} from './schema-sections.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const targetAuthSchema = strict({
+  user: text(),
+  password: text().optional(),
+  passwordFile: text('a file path').optional(),
+}).superRefine((value, ctx) => refineSecret(value, ctx));
+
+const targetSchema = strict({
+  host: host(),
+  port: port().default(25),
+  protocol: oneOf(['smtp', 'lmtp']).default('smtp'),
+  localAddress: ipLiteral().optional(),
+  tls: oneOf(TLS_MODES).default('starttls'),
+  tlsVerify: bool().default(true),
+  ca: text('a file path').optional(),
+  servername: host().optional(),
+  helo: host().optional(),
+  auth: targetAuthSchema.optional(),
+  maxConnections: intIn(1, 64).default(4),
+  timeouts: strict({
+    connect: duration().optional(),
+    greeting: duration().optional(),
+    command: duration().optional(),
+    dataEnd: duration().optional(),
+  }).prefault({}),
+});
+
+// 100 MB: far above what providers accept (typically 25–50 MB), so only runaway messages hit it.
+const DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024;
+// 30 Received headers: RFC 5321 6.3 suggests at least 100 hops is a loop; real mail has under 20.
+const DEFAULT_MAX_RECEIVED_HEADERS = 30;
+
+const deliverySchema = strict({
+  envelopeSender: envelopeSender().default('return-path'),
+  retry: strict({
+    initial: duration().default(60_000),
+    max: duration().default(3_600_000),
+    expireAfter: duration().default(5 * 86_400_000),
+  }).prefault({}),
+  maxMessageSize: size().default(DEFAULT_MAX_MESSAGE_SIZE),
+  maxReceivedHeaders: intIn(1, 1000).default(DEFAULT_MAX_RECEIVED_HEADERS),
+  postmaster: address().optional(),
+}).superRefine((value, ctx) => {
+  if (value.retry.max < value.retry.initial) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retry', 'max'],
+      message: 'retry.max is shorter than retry.initial',
+      params: { hint: 'max caps the backoff, so it must be at least initial' },
+    });
+  }
+});
+
+const schedulerSchema = strict({
+  concurrency: intIn(1, 1000).default(8),
+  perHostConnections: intIn(1, 100).default(2),
+  interval: duration().default(300_000),
+});
+
+export const configSchema = strict({
+  state: text('a folder or a postgres:// URL').default('./data'),
+  log: strict({ level: oneOf(LOG_LEVELS).default('info') }).prefault({}),
+  target: targetSchema,
+  delivery: deliverySchema.prefault({}),
+  scheduler: schedulerSchema.prefault({}),
+  mailboxes: list(mailboxSchema).superRefine((mailboxes, ctx) => {
+    const seen = new Map<string, number>();
+    mailboxes.forEach((mailbox, index) => {
+      const first = seen.get(mailbox.name.toLowerCase());
+      if (first === undefined) seen.set(mailbox.name.toLowerCase(), index);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'name'],
+          message: `mailbox name "${mailbox.name}" is used twice (also mailboxes[${first}])`,
+          params: { hint: 'names identify mailboxes in the state; give each one a unique name' },
+        });
+    });
+  }),
+  receive: list(receiveSchema).optional(),
+  web: webSchema.optional(),
+});

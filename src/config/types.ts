@@ -1,0 +1,60 @@
+// The configuration types, derived from the schema's output plus what resolve.ts adds (secrets, PEMs).
+// Plain data: `postbote demo` and tests may build a Config by hand.
+import type { z } from 'zod';
+import type { configSchema } from './schema.js';
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+export type RawConfig = z.output<typeof configSchema>;
+type RawTarget = RawConfig['target'];
+type RawMailbox = RawConfig['mailboxes'][number];
+
+/** 'return-path' | 'mailbox' | '<>' (null sender) | a fixed address. */
+export type EnvelopeSender = 'return-path' | 'mailbox' | '<>' | (string & {});
+
+export type TlsMode = RawTarget['tls'];
+
+export type TargetConfig = Simplify<
+  Omit<RawTarget, 'helo' | 'auth' | 'ca'> & {
+    /** Name for EHLO/LHLO; defaults to this machine's host name. */
+    helo: string;
+    /** Absolute path of the extra CA file, and its contents. */
+    ca?: string;
+    caPem?: string;
+    auth?: { user: string; password: string; passwordFile?: string };
+  }
+>;
+
+export type MailboxConfig = Simplify<
+  Omit<RawMailbox, 'password' | 'ca' | 'interval' | 'maxMessageSize' | 'envelopeSender' | 'deliverTo'> & {
+    /** Resolved from password (after ${VAR}) or the contents of passwordFile. Never log it. */
+    password: string;
+    ca?: string;
+    caPem?: string;
+    /** Milliseconds; defaults to scheduler.interval. */
+    interval: number;
+    /** Bytes; defaults to delivery.maxMessageSize. */
+    maxMessageSize: number;
+    /** Defaults to delivery.envelopeSender. */
+    envelopeSender: EnvelopeSender;
+    /** Fixed recipients; empty for a catchAll mailbox. */
+    deliverTo: string[];
+  }
+>;
+
+export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;
+export type DeliveryConfig = RawConfig['delivery'];
+export type SchedulerConfig = RawConfig['scheduler'];
+export type ReceiveConfig = NonNullable<RawConfig['receive']>[number];
+export type WebConfig = NonNullable<RawConfig['web']>;
+
+export type Config = Simplify<
+  Omit<RawConfig, 'state' | 'target' | 'mailboxes' | 'delivery'> & {
+    /** Absolute folder for SQLite and the spool, or the postgres:// URL as written. */
+    state: string;
+    stateKind: 'sqlite' | 'postgres';
+    target: TargetConfig;
+    delivery: Simplify<Omit<DeliveryConfig, 'envelopeSender'> & { envelopeSender: EnvelopeSender }>;
+    mailboxes: MailboxConfig[];
+  }
+>;
