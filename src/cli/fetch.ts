@@ -1,0 +1,64 @@
+// `postbote fetch`: one pass over the mailboxes, deferred mail retried now; exit 0 only if every
+// mailbox succeeded and nothing is left waiting.
+import { createRuntime } from '../app/runtime.js';
+import type { PassSummary } from '../connector/mailbox-pass.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { EXIT_CONFIG, EXIT_FAILED } from './exit.js';
+import { Progress } from './progress.js';
+import { setup } from './setup.js';
+
+export interface FetchOptions {
+  config: string;
+  mailbox?: string[];
+  json?: boolean;
+}
+
+export async function fetchCommand(o: FetchOptions): Promise<void> {
+  const interactive = process.stderr.isTTY === true && !o.json;
+  const { config, logger } = setup(o.config, interactive);
+  const runtime = await createRuntime(config, logger);
+  try {
+    const unknown = (o.mailbox ?? []).filter((n) => !runtime.plans.some((p) => p.name === n));
+    if (unknown.length > 0) {
+      console.error(`postbote: no enabled mailbox named ${unknown.join(', ')}`);
+      process.exitCode = EXIT_CONFIG;
+      return;
+    }
+    const progress = interactive ? new Progress(process.stderr) : undefined;
+    const scheduler = new Scheduler(
+      runtime.ctx,
+      runtime.plans,
+      { ...config.scheduler, onEvent: (e) => progress?.event(e) },
+      logger,
+    );
+    const summaries = await scheduler.runAll(o.mailbox);
+    await scheduler.stop();
+    progress?.done();
+    if (o.json) console.log(JSON.stringify(toJson(summaries, runtime.target.health), null, 2));
+    else printSummary(summaries);
+    if (!summaries.every((s) => s.ok && s.pending === 0)) process.exitCode = EXIT_FAILED;
+  } finally {
+    await runtime.close();
+  }
+}
+
+function toJson(summaries: PassSummary[], target: { state: string; error?: { toJSON(): unknown } }) {
+  return {
+    ok: summaries.every((s) => s.ok && s.pending === 0),
+    target: { state: target.state, error: target.error?.toJSON() },
+    mailboxes: summaries.map((s) => ({ ...s, error: s.error?.toJSON() })),
+  };
+}
+
+function printSummary(summaries: PassSummary[]): void {
+  for (const s of summaries) {
+    const secs = ((s.endedAt - s.startedAt) / 1000).toFixed(1);
+    const mb = (s.bytes / 1048576).toFixed(1);
+    const verdict = s.ok ? (s.pending === 0 ? 'ok' : 'pending') : 'FAILED';
+    console.log(
+      `${s.mailbox}: ${verdict} - ${s.listed} on server, ${s.fetched} fetched (${mb} MB), ${s.delivered} delivered, ` +
+        `${s.deferred} deferred, ${s.quarantined} quarantined, ${s.removed} removed, ${s.pending} waiting (${secs} s)`,
+    );
+    if (s.error) console.log(`  ${s.error.describe()}`);
+  }
+}

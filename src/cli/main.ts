@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `postbote` command: run (the service), fetch (one pass), check (prove the path), demo.
+import { Command, Option } from 'commander';
+import { checkCommand } from './check.js';
+import { demoCommand } from './demo.js';
+import { fail } from './exit.js';
+import { fetchCommand } from './fetch.js';
+import { runCommand } from './run.js';
+
+const program = new Command('postbote')
+  .description('Fetches provider mailboxes (POP3) and delivers them by SMTP/LMTP to your mail server.')
+  .version('0.1.0');
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'configuration file').default('postbote.yaml').env('POSTBOTE_CONFIG');
+
+program
+  .command('run')
+  .description('run the service: poll every mailbox on its interval until SIGTERM')
+  .addOption(configOption())
+  .action((o) => runCommand(o).catch(fail));
+
+program
+  .command('fetch')
+  .description(
+    'one pass over the mailboxes (deferred mail is retried now), then exit; 0 only if all went through',
+  )
+  .addOption(configOption())
+  .option('-m, --mailbox <name...>', 'only these mailboxes')
+  .option('--json', 'print a machine-readable summary')
+  .action((o) => fetchCommand(o).catch(fail));
+
+program
+  .command('check')
+  .description('connect and log in to every mailbox and the target, and say what fails and how to fix it')
+  .addOption(configOption())
+  .option('--json', 'print a machine-readable report')
+  .action((o) => checkCommand(o).catch(fail));
+
+program
+  .command('demo')
+  .description('run the whole flow on this machine: a sample POP3 mailbox, Postbote, and a local SMTP server')
+  .option('-d, --dir <folder>', 'where the demo writes its state and the delivered mail', 'postbote-demo')
+  .action((o) => demoCommand(o).catch(fail));
+
+program.parseAsync(process.argv).catch(fail);

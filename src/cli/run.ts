@@ -1,0 +1,37 @@
+// `postbote run`: the service. Polls every mailbox on its interval; SIGTERM or SIGINT lets each
+// session finish the message in hand, commit and close, then exits.
+import { createRuntime } from '../app/runtime.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { setup } from './setup.js';
+
+export async function runCommand(o: { config: string }): Promise<void> {
+  const { config, logger } = setup(o.config);
+  const runtime = await createRuntime(config, logger);
+  const scheduler = new Scheduler(
+    runtime.ctx,
+    runtime.plans,
+    {
+      ...config.scheduler,
+      onPass: (s) =>
+        logger.info(
+          { mailbox: s.mailbox, fetched: s.fetched, delivered: s.delivered, deferred: s.deferred, ok: s.ok },
+          `mailbox ${s.mailbox}: ${s.fetched} fetched, ${s.delivered} delivered${s.error ? `, ${s.error.describe()}` : ''}`,
+        ),
+    },
+    logger,
+  );
+  scheduler.start();
+  logger.info({ mailboxes: runtime.plans.length }, 'postbote running');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping: finishing the messages in hand');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await scheduler.stop();
+  await runtime.close();
+  logger.info('postbote stopped');
+  logger.flush();
+}

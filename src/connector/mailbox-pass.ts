@@ -1,0 +1,302 @@
+// One pass over one mailbox: deliver what is pending from the spool, fetch what is new (spool, record,
+// deliver), then remove at the source only what the store says is safe, and commit (QUIT).
+import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
+import { hasOwnTrace } from '../delivery/received.js';
+import { isPostboteError, type PostboteError, toPostboteError } from '../errors.js';
+import { firstAddress, firstHeader, type Header, headerValues, parseHeaders } from '../message/headers.js';
+import { type RouteInput, route } from '../routing/route.js';
+import type { SourceMessage, SourceSession } from '../source/types.js';
+import type { SpooledFile } from '../spool/spool.js';
+import { FINAL_STATES, type MessageRecord } from '../store/types.js';
+
+const DAY_MS = 86_400_000;
+
+export interface MailboxPlan {
+  name: string;
+  user: string;
+  keep: boolean;
+  deleteAfterDays?: number;
+  maxMessageSize: number;
+  maxReceivedHeaders: number;
+  /** 'return-path' | 'mailbox' | a fixed address. */
+  envelopeSender: string;
+  route: RouteInput;
+  fallback?: string;
+  protocol: 'pop3' | 'imap';
+  host: string;
+  /** Whether the source session runs over TLS, for the Received header. */
+  secure: boolean;
+  open(): Promise<SourceSession>;
+}
+
+export type PassEvent =
+  | { type: 'listed'; mailbox: string; count: number; fresh: number }
+  | {
+      type: 'message';
+      mailbox: string;
+      uid: string;
+      outcome: MessageRecord['state'] | 'skipped';
+      bytes: number;
+    };
+
+export interface PassOptions {
+  /** Retry deferred messages now regardless of their backoff (`postbote fetch`). */
+  force?: boolean;
+  /** Stop after the message in hand (SIGTERM). */
+  signal?: AbortSignal;
+  onEvent?: (event: PassEvent) => void;
+}
+
+export interface PassSummary {
+  mailbox: string;
+  ok: boolean;
+  listed: number;
+  fetched: number;
+  delivered: number;
+  deferred: number;
+  quarantined: number;
+  removed: number;
+  bytes: number;
+  /** Messages of this mailbox still waiting for delivery after the pass. */
+  pending: number;
+  startedAt: number;
+  endedAt: number;
+  error?: PostboteError;
+}
+
+export async function runMailboxPass(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  options: PassOptions = {},
+): Promise<PassSummary> {
+  const s: PassSummary = {
+    mailbox: plan.name,
+    ok: true,
+    listed: 0,
+    fetched: 0,
+    delivered: 0,
+    deferred: 0,
+    quarantined: 0,
+    removed: 0,
+    bytes: 0,
+    pending: 0,
+    startedAt: ctx.now(),
+    endedAt: 0,
+  };
+  const log = ctx.logger.child({ mailbox: plan.name });
+  const stopped = () => options.signal?.aborted === true;
+  const known = await ctx.store.messagesOf(plan.name);
+  let targetDown: PostboteError | undefined;
+
+  const count = (outcome: AttemptOutcome) => {
+    known.set(outcome.record.uid, outcome.record);
+    if (outcome.kind === 'target-unavailable') targetDown = outcome.error;
+    if (outcome.record.state === 'delivered') s.delivered++;
+    else if (outcome.record.state === 'quarantined') s.quarantined++;
+    else if (outcome.kind === 'deferred') s.deferred++;
+    options.onEvent?.({
+      type: 'message',
+      mailbox: plan.name,
+      uid: outcome.record.uid,
+      outcome: outcome.record.state,
+      bytes: outcome.record.size,
+    });
+  };
+
+  // A. What is already spooled needs no provider: deliver it first.
+  for (const rec of [...known.values()]) {
+    if (stopped() || targetDown) break;
+    if (FINAL_STATES.has(rec.state) || rec.spoolKey === null) continue;
+    if (!options.force && rec.nextAttemptAt !== null && rec.nextAttemptAt > ctx.now()) continue;
+    count(await attemptDelivery(ctx, origin(plan), rec));
+  }
+
+  let session: SourceSession | undefined;
+  try {
+    session = await plan.open();
+    const listing = await session.list();
+    s.listed = listing.length;
+    const fresh = listing.filter((m) => !known.has(m.uid));
+    options.onEvent?.({ type: 'listed', mailbox: plan.name, count: listing.length, fresh: fresh.length });
+
+    // B. New messages: spool and record before any delivery, so a crash never loses track.
+    for (const msg of fresh) {
+      if (stopped() || targetDown) break;
+      const outcome = await fetchAndDeliver(ctx, plan, session, msg, s);
+      if (outcome) count(outcome);
+    }
+
+    // C. Remove at the source what the store holds as delivered or durably quarantined.
+    const remove = removable(plan, listing, known, ctx.now());
+    if (remove.length > 0) await session.delete(remove.map((r) => r.msg));
+    await session.close();
+    session = undefined;
+    if (remove.length > 0)
+      await ctx.store.markSourceRemoved(
+        remove.map((r) => r.id),
+        ctx.now(),
+      );
+    s.removed = remove.length;
+    if (plan.keep) await forgetVanished(ctx, listing, known);
+  } catch (err) {
+    session?.abort();
+    s.error = isPostboteError(err) ? err : toPostboteError(err, `${plan.protocol} ${plan.host}`);
+    log.warn({ err: s.error.toJSON() }, `mailbox ${plan.name}: ${s.error.describe()}`);
+  }
+  if (targetDown && !s.error) s.error = targetDown;
+  s.pending = [...known.values()].filter((r) => r.state === 'spooled' || r.state === 'deferred').length;
+  s.ok = !s.error;
+  s.endedAt = ctx.now();
+  await ctx.store.recordSession({ ...s, error: s.error ? s.error.describe() : null });
+  return s;
+}
+
+async function fetchAndDeliver(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  session: SourceSession,
+  msg: SourceMessage,
+  s: PassSummary,
+): Promise<AttemptOutcome | undefined> {
+  if (msg.size > plan.maxMessageSize) {
+    return quarantineUnfetched(ctx, plan, msg, `${msg.size} bytes on the server`);
+  }
+  let spooled: SpooledFile;
+  try {
+    spooled = await ctx.spool.write(session.retrieve(msg), plan.maxMessageSize);
+  } catch (err) {
+    // The server under-reported the size: remember the message so the next pass does not loop on it.
+    // The session is mid-RETR and unusable, so the pass ends here (the error aborts it).
+    if (isPostboteError(err) && err.code === 'MESSAGE_TOO_LARGE') {
+      await quarantineUnfetched(ctx, plan, msg, `more than ${plan.maxMessageSize} bytes received`);
+    }
+    throw err;
+  }
+  const headers = parseHeaders(spooled.header);
+  const record = await ctx.store.addSpooled({
+    mailbox: plan.name,
+    uid: msg.uid,
+    spoolKey: spooled.key,
+    size: spooled.size,
+    sha256: spooled.sha256,
+    messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
+    sender: envelopeSender(plan, headers),
+    subject: firstHeader(headers, 'subject') ?? null,
+    recipients: route(plan.route, headers),
+    fetchedAt: ctx.now(),
+  });
+  s.fetched++;
+  s.bytes += spooled.size;
+  const loop = loopReason(plan, headers, ctx.hostname);
+  if (loop) {
+    const updated = await ctx.store.recordAttempt(
+      record.id,
+      {
+        state: 'quarantined',
+        recipients: record.recipients,
+        nextAttemptAt: null,
+        reason: loop,
+        spoolKey: record.spoolKey,
+        countsAsAttempt: false,
+      },
+      { at: ctx.now(), outcome: 'quarantined', detail: loop, recipients: [] },
+    );
+    return { kind: 'final', record: updated };
+  }
+  return attemptDelivery(ctx, origin(plan), record);
+}
+
+/**
+ * A message over the size limit is recorded as quarantined without its bytes: it is never fetched
+ * again, and never deleted at the source (the provider's copy is the only one).
+ */
+async function quarantineUnfetched(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  msg: SourceMessage,
+  what: string,
+): Promise<AttemptOutcome> {
+  const reason = `too large to fetch: ${what}, limit ${plan.maxMessageSize} (maxMessageSize); left on the server`;
+  const record = await ctx.store.addSpooled({
+    mailbox: plan.name,
+    uid: msg.uid,
+    spoolKey: null,
+    size: msg.size,
+    sha256: '',
+    messageId: null,
+    sender: '',
+    subject: null,
+    recipients: [],
+    fetchedAt: ctx.now(),
+  });
+  const updated = await ctx.store.recordAttempt(
+    record.id,
+    {
+      state: 'quarantined',
+      recipients: [],
+      nextAttemptAt: null,
+      reason,
+      spoolKey: null,
+      countsAsAttempt: false,
+    },
+    { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: [] },
+  );
+  return { kind: 'final', record: updated };
+}
+
+function origin(plan: MailboxPlan) {
+  return { protocol: plan.protocol, server: plan.host, secure: plan.secure, fallback: plan.fallback };
+}
+
+/** The reverse path for the target: Return-Path as the provider recorded it, per configuration. */
+export function envelopeSender(
+  plan: Pick<MailboxPlan, 'envelopeSender' | 'user'>,
+  headers: Header[],
+): string {
+  if (plan.envelopeSender === 'mailbox') return plan.user.includes('@') ? plan.user : '';
+  if (plan.envelopeSender !== 'return-path') return plan.envelopeSender;
+  const returnPath = firstAddress(firstHeader(headers, 'return-path'));
+  if (returnPath !== undefined) return returnPath;
+  return firstAddress(firstHeader(headers, 'from')) ?? '';
+}
+
+function loopReason(plan: MailboxPlan, headers: Header[], hostname: string): string | undefined {
+  const received = headerValues(headers, 'received');
+  if (received.length > plan.maxReceivedHeaders) {
+    return `mail loop suspected: ${received.length} Received headers (limit ${plan.maxReceivedHeaders})`;
+  }
+  if (hasOwnTrace(received, hostname))
+    return `mail loop: Postbote (${hostname}) already handled this message`;
+  return undefined;
+}
+
+function removable(
+  plan: MailboxPlan,
+  listing: SourceMessage[],
+  known: Map<string, MessageRecord>,
+  now: number,
+): Array<{ msg: SourceMessage; id: number }> {
+  const out: Array<{ msg: SourceMessage; id: number }> = [];
+  for (const msg of listing) {
+    const rec = known.get(msg.uid);
+    if (!rec || !FINAL_STATES.has(rec.state)) continue;
+    // A quarantined record without bytes (never fetched) must keep the provider's copy.
+    if (rec.state === 'quarantined' && rec.spoolKey === null) continue;
+    if (plan.keep) {
+      if (plan.deleteAfterDays === undefined || now - rec.fetchedAt < plan.deleteAfterDays * DAY_MS) continue;
+    }
+    out.push({ msg, id: rec.id });
+  }
+  return out;
+}
+
+/** Keep mode: once the server no longer lists a message, its uid need not be remembered. */
+async function forgetVanished(
+  ctx: DeliveryContext,
+  listing: SourceMessage[],
+  known: Map<string, MessageRecord>,
+): Promise<void> {
+  const listed = new Set(listing.map((m) => m.uid));
+  const gone = [...known.values()].filter((r) => !listed.has(r.uid) && r.state === 'delivered');
+  if (gone.length > 0) await ctx.store.forget(gone.map((r) => r.id));
+}

@@ -1,0 +1,247 @@
+// One delivery attempt of a spooled message: hand it to the target, read each recipient's reply,
+// and decide — delivered, deferred with backoff, rerouted to the fallback, or quarantined.
+// A target that refuses Postbote itself changes nothing about the message.
+import { Readable } from 'node:stream';
+import { isPostboteError, PostboteError, toPostboteError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { classifyRefusal, isTooLarge, replyKind } from '../smtp/refusal.js';
+import type { RecipientReply } from '../smtp/types.js';
+import type { Spool } from '../spool/spool.js';
+import type { MessageRecord, RecipientRecord, Store, StoredReply } from '../store/types.js';
+import { receivedHeader } from './received.js';
+import type { Target } from './target.js';
+
+export interface RetryPolicy {
+  initial: number;
+  max: number;
+  expireAfter: number;
+}
+
+export interface DeliveryContext {
+  target: Target;
+  spool: Spool;
+  store: Store;
+  logger: Logger;
+  retry: RetryPolicy;
+  /** This host's name, for the Received header. */
+  hostname: string;
+  now: () => number;
+}
+
+/** What the mailbox the message came from adds to its delivery. */
+export interface MessageOrigin {
+  protocol: 'pop3' | 'imap';
+  server: string;
+  secure: boolean;
+  /** Where mail refused with 5xx goes instead of quarantine. */
+  fallback?: string;
+}
+
+export type AttemptOutcome =
+  /** Delivered or quarantined: safe to remove at the source. */
+  | { kind: 'final'; record: MessageRecord }
+  /** Some recipient still pending: retried later. */
+  | { kind: 'deferred'; record: MessageRecord; error?: PostboteError }
+  /** The target refuses Postbote (or is unreachable): stop delivering for now; the message is untouched. */
+  | { kind: 'target-unavailable'; record: MessageRecord; error: PostboteError };
+
+/** Rerouting to the fallback happens in the same attempt; this bounds it (original try + fallback). */
+const MAX_TRANSACTIONS_PER_ATTEMPT = 2;
+
+export async function attemptDelivery(
+  ctx: DeliveryContext,
+  origin: MessageOrigin,
+  record: MessageRecord,
+): Promise<AttemptOutcome> {
+  const key = record.spoolKey;
+  if (!key) throw new PostboteError('SPOOL', `message ${record.id} has no spool file`, { temporary: false });
+  let recipients = record.recipients.map((r) => ({ ...r }));
+  const log: Array<{ address: string; reply?: StoredReply }> = [];
+  let tooLarge: StoredReply | undefined;
+
+  for (let round = 0; round < MAX_TRANSACTIONS_PER_ATTEMPT; round++) {
+    const pending = recipients.filter((r) => r.status === 'pending');
+    if (pending.length === 0) break;
+    let replies: RecipientReply[];
+    try {
+      replies = await sendOnce(ctx, origin, record, key, pending);
+    } catch (err) {
+      const error = isPostboteError(err) ? err : toPostboteError(err, ctx.target.where);
+      const refusing = isConnectorFault(error);
+      ctx.target.setHealth(refusing ? 'refusing' : 'down', error);
+      if (round > 0) break; // the first transaction's results stand; the rest stays pending
+      if (refusing) return { kind: 'target-unavailable', record, error };
+      const deferred = await finish(ctx, record, recipients, log, undefined, error);
+      return deferred.kind === 'final'
+        ? deferred
+        : { kind: 'target-unavailable', record: deferred.record, error };
+    }
+    const refusal = classifyRefusal(replies);
+    if (refusal === 'client-refused') {
+      const error = connectorRefusedError(ctx, replies);
+      ctx.target.setHealth('refusing', error);
+      if (round > 0) break;
+      return { kind: 'target-unavailable', record, error };
+    }
+    ctx.target.setHealth('ok');
+    recipients = applyReplies(recipients, replies, origin.fallback, log, (reply) => {
+      tooLarge = reply;
+    });
+    if (tooLarge) break;
+  }
+  return finish(ctx, record, recipients, log, tooLarge);
+}
+
+async function sendOnce(
+  ctx: DeliveryContext,
+  origin: MessageOrigin,
+  record: MessageRecord,
+  key: string,
+  pending: RecipientRecord[],
+): Promise<RecipientReply[]> {
+  const to = pending.map((r) => r.address);
+  const trace = Buffer.from(
+    receivedHeader({
+      from: origin.server,
+      by: ctx.hostname,
+      protocol: origin.protocol,
+      secure: origin.secure,
+      id: key,
+      recipients: to,
+      date: new Date(ctx.now()),
+    }),
+  );
+  const body = () =>
+    Readable.from(
+      (async function* () {
+        yield trace;
+        yield* ctx.spool.open(key);
+      })(),
+      { objectMode: false },
+    );
+  const result = await ctx.target.send(
+    { from: record.sender, to, size: record.size + trace.length, eightBit: true },
+    body,
+  );
+  return result.recipients;
+}
+
+function applyReplies(
+  recipients: RecipientRecord[],
+  replies: RecipientReply[],
+  fallback: string | undefined,
+  log: Array<{ address: string; reply?: StoredReply }>,
+  onTooLarge: (reply: StoredReply) => void,
+): RecipientRecord[] {
+  const out = recipients.map((r) => ({ ...r }));
+  for (const { address, reply } of replies) {
+    const stored: StoredReply = { code: reply.code, enhanced: reply.enhanced, text: reply.text };
+    log.push({ address, reply: stored });
+    const r = out.find((x) => x.address === address && x.status === 'pending');
+    if (!r) continue;
+    r.reply = stored;
+    const kind = replyKind(reply);
+    if (kind === 'ok') r.status = 'delivered';
+    else if (kind === 'temporary') r.status = 'pending';
+    else if (isTooLarge(reply)) {
+      r.status = 'refused';
+      onTooLarge(stored);
+    } else if (fallback && address !== fallback && !out.some((x) => x.address === fallback)) {
+      r.status = 'rerouted';
+      out.push({
+        address: fallback,
+        status: 'pending',
+        reason: `fallback for ${address}, refused: ${describeReply(stored)}`,
+      });
+    } else {
+      r.status = 'refused';
+    }
+  }
+  return out;
+}
+
+async function finish(
+  ctx: DeliveryContext,
+  record: MessageRecord,
+  recipients: RecipientRecord[],
+  log: Array<{ address: string; reply?: StoredReply }>,
+  tooLarge: StoredReply | undefined,
+  error?: PostboteError,
+): Promise<AttemptOutcome> {
+  const now = ctx.now();
+  const pending = recipients.filter((r) => r.status === 'pending');
+  const refused = recipients.filter((r) => r.status === 'refused');
+  const attempts = record.attempts + 1;
+  const expired = now - record.fetchedAt >= ctx.retry.expireAfter;
+  let state: MessageRecord['state'];
+  let reason: string | null = null;
+  if (tooLarge) {
+    state = 'quarantined';
+    reason = `too large for the target: ${describeReply(tooLarge)}`;
+  } else if (pending.length > 0 && !expired) {
+    state = 'deferred';
+    reason = error ? error.describe() : `temporary failure: ${pendingReasons(pending)}`;
+  } else if (pending.length > 0) {
+    state = 'quarantined';
+    reason = `still failing temporarily after ${Math.round(ctx.retry.expireAfter / 3_600_000)} h: ${pendingReasons(pending)}`;
+  } else if (refused.length > 0) {
+    state = 'quarantined';
+    reason = `refused: ${refused.map((r) => `${r.address}: ${describeReply(r.reply)}`).join('; ')}`;
+  } else {
+    state = 'delivered';
+  }
+  const nextAttemptAt = state === 'deferred' ? now + backoff(ctx.retry, attempts) : null;
+  const updated = await ctx.store.recordAttempt(
+    record.id,
+    {
+      state,
+      recipients,
+      nextAttemptAt,
+      reason,
+      spoolKey: state === 'delivered' ? null : record.spoolKey,
+      countsAsAttempt: true,
+    },
+    { at: now, outcome: state, detail: reason ?? 'accepted for every recipient', recipients: log },
+  );
+  // Only after the store committed: the bytes are no longer needed.
+  if (state === 'delivered' && record.spoolKey) await ctx.spool.remove(record.spoolKey);
+  if (state === 'deferred') return { kind: 'deferred', record: updated, error };
+  return { kind: 'final', record: updated };
+}
+
+export function backoff(retry: RetryPolicy, attempts: number): number {
+  return Math.min(retry.max, retry.initial * 2 ** Math.max(0, attempts - 1));
+}
+
+function pendingReasons(pending: RecipientRecord[]): string {
+  return pending.map((r) => `${r.address}: ${describeReply(r.reply)}`).join('; ');
+}
+
+function describeReply(reply: StoredReply | undefined): string {
+  if (!reply) return 'no reply';
+  return `${reply.code}${reply.enhanced ? ` ${reply.enhanced}` : ''} ${reply.text}`;
+}
+
+/** Errors that say the target refuses the connector itself: configuration, not the mail. */
+function isConnectorFault(error: PostboteError): boolean {
+  return ['SMTP_REFUSED_CLIENT', 'SMTP_AUTH', 'TLS_REQUIRED', 'TLS_FAILED', 'SMTP_GREETING'].includes(
+    error.code,
+  );
+}
+
+function connectorRefusedError(ctx: DeliveryContext, replies: RecipientReply[]): PostboteError {
+  const first = replies[0]?.reply;
+  const source = ctx.target.localAddress ?? 'this machine’s address';
+  return new PostboteError(
+    'SMTP_REFUSED_CLIENT',
+    'the target refuses every recipient: it does not accept Postbote',
+    {
+      temporary: true,
+      where: ctx.target.where,
+      reply: first && { code: first.code, enhanced: first.enhanced, text: first.text },
+      hint:
+        `the receive connector refuses mail from ${source}: add it to RemoteIPRanges on the receive connector ` +
+        '(and allow anonymous or set target.auth), or set target.localAddress to an allowed address',
+    },
+  );
+}

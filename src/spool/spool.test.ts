@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, test } from 'node:test';
+import { Spool } from './spool.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+async function newSpool(): Promise<Spool> {
+  const d = await mkdtemp(join(tmpdir(), 'postbote-spool-'));
+  dirs.push(d);
+  return new Spool(d);
+}
+
+describe('Spool', () => {
+  test('keeps the exact bytes, their hash and the header block', async () => {
+    const spool = await newSpool();
+    const msg = Buffer.from('Subject: x\r\nTo: a@b.c\r\n\r\nbody\xff line\r\n', 'latin1');
+    const f = await spool.write(Readable.from([msg.subarray(0, 5), msg.subarray(5)]), 1000);
+    assert.equal(f.size, msg.length);
+    assert.deepEqual(await readFile(spool.path(f.key)), msg);
+    assert.equal(f.header.toString(), 'Subject: x\r\nTo: a@b.c\r\n\r\n');
+    assert.deepEqual(await spool.header(f.key), f.header);
+    assert.equal(f.sha256.length, 64);
+  });
+
+  test('a source that fails mid-message leaves nothing behind', async () => {
+    const spool = await newSpool();
+    const source = new Readable({
+      read() {
+        this.push(Buffer.from('Subject: x\r\n'));
+        this.destroy(new Error('connection dropped'));
+      },
+    });
+    await assert.rejects(spool.write(source, 1000), /connection dropped/);
+    assert.deepEqual(await readdir(join(spool.dir, 'tmp')), []);
+    assert.deepEqual(await readdir(join(spool.dir, 'msg')), []);
+  });
+
+  test('a message over the limit is refused with MESSAGE_TOO_LARGE', async () => {
+    const spool = await newSpool();
+    await assert.rejects(spool.write(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), 1000), {
+      code: 'MESSAGE_TOO_LARGE',
+    });
+    assert.deepEqual(await readdir(join(spool.dir, 'msg')), []);
+  });
+
+  test('sweep removes files the store does not know and keeps the ones it does', async () => {
+    const spool = await newSpool();
+    const a = await spool.write(Readable.from([Buffer.from('a')]), 10);
+    const b = await spool.write(Readable.from([Buffer.from('b')]), 10);
+    assert.equal(await spool.sweep(new Set([a.key])), 1);
+    assert.deepEqual(await readdir(join(spool.dir, 'msg')), [a.key]);
+    await spool.remove(b.key); // already gone: no error
+  });
+});

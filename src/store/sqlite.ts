@@ -1,0 +1,244 @@
+// The embedded store: SQLite through better-sqlite3, WAL with synchronous=FULL so a committed
+// record survives a kill -9 and a power cut. Synchronous calls wrapped in the asynchronous Store contract.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { PostboteError } from '../errors.js';
+import { MIGRATIONS } from './sqlite-migrations.js';
+import type {
+  AttemptRecord,
+  AttemptUpdate,
+  MessageRecord,
+  MessageState,
+  NewMessage,
+  SessionRecord,
+  Store,
+} from './types.js';
+
+interface MessageRow {
+  id: number;
+  mailbox: string;
+  uid: string;
+  state: MessageState;
+  spool_key: string | null;
+  size: number;
+  sha256: string;
+  message_id: string | null;
+  sender: string;
+  subject: string | null;
+  recipients: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  reason: string | null;
+  fetched_at: number;
+  updated_at: number;
+  source_removed_at: number | null;
+}
+
+function fromRow(row: MessageRow): MessageRecord {
+  return {
+    id: row.id,
+    mailbox: row.mailbox,
+    uid: row.uid,
+    state: row.state,
+    spoolKey: row.spool_key,
+    size: row.size,
+    sha256: row.sha256,
+    messageId: row.message_id,
+    sender: row.sender,
+    subject: row.subject,
+    recipients: JSON.parse(row.recipients),
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    reason: row.reason,
+    fetchedAt: row.fetched_at,
+    updatedAt: row.updated_at,
+    sourceRemovedAt: row.source_removed_at,
+  };
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    try {
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      throw new PostboteError('STORE', `cannot open the store ${file}: ${(err as Error).message}`, {
+        temporary: false,
+        cause: err,
+        hint: 'check that the state folder exists and is writable',
+      });
+    }
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)',
+    );
+    const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as {
+      v: number | null;
+    };
+    const current = row.v ?? 0;
+    const latest = MIGRATIONS.at(-1)?.version ?? 0;
+    if (current > latest) {
+      throw new PostboteError(
+        'STORE',
+        `the store has schema version ${current}, newer than this Postbote (${latest})`,
+        {
+          temporary: false,
+          hint: 'upgrade Postbote, or point state: at another folder',
+        },
+      );
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, Date.now());
+      })();
+    }
+  }
+
+  async messagesOf(mailbox: string): Promise<Map<string, MessageRecord>> {
+    const rows = this.db.prepare('SELECT * FROM messages WHERE mailbox = ?').all(mailbox) as MessageRow[];
+    return new Map(rows.map((r) => [r.uid, fromRow(r)]));
+  }
+
+  async get(id: number): Promise<MessageRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    return row && fromRow(row);
+  }
+
+  async addSpooled(m: NewMessage): Promise<MessageRecord> {
+    const row = this.db
+      .prepare(
+        `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
+           recipients, fetched_at, updated_at)
+         VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      )
+      .get(
+        m.mailbox,
+        m.uid,
+        m.spoolKey,
+        m.size,
+        m.sha256,
+        m.messageId,
+        m.sender,
+        m.subject,
+        JSON.stringify(m.recipients),
+        m.fetchedAt,
+        m.fetchedAt,
+      ) as MessageRow;
+    return fromRow(row);
+  }
+
+  async recordAttempt(id: number, u: AttemptUpdate, a: AttemptRecord): Promise<MessageRecord> {
+    const apply = this.db.transaction(() => {
+      const row = this.db
+        .prepare(
+          `UPDATE messages SET state = ?, recipients = ?, next_attempt_at = ?, reason = ?, spool_key = ?,
+             attempts = attempts + ?, updated_at = ? WHERE id = ? RETURNING *`,
+        )
+        .get(
+          u.state,
+          JSON.stringify(u.recipients),
+          u.nextAttemptAt,
+          u.reason,
+          u.spoolKey,
+          u.countsAsAttempt ? 1 : 0,
+          a.at,
+          id,
+        ) as MessageRow | undefined;
+      if (!row) throw new PostboteError('STORE', `message ${id} is not in the store`, { temporary: false });
+      this.db
+        .prepare('INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES (?, ?, ?, ?, ?)')
+        .run(id, a.at, a.outcome, a.detail, JSON.stringify(a.recipients));
+      return row;
+    });
+    return fromRow(apply());
+  }
+
+  async attemptsOf(id: number): Promise<AttemptRecord[]> {
+    const rows = this.db
+      .prepare('SELECT at, outcome, detail, recipients FROM attempts WHERE message = ? ORDER BY id')
+      .all(id) as Array<{ at: number; outcome: string; detail: string; recipients: string }>;
+    return rows.map((r) => ({ ...r, recipients: JSON.parse(r.recipients) }));
+  }
+
+  async markSourceRemoved(ids: number[], at: number): Promise<void> {
+    const stmt = this.db.prepare('UPDATE messages SET source_removed_at = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) stmt.run(at, id);
+    })();
+  }
+
+  async forget(ids: number[]): Promise<void> {
+    const stmt = this.db.prepare("DELETE FROM messages WHERE id = ? AND state = 'delivered'");
+    this.db.transaction(() => {
+      for (const id of ids) stmt.run(id);
+    })();
+  }
+
+  async pending(mailbox?: string): Promise<MessageRecord[]> {
+    const rows = (
+      mailbox === undefined
+        ? this.db.prepare("SELECT * FROM messages WHERE state IN ('spooled','deferred') ORDER BY id").all()
+        : this.db
+            .prepare(
+              "SELECT * FROM messages WHERE state IN ('spooled','deferred') AND mailbox = ? ORDER BY id",
+            )
+            .all(mailbox)
+    ) as MessageRow[];
+    return rows.map(fromRow);
+  }
+
+  async spoolKeys(): Promise<Set<string>> {
+    const rows = this.db
+      .prepare('SELECT spool_key FROM messages WHERE spool_key IS NOT NULL')
+      .all() as Array<{
+      spool_key: string;
+    }>;
+    return new Set(rows.map((r) => r.spool_key));
+  }
+
+  async recordSession(s: SessionRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
+           removed, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        s.mailbox,
+        s.startedAt,
+        s.endedAt,
+        s.listed,
+        s.fetched,
+        s.delivered,
+        s.deferred,
+        s.quarantined,
+        s.removed,
+        s.bytes,
+        s.error,
+      );
+  }
+
+  async counts(): Promise<Record<MessageState, number>> {
+    const out: Record<MessageState, number> = { spooled: 0, deferred: 0, delivered: 0, quarantined: 0 };
+    const rows = this.db.prepare('SELECT state, count(*) AS n FROM messages GROUP BY state').all() as Array<{
+      state: MessageState;
+      n: number;
+    }>;
+    for (const r of rows) out[r.state] = r.n;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

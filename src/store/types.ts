@@ -1,0 +1,122 @@
+// The store's contract: what was fetched, where it went and why. Asynchronous so that a PostgreSQL
+// backend (several instances sharing the work) slots in beside the SQLite one without touching callers.
+
+/** A message's life: spooled → delivered | deferred (→ retried) | quarantined. */
+export type MessageState = 'spooled' | 'deferred' | 'delivered' | 'quarantined';
+
+/** States after which the provider's copy may go: the message is safe elsewhere. */
+export const FINAL_STATES: ReadonlySet<MessageState> = new Set(['delivered', 'quarantined']);
+
+export type RecipientStatus = 'pending' | 'delivered' | 'rerouted' | 'refused';
+
+export interface StoredReply {
+  code: number | string;
+  enhanced?: string;
+  text: string;
+}
+
+/** One envelope recipient of a message and what became of it. */
+export interface RecipientRecord {
+  address: string;
+  status: RecipientStatus;
+  /** Why this recipient was chosen (routing) or what happened to it (e.g. 'fallback for bob@corp.local'). */
+  reason: string;
+  /** The target's last reply for this recipient. */
+  reply?: StoredReply;
+}
+
+export interface MessageRecord {
+  id: number;
+  mailbox: string;
+  /** The source's stable id (POP3 UIDL). */
+  uid: string;
+  state: MessageState;
+  /** Spool file key while the bytes are kept (spooled, deferred, quarantined); null once delivered. */
+  spoolKey: string | null;
+  size: number;
+  sha256: string;
+  messageId: string | null;
+  sender: string;
+  subject: string | null;
+  recipients: RecipientRecord[];
+  attempts: number;
+  nextAttemptAt: number | null;
+  /** Why it is deferred or quarantined, in the user's terms, with the server's words. */
+  reason: string | null;
+  fetchedAt: number;
+  updatedAt: number;
+  /** When the provider confirmed removal (POP3 QUIT after DELE); null while it is still there. */
+  sourceRemovedAt: number | null;
+}
+
+export interface NewMessage {
+  mailbox: string;
+  uid: string;
+  /** null for a message recorded without its bytes (too large to fetch). */
+  spoolKey: string | null;
+  size: number;
+  sha256: string;
+  messageId: string | null;
+  sender: string;
+  subject: string | null;
+  recipients: RecipientRecord[];
+  fetchedAt: number;
+}
+
+/** One delivery attempt, kept for the message log. */
+export interface AttemptRecord {
+  at: number;
+  /** Short outcome: 'delivered', 'deferred', 'quarantined', 'target-refused', … */
+  outcome: string;
+  detail: string;
+  recipients: Array<{ address: string; reply?: StoredReply }>;
+}
+
+/** The result of an attempt, applied atomically with the attempt's log entry. */
+export interface AttemptUpdate {
+  state: MessageState;
+  recipients: RecipientRecord[];
+  nextAttemptAt: number | null;
+  reason: string | null;
+  spoolKey: string | null;
+  /** Whether this counts as an attempt (a target that refuses the connector itself does not). */
+  countsAsAttempt: boolean;
+}
+
+export interface SessionRecord {
+  mailbox: string;
+  startedAt: number;
+  endedAt: number;
+  listed: number;
+  fetched: number;
+  delivered: number;
+  deferred: number;
+  quarantined: number;
+  removed: number;
+  bytes: number;
+  error: string | null;
+}
+
+export interface Store {
+  /** Creates or upgrades the schema. Called once on start. */
+  migrate(): Promise<void>;
+  /** Every record of a mailbox, keyed by uid. */
+  messagesOf(mailbox: string): Promise<Map<string, MessageRecord>>;
+  get(id: number): Promise<MessageRecord | undefined>;
+  /** Records a freshly spooled message; must be durable when it resolves. */
+  addSpooled(message: NewMessage): Promise<MessageRecord>;
+  /** Applies one delivery attempt's result and logs it, in one transaction. */
+  recordAttempt(id: number, update: AttemptUpdate, attempt: AttemptRecord): Promise<MessageRecord>;
+  attemptsOf(id: number): Promise<AttemptRecord[]>;
+  /** Marks messages as removed at the source, after the provider confirmed (QUIT). */
+  markSourceRemoved(ids: number[], at: number): Promise<void>;
+  /** Forgets delivered messages of a keep-mode mailbox that the server no longer lists. */
+  forget(ids: number[]): Promise<void>;
+  /** Messages still to deliver (spooled or deferred), optionally for one mailbox. */
+  pending(mailbox?: string): Promise<MessageRecord[]>;
+  /** Every spool key the store still refers to, so the spool can sweep orphans after a crash. */
+  spoolKeys(): Promise<Set<string>>;
+  recordSession(session: SessionRecord): Promise<void>;
+  counts(): Promise<Record<MessageState, number>>;
+  close(): Promise<void>;
+}
