@@ -1,0 +1,305 @@
+// The POP3 source session (RFC 1939, 2449, 2595, 5034): connect, STLS, log in, then list, stream,
+// delete and commit. Implements the connector's SourceSession contract.
+import type { Readable } from 'node:stream';
+import { PostboteError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import type { SourceMessage, SourceSession } from '../source/types.js';
+import { authenticate } from './auth.js';
+import { BodyCollector, MessageStream } from './body-sinks.js';
+import { openSocket, upgradeSocket } from './connect.js';
+import { Pop3Connection } from './connection.js';
+import { bodyLines, joinListings, parseCapa, parseList, parseUidl } from './listings.js';
+import {
+  DEFAULT_MAX_LINE_LENGTH,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_TIMEOUTS,
+  MAX_TOP_BYTES,
+  PIPELINE_BATCH,
+  type Pop3Options,
+  pop3Where,
+} from './options.js';
+import { apopTimestamp, type Pop3Reply, toServerReply } from './reply.js';
+import { classifyErr, type Pop3Stage } from './resp-codes.js';
+
+type MultiResult = { reply: Pop3Reply; body?: Buffer };
+
+export class Pop3Session implements SourceSession {
+  readonly protocol = 'pop3' as const;
+  readonly server: string;
+  secure: boolean;
+  /** CAPA as last answered: name (upper case) → arguments. Empty when the server has no CAPA. */
+  capabilities: ReadonlyMap<string, readonly string[]> = new Map();
+  private capaKnown = false;
+  private readonly where: string;
+  private readonly timeouts: typeof DEFAULT_TIMEOUTS;
+
+  /** @internal use openPop3() */
+  constructor(
+    private readonly conn: Pop3Connection,
+    private readonly options: Pop3Options,
+  ) {
+    this.server = options.host;
+    this.secure = options.tls === 'tls';
+    this.where = pop3Where(options);
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  }
+
+  get pipelining(): boolean {
+    return this.capabilities.has('PIPELINING');
+  }
+
+  /** Greeting, CAPA, STLS when asked for, login, CAPA again (capabilities may change after login). */
+  async start(): Promise<void> {
+    const greeting = await this.conn.command({ timeout: this.timeouts.greeting });
+    this.check(greeting, 'greeting', 'greeting');
+    await this.refreshCapabilities();
+    if (this.options.tls === 'starttls') await this.startTls();
+    await authenticate(
+      {
+        conn: this.conn,
+        where: this.where,
+        timeout: this.timeouts.command,
+        user: this.options.user,
+        password: this.options.password,
+        capabilities: this.capabilities,
+        capaKnown: this.capaKnown,
+        apopTimestamp: apopTimestamp(greeting.text),
+      },
+      this.options.auth ?? 'auto',
+    );
+    if (this.capaKnown) await this.refreshCapabilities();
+  }
+
+  private async startTls(): Promise<void> {
+    const refuse = (why: string, reply?: Pop3Reply) =>
+      new PostboteError('TLS_REQUIRED', why, {
+        temporary: false,
+        where: this.where,
+        ...(reply ? { reply: toServerReply(reply) } : {}),
+        command: 'STLS',
+        hint: 'the account is set to tls: starttls, so Postbote will not send the password unencrypted; use tls: tls (port 995) if the provider offers it',
+      });
+    if (this.capaKnown && !this.capabilities.has('STLS')) {
+      this.conn.fail(refuse('server does not offer STLS'));
+      throw refuse('server does not offer STLS');
+    }
+    const reply = await this.conn.command({ line: 'STLS', timeout: this.timeouts.command });
+    if (reply.status !== '+OK') {
+      const err = refuse('server refused STLS', reply);
+      this.conn.fail(err);
+      throw err;
+    }
+    const secure = await upgradeSocket(
+      this.conn.detach(),
+      this.options,
+      this.where,
+      this.timeouts.connect,
+    ).catch((err: PostboteError) => {
+      this.conn.fail(err);
+      throw err;
+    });
+    this.conn.attach(secure);
+    this.secure = true;
+    // RFC 2595 §4: forget what was learned before TLS, it may have been tampered with.
+    this.capabilities = new Map();
+    this.capaKnown = false;
+    await this.refreshCapabilities();
+  }
+
+  private async refreshCapabilities(): Promise<void> {
+    // CAPA is a few short lines: the byte cap is a line's worth.
+    const { reply, body } = await this.multi('CAPA', this.options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
+    this.capaKnown = reply.status === '+OK';
+    this.capabilities = body ? parseCapa(bodyLines(body)) : new Map();
+  }
+
+  async stat(): Promise<{ count: number; size: number }> {
+    const reply = await this.single('STAT', 'command');
+    const m = /^(\d+)\s+(\d+)/.exec(reply.text);
+    if (!m) throw this.protocolError(`STAT reply not understood: ${reply.text}`);
+    return { count: Number(m[1]), size: Number(m[2]) };
+  }
+
+  async noop(): Promise<void> {
+    await this.single('NOOP', 'command');
+  }
+
+  /** RSET: undoes this session's DELE marks. */
+  async reset(): Promise<void> {
+    await this.single('RSET', 'command');
+  }
+
+  async list(): Promise<SourceMessage[]> {
+    const cap = Number.POSITIVE_INFINITY; // one short line per message: bounded by the line cap alone
+    const [uidl, list] = this.pipelining
+      ? ((await this.multiMany(['UIDL', 'LIST'], cap)) as [MultiResult, MultiResult])
+      : [await this.multi('UIDL', cap), await this.multi('LIST', cap)];
+    if (uidl.reply.status !== '+OK') {
+      throw new PostboteError('POP3_COMMAND', `server does not support UIDL: ${uidl.reply.text}`, {
+        temporary: false,
+        reply: toServerReply(uidl.reply),
+        command: 'UIDL',
+        where: this.where,
+        hint: 'without UIDL, messages cannot be recognised between sessions; ask the provider to enable it',
+      });
+    }
+    if (list.reply.status !== '+OK') this.throwErr(list.reply, 'command', 'LIST');
+    const uids = parseUidl(bodyLines(uidl.body!));
+    const sizes = parseList(bodyLines(list.body!));
+    const joined = uids && sizes ? joinListings(uids, sizes) : undefined;
+    if (!joined) throw this.protocolError('UIDL and LIST replies are malformed or disagree');
+    return joined;
+  }
+
+  retrieve(message: SourceMessage): Readable {
+    const max = this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    const tooLarge = (size: number) =>
+      new PostboteError(
+        'MESSAGE_TOO_LARGE',
+        `message ${message.uid} is larger than ${max} octets (${size})`,
+        {
+          temporary: false,
+          where: this.where,
+          command: `RETR ${message.num}`,
+          hint: 'raise maxMessageSize, or let the message be quarantined',
+        },
+      );
+    const stream = new MessageStream(max, tooLarge);
+    if (message.size > max) {
+      // LIST already says it is too large: do not download it.
+      process.nextTick(() => stream.destroy(tooLarge(message.size)));
+      return stream;
+    }
+    stream.onWanted = () => this.conn.resume();
+    const line = `RETR ${message.num}`;
+    this.conn.command({ line, body: stream, timeout: this.timeouts.command }).then(
+      (reply) => {
+        if (reply.status !== '+OK') stream.destroy(this.errFor(reply, 'command', line));
+      },
+      (err: PostboteError) => stream.destroy(err),
+    );
+    return stream;
+  }
+
+  async top(message: SourceMessage, lines: number): Promise<Buffer> {
+    const line = `TOP ${message.num} ${lines}`;
+    const { reply, body } = await this.multi(line, MAX_TOP_BYTES);
+    if (reply.status !== '+OK') this.throwErr(reply, 'command', line);
+    return body!;
+  }
+
+  async delete(messages: SourceMessage[]): Promise<void> {
+    const batch = this.pipelining ? PIPELINE_BATCH : 1;
+    for (let i = 0; i < messages.length; i += batch) {
+      const lines = messages.slice(i, i + batch).map((m) => `DELE ${m.num}`);
+      const replies = await Promise.all(
+        this.conn.send(lines.map((line) => ({ line, timeout: this.timeouts.command }))),
+      );
+      replies.forEach((reply, j) => {
+        if (reply.status !== '+OK') this.throwErr(reply, 'dele', lines[j]!);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    const reply = await this.conn.command({ line: 'QUIT', timeout: this.timeouts.command });
+    const err = reply.status === '+OK' ? undefined : this.errFor(reply, 'quit', 'QUIT');
+    this.conn.fail(
+      new PostboteError('CONNECTION_CLOSED', 'session closed', { temporary: true, where: this.where }),
+    );
+    if (err) throw err;
+  }
+
+  abort(): void {
+    this.conn.fail(new PostboteError('CANCELLED', 'session aborted', { temporary: true, where: this.where }));
+  }
+
+  private async single(line: string, stage: Pop3Stage): Promise<Pop3Reply> {
+    const reply = await this.conn.command({ line, timeout: this.timeouts.command });
+    this.check(reply, stage, line);
+    return reply;
+  }
+
+  /** Multi-line commands, buffered, written in one batch. A body is undefined when its reply was -ERR. */
+  private multiMany(lines: string[], maxBytes: number): Promise<MultiResult[]> {
+    const maxLine = this.options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    const collectors = lines.map(
+      (line) =>
+        new BodyCollector(maxBytes, maxLine, (what) =>
+          what === 'line'
+            ? new PostboteError('LINE_TOO_LONG', `a line of the reply to ${line} exceeds ${maxLine} octets`, {
+                temporary: true,
+                where: this.where,
+                command: line,
+              })
+            : new PostboteError('MESSAGE_TOO_LARGE', `the reply to ${line} exceeds ${maxBytes} octets`, {
+                temporary: false,
+                where: this.where,
+                command: line,
+              }),
+        ),
+    );
+    const replies = this.conn.send(
+      lines.map((line, i) => ({ line, body: collectors[i]!, timeout: this.timeouts.command })),
+    );
+    return Promise.all(
+      replies.map(async (pending, i) => {
+        const reply = await pending;
+        return reply.status === '+OK' ? { reply, body: await collectors[i]!.result() } : { reply };
+      }),
+    );
+  }
+
+  private async multi(line: string, maxBytes: number): Promise<MultiResult> {
+    return (await this.multiMany([line], maxBytes))[0]!;
+  }
+
+  private check(reply: Pop3Reply, stage: Pop3Stage, command: string): void {
+    if (reply.status !== '+OK') this.throwErr(reply, stage, command);
+  }
+
+  private throwErr(reply: Pop3Reply, stage: Pop3Stage, command: string): never {
+    throw this.errFor(reply, stage, command);
+  }
+
+  private errFor(reply: Pop3Reply, stage: Pop3Stage, command: string): PostboteError {
+    const cls = classifyErr(reply, stage);
+    return new PostboteError(
+      cls.code,
+      `${command.split(' ')[0]} refused: ${reply.text || 'no reason given'}`,
+      {
+        temporary: cls.temporary,
+        reply: toServerReply(reply),
+        command,
+        where: this.where,
+        ...(cls.hint ? { hint: cls.hint } : {}),
+      },
+    );
+  }
+
+  private protocolError(message: string): PostboteError {
+    return new PostboteError('PROTOCOL', message, { temporary: true, where: this.where });
+  }
+}
+
+/** Connects, secures and logs in. On any failure the connection is closed and the error thrown. */
+export async function openPop3(options: Pop3Options): Promise<Pop3Session> {
+  const where = pop3Where(options);
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const logger = (options.logger ?? silentLogger()).child({ component: 'pop3', server: where });
+  const socket = await openSocket(options, where, timeouts.connect);
+  const conn = new Pop3Connection(socket, {
+    where,
+    logger,
+    maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+    idleTimeout: timeouts.idle,
+  });
+  const session = new Pop3Session(conn, options);
+  try {
+    await session.start();
+  } catch (err) {
+    session.abort();
+    throw err;
+  }
+  return session;
+}

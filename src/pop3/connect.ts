@@ -1,0 +1,113 @@
+// Opening the transport: TCP, implicit TLS, and the STLS upgrade of a plain socket (RFC 2595),
+// with certificate verification on by default and TLS errors explained in terms the user can act on.
+import { isIP, Socket } from 'node:net';
+import * as tls from 'node:tls';
+import { PostboteError, toPostboteError } from '../errors.js';
+import type { Pop3Options } from './options.js';
+
+function tlsOptions(o: Pop3Options): tls.ConnectionOptions {
+  const servername = o.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
+  return {
+    rejectUnauthorized: o.tlsVerify !== false,
+    ...(o.ca !== undefined ? { ca: [...tls.rootCertificates, o.ca.toString()] } : {}),
+    ...(servername !== undefined ? { servername } : {}),
+  };
+}
+
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/** A failed handshake as TLS_FAILED, with a hint that names the setting to change. */
+export function tlsError(err: unknown, where: string): PostboteError {
+  if (err instanceof PostboteError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const message = (err as Error | undefined)?.message ?? String(err);
+  let hint = 'check that the port speaks TLS the way tls: says (tls for 995, starttls for 110)';
+  if (UNTRUSTED.has(code)) {
+    hint =
+      "certificate not trusted: set ca: to the provider's CA file, or tlsVerify: false if you accept the risk";
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    hint = 'the certificate is for another name: use the host name it names, or set servername:';
+  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    hint =
+      "the server's certificate is outside its validity period: tell the provider (or check this machine's clock)";
+  }
+  return new PostboteError('TLS_FAILED', `TLS handshake failed: ${message}`, {
+    temporary: false,
+    where,
+    hint,
+    cause: err,
+  });
+}
+
+/** Opens TCP (tls: 'none' | 'starttls') or TLS (tls: 'tls'), failing after `timeout` ms. */
+export function openSocket(o: Pop3Options, where: string, timeout: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const implicit = o.tls === 'tls';
+    const base = { host: o.host, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}) };
+    const socket: Socket = implicit ? tls.connect({ ...base, ...tlsOptions(o) }) : new Socket().connect(base);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new PostboteError('CONNECT_TIMEOUT', `no connection within ${timeout} ms`, {
+          temporary: true,
+          where,
+          hint: 'check host, port and any firewall in between',
+        }),
+      );
+    }, timeout);
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const sysCode = (err as NodeJS.ErrnoException).code ?? '';
+      // An error after TCP connected on an implicit-TLS socket is the handshake's.
+      const tcpUp = implicit && (socket as tls.TLSSocket).remoteAddress !== undefined;
+      reject(
+        implicit && (tcpUp || !sysCode.startsWith('E')) ? tlsError(err, where) : toPostboteError(err, where),
+      );
+    };
+    socket.once('error', onError);
+    socket.once(implicit ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+/** Upgrades a plain socket after "+OK" to STLS. */
+export function upgradeSocket(
+  plain: Socket,
+  o: Pop3Options,
+  where: string,
+  timeout: number,
+): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = tls.connect({ socket: plain, ...tlsOptions(o) });
+    const timer = setTimeout(() => {
+      secure.destroy();
+      reject(
+        new PostboteError('TIMEOUT', `TLS handshake after STLS took longer than ${timeout} ms`, {
+          temporary: true,
+          where,
+        }),
+      );
+    }, timeout);
+    secure.once('error', (err) => {
+      clearTimeout(timer);
+      secure.destroy();
+      reject(tlsError(err, where));
+    });
+    secure.once('secureConnect', () => {
+      clearTimeout(timer);
+      secure.removeAllListeners('error');
+      resolve(secure);
+    });
+  });
+}

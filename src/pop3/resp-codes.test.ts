@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { classifyErr, type Pop3Stage } from './resp-codes.js';
+
+describe('classifyErr', () => {
+  const CASES: Array<[code: string | undefined, stage: Pop3Stage, expected: string, temporary: boolean]> = [
+    ['IN-USE', 'auth', 'POP3_IN_USE', true],
+    ['LOGIN-DELAY', 'auth', 'POP3_LOGIN_DELAY', true],
+    ['SYS/TEMP', 'auth', 'POP3_SYS_TEMP', true],
+    ['SYS/TEMP', 'command', 'POP3_SYS_TEMP', true],
+    ['SYS/PERM', 'auth', 'POP3_SYS_PERM', false],
+    ['SYS/PERM', 'greeting', 'POP3_SYS_PERM', false],
+    ['AUTH', 'auth', 'POP3_AUTH', false],
+    ['AUTH', 'command', 'POP3_AUTH', false],
+    ['SYS/TEMP/EXTRA', 'auth', 'POP3_SYS_TEMP', true],
+    ['SYS', 'auth', 'POP3_AUTH', false],
+    ['IN-USEX', 'auth', 'POP3_AUTH', false],
+    ['UTF8', 'auth', 'POP3_AUTH', false],
+    [undefined, 'auth', 'POP3_AUTH', false],
+    [undefined, 'greeting', 'POP3_GREETING', true],
+    [undefined, 'dele', 'POP3_COMMAND', true],
+    [undefined, 'command', 'POP3_COMMAND', true],
+    [undefined, 'quit', 'POP3_COMMAND', true],
+    ['UNKNOWN-CODE', 'dele', 'POP3_COMMAND', true],
+  ];
+  for (const [code, stage, expected, temporary] of CASES) {
+    test(`-ERR [${code ?? ''}] during ${stage} is ${expected}, ${temporary ? 'temporary' : 'permanent'}`, () => {
+      const reply =
+        code === undefined
+          ? { status: '-ERR' as const, text: 'x' }
+          : { status: '-ERR' as const, code, text: 'x' };
+      const cls = classifyErr(reply, stage);
+      assert.equal(cls.code, expected);
+      assert.equal(cls.temporary, temporary);
+    });
+  }
+
+  test('IN-USE tells the user another client holds the mailbox', () => {
+    assert.match(
+      classifyErr({ status: '-ERR', code: 'IN-USE', text: '' }, 'auth').hint ?? '',
+      /another client/,
+    );
+  });
+});
