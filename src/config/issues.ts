@@ -16,6 +16,26 @@ const TYPE_NAMES: Record<string, string> = {
   record: 'a mapping (key: value)',
 };
 
+/**
+ * All issues of one parse. A missing key next to an unknown key in the same mapping is usually the same
+ * typo (`delivrTo:` makes deliverTo missing), so only the unknown key is reported there.
+ */
+export function fromZodIssues(issues: readonly z.core.$ZodIssue[], locate: Locator): ConfigIssue[] {
+  const withUnknownKeys = new Set(
+    issues.filter((issue) => issue.code === 'unrecognized_keys').map((issue) => formatPath(issue.path)),
+  );
+  const echo = (issue: z.core.$ZodIssue) =>
+    isMissing(issue) &&
+    (withUnknownKeys.has(formatPath(issue.path)) || withUnknownKeys.has(formatPath(issue.path.slice(0, -1))));
+  return issues.filter((issue) => !echo(issue)).flatMap((issue) => toConfigIssues(issue, locate));
+}
+
+function isMissing(issue: z.core.$ZodIssue): boolean {
+  const params = (issue as { params?: { missing?: boolean } }).params;
+  const input = (issue as { input?: unknown }).input;
+  return params?.missing === true || (issue.code === 'invalid_type' && input === undefined);
+}
+
 export function toConfigIssues(issue: z.core.$ZodIssue, locate: Locator): ConfigIssue[] {
   const path = issue.path;
   const input = (issue as { input?: unknown }).input;
@@ -36,8 +56,7 @@ export function toConfigIssues(issue: z.core.$ZodIssue, locate: Locator): Config
   }
 
   const params = (issue as { params?: { missing?: boolean; hint?: string } }).params;
-  const missing = params?.missing === true || (issue.code === 'invalid_type' && input === undefined);
-  if (missing) {
+  if (isMissing(issue)) {
     return [
       at(
         locate,

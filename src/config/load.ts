@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.js';
 import { substituteEnv } from './env.js';
-import { type Locator, toConfigIssues } from './issues.js';
+import { fromZodIssues, type Locator } from './issues.js';
 import { locate, position } from './locate.js';
 import { resolveConfig } from './resolve.js';
 import { configSchema } from './schema.js';
@@ -86,11 +86,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
   const locator: Locator = (path, at) => locate(doc, lineCounter, path, at);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(
-      file,
-      parsed.error.issues.flatMap((issue) => toConfigIssues(issue, locator)),
-      parsed.error,
-    );
+    throw new ConfigError(file, fromZodIssues(parsed.error.issues, locator), parsed.error);
   }
 
   const { config, issues } = resolveConfig(parsed.data, baseDir);

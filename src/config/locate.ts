@@ -28,8 +28,8 @@ export function locate(
       const keyStart = rangeStart(pair.key);
       if (last && at === 'key') return position(lineCounter, keyStart ?? anchor);
       node = pair.value;
-      // An empty value (`host:`) has no range of its own: point at its key.
-      anchor = (last ? rangeStart(node) : undefined) ?? keyStart ?? anchor;
+      // An empty value (`target:`) has no text of its own: point at its key.
+      anchor = (last && !isEmpty(node) ? rangeStart(node) : undefined) ?? keyStart ?? anchor;
     } else if (isSeq(node) && typeof segment === 'number') {
       const item: unknown = node.items[segment];
       if (item === undefined) break;
@@ -45,6 +45,10 @@ export function locate(
 function keyText(pair: Pair): string | undefined {
   if (isScalar(pair.key)) return String(pair.key.value);
   return isPair(pair) && typeof pair.key === 'string' ? pair.key : undefined;
+}
+
+function isEmpty(node: unknown): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null);
 }
 
 function rangeStart(node: unknown): number | undefined {

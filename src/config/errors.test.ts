@@ -1,0 +1,367 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the tests write ${VAR} references as YAML text
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PostboteError } from '../errors.js';
+import { ConfigError, parseConfig } from './index.js';
+
+// Line numbers below refer to this text: 1 target, 3 mailboxes, 4 "- name: info", 7 password, 8 deliverTo.
+const BASE = `target:
+  host: mx.corp.local
+mailboxes:
+  - name: info
+    host: pop.example.com
+    user: info@example.com
+    password: secret
+    deliverTo: [info@corp.local]
+`;
+
+const SALES = `  - name: sales
+    host: pop.example.com
+    user: sales@example.com
+    port: abc
+    password: secret
+    deliverTo: [sales@corp.local]
+`;
+
+interface Case {
+  name: string;
+  yaml: string;
+  env?: NodeJS.ProcessEnv;
+  path: string;
+  line: number;
+  column: number;
+  message: string | RegExp;
+  hint?: RegExp;
+}
+
+const edit = (from: string, to: string) => {
+  assert.ok(BASE.includes(from), from);
+  return BASE.replace(from, to);
+};
+
+const cases: Case[] = [
+  {
+    name: 'an unknown key deep in a mailbox, with the closest known key as hint',
+    yaml: edit('    deliverTo:', '    delivrTo:'),
+    path: 'mailboxes[0].delivrTo',
+    line: 8,
+    column: 5,
+    message: 'unknown key "delivrTo"',
+    hint: /^did you mean deliverTo\?$/,
+  },
+  {
+    name: 'an unknown top-level key, without a second error for the key it misspells',
+    yaml: edit('mailboxes:', 'mailbox:'),
+    path: 'mailbox',
+    line: 3,
+    column: 1,
+    message: 'unknown key "mailbox"',
+    hint: /did you mean mailboxes\?/,
+  },
+  {
+    name: 'an unknown key without a close match lists the known keys',
+    yaml: edit('  host: mx.corp.local', '  host: mx.corp.local\n  colour: blue'),
+    path: 'target.colour',
+    line: 3,
+    column: 3,
+    message: 'unknown key "colour"',
+    hint: /known keys here: host, port, protocol/,
+  },
+  {
+    name: 'a bad enum value',
+    yaml: edit('  host: mx.corp.local', '  host: mx.corp.local\n  tls: startls'),
+    path: 'target.tls',
+    line: 3,
+    column: 8,
+    message: 'expected one of none, starttls, tls, got "startls"',
+    hint: /did you mean starttls\?/,
+  },
+  {
+    name: 'a port that is not a number',
+    yaml: BASE + SALES,
+    path: 'mailboxes[1].port',
+    line: 12,
+    column: 11,
+    message: 'expected a number from 1 to 65535, got "abc"',
+  },
+  {
+    name: 'a port out of range',
+    yaml: edit('  host: mx.corp.local', '  host: mx.corp.local\n  port: 70000'),
+    path: 'target.port',
+    line: 3,
+    column: 9,
+    message: 'expected a number from 1 to 65535, got 70000',
+  },
+  {
+    name: 'a missing required key points at its parent',
+    yaml: edit('  host: mx.corp.local', '  port: 2526'),
+    path: 'target.host',
+    line: 1,
+    column: 1,
+    message: 'required',
+    hint: /add host: under target/,
+  },
+  {
+    name: 'a missing required section points at the top',
+    yaml: BASE.replace('target:\n  host: mx.corp.local\n', '# no target\n'),
+    path: 'target',
+    line: 2,
+    column: 1,
+    message: 'required',
+    hint: /add target: at the top level/,
+  },
+  {
+    name: 'a mailbox without deliverTo or catchAll points at the mailbox',
+    yaml: edit('    deliverTo: [info@corp.local]\n', ''),
+    path: 'mailboxes[0]',
+    line: 4,
+    column: 5,
+    message: 'deliverTo or catchAll is required',
+    hint: /deliverTo: \[/,
+  },
+  {
+    name: 'an unset environment variable names the variable',
+    yaml: edit('password: secret', 'password: ${INFO_PASSWORD}'),
+    path: 'mailboxes[0].password',
+    line: 7,
+    column: 15,
+    message: 'environment variable INFO_PASSWORD is not set',
+    hint: /set INFO_PASSWORD .*\$\{INFO_PASSWORD:-default\}/,
+  },
+  {
+    name: 'a malformed variable reference',
+    yaml: edit('password: secret', 'password: ${INFO PASSWORD}'),
+    path: 'mailboxes[0].password',
+    line: 7,
+    column: 15,
+    message: /malformed/,
+  },
+  {
+    name: 'password and passwordFile both set',
+    yaml: edit('    password: secret', '    password: secret\n    passwordFile: pw.txt'),
+    path: 'mailboxes[0].passwordFile',
+    line: 8,
+    column: 19,
+    message: 'password and passwordFile are both set',
+    hint: /keep one/,
+  },
+  {
+    name: 'neither password nor passwordFile',
+    yaml: edit('    password: secret\n', ''),
+    path: 'mailboxes[0]',
+    line: 4,
+    column: 5,
+    message: 'password or passwordFile is required',
+  },
+  {
+    name: 'deleteAfterDays without keep',
+    yaml: `${BASE}    deleteAfterDays: 30\n`,
+    path: 'mailboxes[0].deleteAfterDays',
+    line: 9,
+    column: 22,
+    message: 'deleteAfterDays needs keep: true',
+    hint: /keep: true/,
+  },
+  {
+    name: 'a duplicate mailbox name points at the second',
+    yaml: BASE + SALES.replace('sales\n', 'info\n').replace('abc', '110'),
+    path: 'mailboxes[1].name',
+    line: 9,
+    column: 11,
+    message: /mailbox name "info" is used twice \(also mailboxes\[0\]\)/,
+  },
+  {
+    name: 'a YAML syntax error',
+    yaml: edit('    user: info@example.com', '    user: info@example.com\n   bad: indent'),
+    path: '',
+    line: 7,
+    column: 1,
+    message: /^YAML syntax: /,
+  },
+  {
+    name: 'a duplicate YAML key',
+    yaml: edit('    user: info@example.com', '    user: info@example.com\n    user: other'),
+    path: '',
+    line: 7,
+    column: 5,
+    message: /^YAML syntax: Map keys must be unique/,
+  },
+  {
+    name: 'an empty file',
+    yaml: '# nothing yet\n',
+    path: '',
+    line: 1,
+    column: 1,
+    message: 'the configuration is empty',
+  },
+  {
+    name: 'a bad address in a list points at the item',
+    yaml: edit('[info@corp.local]', '[info@corp.local, not-an-address]'),
+    path: 'mailboxes[0].deliverTo[1]',
+    line: 8,
+    column: 34,
+    message: 'expected an address like user@example.com, got "not-an-address"',
+  },
+  {
+    name: 'an empty deliverTo',
+    yaml: edit('[info@corp.local]', '[]'),
+    path: 'mailboxes[0].deliverTo',
+    line: 8,
+    column: 16,
+    message: 'expected at least one entry',
+  },
+  {
+    name: 'a duration that is not one',
+    yaml: `${BASE}    interval: 5 minutes\n`,
+    path: 'mailboxes[0].interval',
+    line: 9,
+    column: 15,
+    message: /^expected a duration like 30s, 5m, 1h or 2d/,
+  },
+  {
+    name: 'a size that is not one',
+    yaml: `${BASE}delivery: { maxMessageSize: 25 megs }\n`,
+    path: 'delivery.maxMessageSize',
+    line: 9,
+    column: 29,
+    message: /^expected a size like 512KB, 25MB or 1GB/,
+  },
+  {
+    name: 'yes instead of true',
+    yaml: `${BASE}    keep: yes\n`,
+    path: 'mailboxes[0].keep',
+    line: 9,
+    column: 11,
+    message: 'expected true or false, got "yes"',
+    hint: /write true or false/,
+  },
+  {
+    name: 'a mapping where a list belongs',
+    yaml: 'target: { host: mx.corp.local }\nmailboxes: { name: info }\n',
+    path: 'mailboxes',
+    line: 2,
+    column: 12,
+    message: 'expected a list, got a mapping',
+  },
+  {
+    name: 'an empty section',
+    yaml: 'target:\nmailboxes: []\n',
+    path: 'target',
+    line: 1,
+    column: 1,
+    message: 'expected a mapping (key: value), got an empty value',
+  },
+  {
+    name: 'a localAddress that is not an IP address',
+    yaml: edit('  host: mx.corp.local', '  host: mx.corp.local\n  localAddress: corp.local'),
+    path: 'target.localAddress',
+    line: 3,
+    column: 17,
+    message: /^expected an IP address/,
+  },
+  {
+    name: 'APOP on an IMAP mailbox',
+    yaml: `${BASE}    protocol: imap\n    auth: apop\n`,
+    path: 'mailboxes[0].auth',
+    line: 10,
+    column: 11,
+    message: 'auth: apop is a POP3 login method',
+  },
+  {
+    name: 'a bad mailbox name',
+    yaml: edit('name: info', 'name: "my mailbox"'),
+    path: 'mailboxes[0].name',
+    line: 4,
+    column: 11,
+    message: /^expected a name of letters, digits/,
+  },
+  {
+    name: 'a receive deliver block with two targets',
+    yaml: `${BASE}receive:
+  - name: in
+    bindings: ["0.0.0.0:2526"]
+    remoteIpRanges: [192.168.1.10]
+    acceptedDomains: [corp.local]
+    deliver: { lmtp: "127.0.0.1:24", smtp: "10.0.0.1:25" }
+`,
+    path: 'receive[0].deliver',
+    line: 14,
+    column: 14,
+    message: 'only one of lmtp, maildir or smtp',
+  },
+  {
+    name: 'a typo in the web block',
+    yaml: `${BASE}web: { lisen: "127.0.0.1:8025" }\n`,
+    path: 'web.lisen',
+    line: 9,
+    column: 8,
+    message: 'unknown key "lisen"',
+    hint: /did you mean listen\?/,
+  },
+];
+
+describe('configuration errors', () => {
+  for (const c of cases) {
+    test(`reports ${c.name} with its line and column`, () => {
+      const error = captureError(c.yaml, c.env);
+      const first = error.issues[0]!;
+      assert.deepEqual(
+        { path: error.path, line: error.line, column: error.column },
+        { path: c.path, line: c.line, column: c.column },
+        error.describeAll(),
+      );
+      if (typeof c.message === 'string') assert.equal(first.message, c.message);
+      else assert.match(first.message, c.message);
+      if (c.hint) assert.match(error.hint ?? '', c.hint);
+      const where = c.path ? `${c.path}: ` : '';
+      assert.equal(error.message, `postbote.yaml:${c.line}:${c.column}: ${where}${first.message}`);
+    });
+  }
+
+  test('the error belongs to the PostboteError family and is permanent', () => {
+    const error = captureError(BASE + SALES);
+    assert.ok(error instanceof PostboteError);
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.equal(error.temporary, false);
+    assert.equal(
+      error.message,
+      'postbote.yaml:12:11: mailboxes[1].port: expected a number from 1 to 65535, got "abc"',
+    );
+  });
+
+  test('lists every problem of the file in file order', () => {
+    const yaml = edit('  host: mx.corp.local', '  host: mx.corp.local\n  tls: startls').replace(
+      '    deliverTo:',
+      '    delivrTo:',
+    );
+    const error = captureError(`${yaml}scheduler: { interval: soon }\n`);
+    assert.deepEqual(
+      error.issues.map((issue) => issue.path),
+      ['target.tls', 'mailboxes[0].delivrTo', 'scheduler.interval'],
+    );
+    assert.match(error.describeAll(), /^postbote\.yaml:3:8: target\.tls: .* - did you mean starttls\?\n/);
+  });
+
+  test('an unreadable passwordFile names the file and the line', () => {
+    const error = captureError(edit('password: secret', 'passwordFile: missing-password'));
+    assert.equal(error.path, 'mailboxes[0].passwordFile');
+    assert.equal(error.line, 7);
+    assert.match(error.message, /cannot read password file \/nonexistent\/missing-password \(ENOENT\)/);
+  });
+
+  test('never echoes a password in a message', () => {
+    const error = captureError(edit('    password: secret', '    password: secret\n    pasword: hunter2'));
+    assert.equal(error.hint, 'did you mean password?');
+    assert.doesNotMatch(error.describeAll(), /hunter2/);
+  });
+});
+
+function captureError(yaml: string, env: NodeJS.ProcessEnv = {}): ConfigError {
+  try {
+    parseConfig(yaml, { file: 'postbote.yaml', baseDir: '/nonexistent', env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  assert.fail('expected a ConfigError');
+}
