@@ -1,7 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the tests write ${VAR} references as YAML text
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PostboteError } from '../errors.js';
 import { ConfigError, parseConfig } from './index.js';
 
 // Line numbers below refer to this text: 1 target, 3 mailboxes, 4 "- name: info", 7 password, 8 deliverTo.
@@ -317,43 +316,6 @@ describe('configuration errors', () => {
       assert.equal(error.message, `postbote.yaml:${c.line}:${c.column}: ${where}${first.message}`);
     });
   }
-
-  test('the error belongs to the PostboteError family and is permanent', () => {
-    const error = captureError(BASE + SALES);
-    assert.ok(error instanceof PostboteError);
-    assert.equal(error.code, 'CONFIG_INVALID');
-    assert.equal(error.temporary, false);
-    assert.equal(
-      error.message,
-      'postbote.yaml:12:11: mailboxes[1].port: expected a number from 1 to 65535, got "abc"',
-    );
-  });
-
-  test('lists every problem of the file in file order', () => {
-    const yaml = edit('  host: mx.corp.local', '  host: mx.corp.local\n  tls: startls').replace(
-      '    deliverTo:',
-      '    delivrTo:',
-    );
-    const error = captureError(`${yaml}scheduler: { interval: soon }\n`);
-    assert.deepEqual(
-      error.issues.map((issue) => issue.path),
-      ['target.tls', 'mailboxes[0].delivrTo', 'scheduler.interval'],
-    );
-    assert.match(error.describeAll(), /^postbote\.yaml:3:8: target\.tls: .* - did you mean starttls\?\n/);
-  });
-
-  test('an unreadable passwordFile names the file and the line', () => {
-    const error = captureError(edit('password: secret', 'passwordFile: missing-password'));
-    assert.equal(error.path, 'mailboxes[0].passwordFile');
-    assert.equal(error.line, 7);
-    assert.match(error.message, /cannot read password file \/nonexistent\/missing-password \(ENOENT\)/);
-  });
-
-  test('never echoes a password in a message', () => {
-    const error = captureError(edit('    password: secret', '    password: secret\n    pasword: hunter2'));
-    assert.equal(error.hint, 'did you mean password?');
-    assert.doesNotMatch(error.describeAll(), /hunter2/);
-  });
 });
 
 function captureError(yaml: string, env: NodeJS.ProcessEnv = {}): ConfigError {

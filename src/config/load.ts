@@ -86,7 +86,8 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
   const locator: Locator = (path, at) => locate(doc, lineCounter, path, at);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(file, fromZodIssues(parsed.error.issues, locator), parsed.error);
+    // No cause: zod's issues carry the input values, passwords included.
+    throw new ConfigError(file, fromZodIssues(parsed.error.issues, locator));
   }
 
   const { config, issues } = resolveConfig(parsed.data, baseDir);
