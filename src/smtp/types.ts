@@ -59,6 +59,9 @@ export interface SendResult {
    * The final word for each recipient, in envelope order: the RCPT reply when it was refused there,
    * the MAIL reply when the sender was refused, else the reply to the data (per recipient for LMTP).
    * Only a 2xx here means the server took responsibility for the message for that recipient.
+   * LMTP only: when the connection breaks after the server answered some recipients' data, the call
+   * resolves (those answers may be 250 and must not be delivered again) and each unanswered recipient
+   * gets a stand-in `421 4.4.2 [Postbote] no reply for this recipient: …`; the connection is then closed.
    */
   recipients: RecipientReply[];
 }
