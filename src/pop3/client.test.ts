@@ -1,7 +1,9 @@
 // Client against the in-process server over plain TCP: byte-exact transfer, listing, deletion semantics.
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { openPop3 } from './client.js';
 import type { Pop3Options } from './options.js';
 import { type Pop3Server, startPop3Server } from './server/index.js';
@@ -50,6 +52,28 @@ describe('POP3 client over plain TCP', () => {
       await s.close();
     });
   }
+
+  test('logs commands and replies at debug level without the password, also not in base64', async () => {
+    for (const auth of ['user', 'apop', 'plain', 'login'] as const) {
+      let log = '';
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          log += chunk.toString();
+          cb();
+        },
+      });
+      const s = await openPop3(options(server, { auth, logger: pino({ level: 'debug' }, sink) }));
+      await s.close();
+      assert.match(log, /QUIT/, `${auth}: commands are logged`);
+      for (const secret of [
+        'secret',
+        Buffer.from('secret').toString('base64'),
+        Buffer.from('\0info\0secret').toString('base64'),
+      ]) {
+        assert.equal(log.includes(secret), false, `${auth}: ${secret} leaked into the log`);
+      }
+    }
+  });
 
   test('rejects a wrong password as permanent POP3_AUTH', async () => {
     await assert.rejects(openPop3(options(server, { password: 'wrong' })), {

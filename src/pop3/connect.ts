@@ -61,15 +61,17 @@ export function openSocket(o: Pop3Options, where: string, timeout: number): Prom
         }),
       );
     }, timeout);
+    let tcpUp = false;
+    socket.once('connect', () => {
+      tcpUp = true;
+    });
     const onError = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       const sysCode = (err as NodeJS.ErrnoException).code ?? '';
-      // An error after TCP connected on an implicit-TLS socket is the handshake's.
-      const tcpUp = implicit && (socket as tls.TLSSocket).remoteAddress !== undefined;
-      reject(
-        implicit && (tcpUp || !sysCode.startsWith('E')) ? tlsError(err, where) : toPostboteError(err, where),
-      );
+      // On an implicit-TLS socket, an error once TCP is up, or any non-system error, is the handshake's.
+      const handshake = implicit && (tcpUp || sysCode.startsWith('ERR_') || !sysCode.startsWith('E'));
+      reject(handshake ? tlsError(err, where) : toPostboteError(err, where));
     };
     socket.once('error', onError);
     socket.once(implicit ? 'secureConnect' : 'connect', () => {

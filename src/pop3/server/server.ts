@@ -61,7 +61,7 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
     new ServerSession(nextId++, socket, ctx);
   };
   const server: Server = tls?.implicitTls
-    ? createTlsServer({ secureContext: secureContext! }, onConnection)
+    ? createTlsServer({ key: tls.key, cert: tls.cert }, onConnection)
     : createTcpServer(onConnection);
   // A failed handshake with a client that does not trust us is routine in tests.
   server.on('tlsClientError', () => {});
