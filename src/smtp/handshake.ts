@@ -32,7 +32,7 @@ export async function readGreeting(ch: Channel, timeouts: Timeouts): Promise<Smt
       { temporary: true, reply, where: ch.where, hint: refusedAddressHint(ch.localAddress) },
     );
   }
-  throw new PostboteError(
+  const err = new PostboteError(
     'SMTP_GREETING',
     `the target is not accepting connections now (greeting ${reply.code})`,
     {
@@ -42,6 +42,9 @@ export async function readGreeting(ch: Channel, timeouts: Timeouts): Promise<Smt
       hint: 'the server is busy or restarting; Postbote retries later',
     },
   );
+  // After 421 the server closes (RFC 5321 3.8): there is no QUIT to wait for.
+  if (reply.code === 421) ch.fail(err);
+  throw err;
 }
 
 /** EHLO (HELO when the server does not know EHLO) or LHLO; returns the advertised extensions. */

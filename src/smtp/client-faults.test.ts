@@ -1,0 +1,228 @@
+// Misbehaving servers, scripted on raw TCP: refusals, drops, stalls, 421, malformed replies.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { afterEach, describe, test } from 'node:test';
+import { isPostboteError, type PostboteError } from '../errors.js';
+import { connectSmtp } from './client.js';
+import { type FakeSession, startFakeServer, type TestServer } from './test-support.test.js';
+import type { SmtpClientOptions } from './types.js';
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function fake(script: (s: FakeSession) => Promise<void>): Promise<SmtpClientOptions> {
+  server = await startFakeServer(script);
+  return { host: '127.0.0.1', port: server.port, tls: 'none', helo: 'postbote.test' };
+}
+
+/** Greeting and EHLO with the given extensions. */
+async function greet(s: FakeSession, extensions = ['PIPELINING']): Promise<void> {
+  s.say('220 fake ESMTP');
+  await s.line();
+  s.say(
+    ['250-fake', ...extensions].map((e, i, all) => `250${i < all.length - 1 ? '-' : ' '}${e}`).join('\r\n'),
+  );
+}
+
+const body = (size = 10) => Readable.from([Buffer.alloc(size, 'a')]);
+const envelope = { from: 'a@x.test', to: ['b@y.test', 'c@y.test'] };
+
+function isError(code: PostboteError['code'], temporary = true) {
+  return (err: unknown) => {
+    assert.ok(isPostboteError(err), String(err));
+    assert.equal(err.code, code, err.message);
+    assert.equal(err.temporary, temporary);
+    return true;
+  };
+}
+
+describe('refusals at connect', () => {
+  test('a 554 greeting is SMTP_REFUSED_CLIENT naming the source address, and the client says QUIT', async () => {
+    let quit = '';
+    const options = await fake(async (s) => {
+      s.say('554 5.7.1 Client host rejected: no access');
+      quit = await s.line();
+      s.say('221 bye');
+    });
+    await assert.rejects(connectSmtp({ ...options, localAddress: '127.0.0.2' }), (err) => {
+      isError('SMTP_REFUSED_CLIENT')(err);
+      const e = err as PostboteError;
+      assert.match(e.message, /127\.0\.0\.2/);
+      assert.match(e.hint ?? '', /source address 127\.0\.0\.2.*RemoteIPRanges.*target\.localAddress/);
+      assert.deepEqual(e.reply, { code: 554, enhanced: '5.7.1', text: 'Client host rejected: no access' });
+      return true;
+    });
+    assert.equal(quit, 'QUIT');
+  });
+
+  test('a 421 greeting is a temporary SMTP_GREETING', async () => {
+    const options = await fake(async (s) => s.say('421 4.3.2 too busy'));
+    await assert.rejects(connectSmtp(options), isError('SMTP_GREETING'));
+  });
+
+  test('a refused connection is CONNECT_FAILED', async () => {
+    const options = await fake(async () => {});
+    await server?.close();
+    await assert.rejects(connectSmtp(options), isError('CONNECT_FAILED'));
+  });
+
+  test('a greeting that never comes is a TIMEOUT', async () => {
+    const options = await fake(() => new Promise(() => {}));
+    await assert.rejects(connectSmtp({ ...options, timeouts: { greeting: 100 } }), isError('TIMEOUT'));
+  });
+
+  test('a malformed reply is a PROTOCOL error', async () => {
+    const options = await fake(async (s) => s.say('hello there'));
+    await assert.rejects(connectSmtp(options), isError('PROTOCOL'));
+  });
+
+  test('falls back to HELO when EHLO is unknown, then sends commands one by one', async () => {
+    const seen: string[] = [];
+    const options = await fake(async (s) => {
+      s.say('220 old');
+      seen.push(await s.line());
+      s.say('502 unknown command');
+      seen.push(await s.line());
+      s.say('250 hi');
+      for (const reply of ['250 ok', '250 ok', '250 ok', '354 go']) {
+        seen.push(await s.line());
+        s.say(reply);
+      }
+      await s.data();
+      s.say('250 queued');
+    });
+    const conn = await connectSmtp(options);
+    assert.equal(conn.extensions.size, 0);
+    const result = await conn.send(envelope, body());
+    assert.deepEqual(
+      result.recipients.map((r) => r.reply.text),
+      ['queued', 'queued'],
+    );
+    assert.deepEqual(seen, [
+      'EHLO postbote.test',
+      'HELO postbote.test',
+      'MAIL FROM:<a@x.test>',
+      'RCPT TO:<b@y.test>',
+      'RCPT TO:<c@y.test>',
+      'DATA',
+    ]);
+    conn.close();
+  });
+
+  test('refuses data sent along with the STARTTLS reply (command injection)', async () => {
+    const options = await fake(async (s) => {
+      await greet(s, ['STARTTLS']);
+      await s.line();
+      s.say('220 go ahead\r\n250 injected\r\n');
+    });
+    await assert.rejects(connectSmtp({ ...options, tls: 'starttls' }), isError('PROTOCOL'));
+  });
+});
+
+describe('faults during a transaction', () => {
+  test('a connection dropped mid-DATA rejects with a temporary error and closes the connection', async () => {
+    const options = await fake(async (s) => {
+      await greet(s);
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n250 ok\r\n250 ok\r\n354 go');
+      await new Promise((resolve) => s.socket.once('data', resolve));
+      s.socket.destroy();
+    });
+    const conn = await connectSmtp(options);
+    await assert.rejects(conn.send(envelope, body(5_000_000)), isError('CONNECTION_CLOSED'));
+    assert.equal(conn.closed, true);
+    await assert.rejects(conn.send(envelope, body()), isError('CONNECTION_CLOSED'));
+  });
+
+  test('a 421 to RCPT rejects with a temporary error carrying the reply and closes', async () => {
+    const options = await fake(async (s) => {
+      await greet(s);
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n421 4.3.2 shutting down');
+    });
+    const conn = await connectSmtp(options);
+    await assert.rejects(conn.send(envelope, body()), (err) => {
+      isError('CONNECTION_CLOSED')(err);
+      assert.equal((err as PostboteError).reply?.code, 421);
+      return true;
+    });
+    assert.equal(conn.closed, true);
+  });
+
+  test('no reply to the data within the data-end timeout is a TIMEOUT', async () => {
+    const options = await fake(async (s) => {
+      await greet(s);
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n250 ok\r\n250 ok\r\n354 go');
+      await s.data();
+    });
+    const conn = await connectSmtp({ ...options, timeouts: { dataEnd: 150 } });
+    await assert.rejects(conn.send(envelope, body()), isError('TIMEOUT'));
+    assert.equal(conn.closed, true);
+  });
+
+  test('ends the data at once when a server answers DATA with 354 although no recipient was accepted', async () => {
+    const seen: string[] = [];
+    const options = await fake(async (s) => {
+      await greet(s);
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n354 go');
+      seen.push(await s.line());
+      s.say('554 no valid recipients');
+    });
+    const conn = await connectSmtp(options);
+    const result = await conn.send(envelope, body());
+    assert.deepEqual(
+      result.recipients.map((r) => [r.stage, r.reply.code]),
+      [
+        ['RCPT', 550],
+        ['RCPT', 550],
+      ],
+    );
+    // The lone "." ended the transaction (RFC 5321 4.1.1.4), so no RSET is needed.
+    assert.deepEqual(seen, ['.']);
+    assert.equal(conn.closed, false);
+    conn.close();
+  });
+
+  test('LMTP keeps the replies received before the connection broke', async () => {
+    const options = await fake(async (s) => {
+      s.say('220 fake LMTP');
+      await s.line();
+      s.say('250-fake\r\n250 PIPELINING');
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n250 ok\r\n250 ok\r\n354 go');
+      await s.data();
+      s.say('250 2.0.0 delivered to b');
+      s.socket.end();
+    });
+    const conn = await connectSmtp({ ...options, lmtp: true });
+    const result = await conn.send(envelope, body());
+    const [first, second] = result.recipients;
+    assert.deepEqual(first?.reply, { code: 250, enhanced: '2.0.0', text: 'delivered to b' });
+    assert.equal(second?.reply.code, 421);
+    assert.equal(second?.reply.enhanced, '4.4.2');
+    assert.match(second?.reply.text ?? '', /^\[Postbote\]/);
+    assert.equal(conn.closed, true);
+  });
+
+  test('a body stream that fails aborts by closing the connection', async () => {
+    const options = await fake(async (s) => {
+      await greet(s);
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n250 ok\r\n250 ok\r\n354 go');
+      await s.data();
+    });
+    const conn = await connectSmtp(options);
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('spool file vanished'));
+      },
+    });
+    await assert.rejects(conn.send(envelope, failing), isError('SMTP_DATA'));
+    assert.equal(conn.closed, true);
+  });
+});
