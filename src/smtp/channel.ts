@@ -104,6 +104,11 @@ export class Channel {
     });
   }
 
+  /** A reply that came before anyone asked for it (a server refusing the data while it is sent). */
+  takeQueued(): SmtpReply | undefined {
+    return this.replies.shift();
+  }
+
   /** Like read(), but a 421 (RFC 5321 3.8: the server is shutting the channel) closes the channel. */
   async readOpen(timeoutMs: number, command: string): Promise<SmtpReply> {
     const reply = await this.read(timeoutMs, command);

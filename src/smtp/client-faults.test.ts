@@ -137,6 +137,27 @@ describe('faults during a transaction', () => {
     await assert.rejects(conn.send(envelope, body()), isError('CONNECTION_CLOSED'));
   });
 
+  test('a server that refuses the data while it comes and hangs up gives its reply to every recipient', async () => {
+    const options = await fake(async (s) => {
+      await greet(s);
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n250 ok\r\n250 ok\r\n354 go');
+      await new Promise((resolve) => s.socket.once('data', resolve));
+      s.say('552 5.3.4 Message too big');
+      s.socket.end();
+    });
+    const conn = await connectSmtp(options);
+    const result = await conn.send(envelope, body(20_000_000));
+    assert.deepEqual(
+      result.recipients.map((r) => [r.stage, r.reply.code, r.reply.enhanced]),
+      [
+        ['DATA', 552, '5.3.4'],
+        ['DATA', 552, '5.3.4'],
+      ],
+    );
+    assert.equal(conn.closed, true);
+  });
+
   test('a 421 to RCPT rejects with a temporary error carrying the reply and closes', async () => {
     const options = await fake(async (s) => {
       await greet(s);

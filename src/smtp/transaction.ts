@@ -67,7 +67,17 @@ export async function runTransaction(
     await ch.readOpen(timeouts.dataEnd, 'end of data');
     transactionOpen = false;
   } else if (dataReply?.code === 354 && body) {
-    await sendBody(ch, body, timeouts.command);
+    try {
+      await sendBody(ch, body, timeouts.command);
+    } catch (err) {
+      // A server that refuses the data while it comes (552 too big, then hang up) has said its final
+      // word for every accepted recipient; only without such a reply is this a broken connection.
+      const early = ch.takeQueued();
+      if (!early || isOk(early)) throw err;
+      ctx.log.debug({ err }, 'the server answered before the data was complete');
+      for (const i of accepted) finals.set(i, early);
+      return { recipients: results(envelope, mailReply, rcptReplies, finals) };
+    }
     await readFinalReplies(ctx, accepted, finals);
     transactionOpen = false;
   } else if (dataReply) {
@@ -79,14 +89,23 @@ export async function runTransaction(
     throw authRequiredError(mailReply, mail, ch.where);
   }
 
-  const recipients: RecipientReply[] = envelope.to.map((address, i) => {
-    if (!mailOk) return { address, stage: 'MAIL', reply: mailReply };
+  return { recipients: results(envelope, mailReply, rcptReplies, finals) };
+}
+
+/** Each recipient's final word, in envelope order (see SendResult). */
+function results(
+  envelope: Envelope,
+  mailReply: SmtpReply,
+  rcptReplies: SmtpReply[],
+  finals: Map<number, SmtpReply>,
+): RecipientReply[] {
+  return envelope.to.map((address, i) => {
+    if (!isOk(mailReply)) return { address, stage: 'MAIL', reply: mailReply };
     const rcpt = rcptReplies[i]!;
     const final = finals.get(i);
     if (!isOk(rcpt) || !final) return { address, stage: 'RCPT', reply: rcpt };
     return { address, stage: 'DATA', reply: final };
   });
-  return { recipients };
 }
 
 function isOk(reply: SmtpReply): boolean {
