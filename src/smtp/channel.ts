@@ -158,13 +158,16 @@ export class Channel {
         this.fail(this.timeoutError(`TLS handshake did not finish within ${timeoutMs / 1000} s`, 'STARTTLS'));
         reject(this.failure);
       }, timeoutMs);
-      secure.once('error', (err) => {
+      // Errors during the handshake are TLS failures; after it, the channel's own handler reports them.
+      const onHandshakeError = (err: Error) => {
         clearTimeout(timer);
         this.fail(mapError(err));
         reject(this.failure);
-      });
+      };
+      secure.once('error', onHandshakeError);
       secure.once('secureConnect', () => {
         clearTimeout(timer);
+        secure.off('error', onHandshakeError);
         resolve();
       });
       this.attach(secure);
