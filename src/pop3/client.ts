@@ -26,7 +26,7 @@ type MultiResult = { reply: Pop3Reply; body?: Buffer };
 export class Pop3Session implements SourceSession {
   readonly protocol = 'pop3' as const;
   readonly server: string;
-  secure: boolean;
+  private tlsActive: boolean;
   /** CAPA as last answered: name (upper case) → arguments. Empty when the server has no CAPA. */
   capabilities: ReadonlyMap<string, readonly string[]> = new Map();
   private capaKnown = false;
@@ -39,9 +39,13 @@ export class Pop3Session implements SourceSession {
     private readonly options: Pop3Options,
   ) {
     this.server = options.host;
-    this.secure = options.tls === 'tls';
+    this.tlsActive = options.tls === 'tls';
     this.where = pop3Where(options);
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  }
+
+  get secure(): boolean {
+    return this.tlsActive;
   }
 
   get pipelining(): boolean {
@@ -99,7 +103,7 @@ export class Pop3Session implements SourceSession {
       throw err;
     });
     this.conn.attach(secure);
-    this.secure = true;
+    this.tlsActive = true;
     // RFC 2595 §4: forget what was learned before TLS, it may have been tampered with.
     this.capabilities = new Map();
     this.capaKnown = false;
