@@ -36,8 +36,3 @@ export function topOf(data: Buffer, lines: number): Buffer {
   }
   return data.subarray(0, end);
 }
-
-/** LIST size: octets as sent, counting each line end as CRLF (here messages are stored with CRLF). */
-export function listSize(data: Buffer): number {
-  return data.length;
-}
