@@ -18,7 +18,7 @@ export interface MailboxPlan {
   deleteAfterDays?: number;
   maxMessageSize: number;
   maxReceivedHeaders: number;
-  /** 'return-path' | 'mailbox' | a fixed address. */
+  /** 'return-path' | 'mailbox' | '<>' (null sender) | a fixed address. */
   envelopeSender: string;
   route: RouteInput;
   fallback?: string;
@@ -254,6 +254,7 @@ export function envelopeSender(
   headers: Header[],
 ): string {
   if (plan.envelopeSender === 'mailbox') return plan.user.includes('@') ? plan.user : '';
+  if (plan.envelopeSender === '<>') return '';
   if (plan.envelopeSender !== 'return-path') return plan.envelopeSender;
   const returnPath = firstAddress(firstHeader(headers, 'return-path'));
   if (returnPath !== undefined) return returnPath;
