@@ -5,6 +5,7 @@ import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { fail } from './exit.js';
 import { fetchCommand } from './fetch.js';
+import { hashPasswordCommand } from './hash-password.js';
 import { runCommand } from './run.js';
 
 const program = new Command('postbote')
@@ -42,5 +43,12 @@ program
   .description('run the whole flow on this machine: a sample POP3 mailbox, Postbote, and a local SMTP server')
   .option('-d, --dir <folder>', 'where the demo writes its state and the delivered mail', 'postbote-demo')
   .action((o) => demoCommand(o).catch(fail));
+
+program
+  .command('hash-password')
+  .description(
+    'print the argon2id hash of a password (read from the terminal or stdin) for the configuration',
+  )
+  .action(() => hashPasswordCommand().catch(fail));
 
 program.parseAsync(process.argv).catch(fail);

@@ -8,7 +8,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         id INTEGER PRIMARY KEY,
         mailbox TEXT NOT NULL,
         uid TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('spooled','deferred','delivered','quarantined')),
+        state TEXT NOT NULL,
         spool_key TEXT,
         size INTEGER NOT NULL,
         sha256 TEXT NOT NULL,
