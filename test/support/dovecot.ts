@@ -1,0 +1,253 @@
+// Starts a private Dovecot (POP3, POP3S, IMAP, IMAPS, LMTP on free loopback ports) for end-to-end
+// tests, and stops it by the pid in its own base_dir. Needs root and Debian's dovecot packages.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  type DovecotPorts,
+  ensureMailUser,
+  instancePaths,
+  makeCertificate,
+  renderConfig,
+  renderPasswd,
+} from './dovecot-config.js';
+import { createMaildir, listMessages, readMessages, seedMaildir } from './maildir.js';
+import { freePorts, makeTempDir, waitForPort } from './ports.js';
+
+export type { DovecotPorts } from './dovecot-config.js';
+
+// Dovecot is up in ~100 ms here; a loaded CI machine running test files in parallel is slower.
+const STARTUP_TIMEOUT_MS = 15_000;
+// The master usually exits within ~100 ms of SIGTERM; then its process group gets SIGKILL.
+const STOP_GRACE_MS = 500;
+// After SIGKILL the kernel needs only moments; the bound just keeps stop() from hanging.
+const STOP_TIMEOUT_MS = 5_000;
+// Another process may take a port between freePorts() and Dovecot binding it: retry with new ones.
+const START_ATTEMPTS = 3;
+
+export interface DovecotOptions {
+  /** Local parts (lowercase, no '@'); LMTP accepts them at any domain. */
+  users: string[];
+  /** One password for every user; default: `secret-<user>`. */
+  password?: string;
+  /** Readable part of the instance name and directory (e.g. the test file's name). */
+  name?: string;
+}
+
+export interface Dovecot {
+  host: '127.0.0.1';
+  ports: DovecotPorts;
+  /** PEM file of the self-signed certificate (SAN DNS:localhost, IP:127.0.0.1), to trust as CA. */
+  caFile: string;
+  caPem: string;
+  password(user: string): string;
+  maildir(user: string): string;
+  seed(user: string, messages: Buffer[]): Promise<void>;
+  /** Messages in new/ and cur/, not counting those flagged deleted. */
+  count(user: string): number;
+  messages(user: string): Buffer[];
+  /** The instance's log so far, to attach to a failing assertion. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Why Dovecot cannot run here, or undefined when it can (for `test(..., { skip })`). */
+export function dovecotUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) {
+    return 'the Dovecot harness needs root (Dovecot must switch to the mail user); run the tests as root';
+  }
+  for (const bin of [
+    '/usr/sbin/dovecot',
+    '/usr/lib/dovecot/pop3',
+    '/usr/lib/dovecot/imap',
+    '/usr/lib/dovecot/lmtp',
+  ]) {
+    if (!existsSync(bin)) return `${bin} is missing: run scripts/ensure-test-deps.sh as root`;
+  }
+  return undefined;
+}
+
+export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
+  const unavailable = dovecotUnavailable();
+  if (unavailable) throw new Error(`cannot start Dovecot: ${unavailable}`);
+  for (const user of options.users) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(user)) throw new Error(`invalid Dovecot test user name: ${user}`);
+  }
+  if (options.password !== undefined && /[:\r\n]/.test(options.password)) {
+    throw new Error('the test password must not contain ":" or line breaks (passwd-file format)');
+  }
+  const { uid, gid } = await ensureMailUser();
+  const label = (options.name ?? 'dovecot').replace(/[^A-Za-z0-9-]/g, '-').slice(0, 24);
+  const tmp = await makeTempDir(`postbote-${label}`);
+  const dir = tmp.path;
+  const files = instancePaths(dir);
+  const instanceName = path.basename(dir);
+  const password = (user: string) => options.password ?? `secret-${user}`;
+  const maildir = (user: string) => {
+    if (!options.users.includes(user)) throw new Error(`${user} is not a user of this Dovecot`);
+    return path.join(files.homes, user, 'Maildir');
+  };
+
+  let ports: DovecotPorts | undefined;
+  try {
+    // Dovecot's unprivileged processes (dovenull, dovecot, the mail user) must traverse the dir.
+    await chmod(dir, 0o755);
+    await mkdir(files.stateDir, { mode: 0o755 });
+    await mkdir(files.homes, { mode: 0o755 });
+    await makeCertificate(files.cert, files.key);
+    await writeFile(files.passwd, renderPasswd(options.users, password), { mode: 0o644 });
+    for (const user of options.users) await createMaildir(maildir(user), uid, gid);
+    ports = await launch(dir, instanceName, uid, gid);
+  } catch (err) {
+    await tmp.remove();
+    throw err;
+  }
+
+  live.set(dir, files.pidFile);
+  registerExitCleanup();
+  const caPem = await readFile(files.cert, 'utf8');
+  let stopped: Promise<void> | undefined;
+  return {
+    host: '127.0.0.1',
+    ports,
+    caFile: files.cert,
+    caPem,
+    password: (user) => {
+      maildir(user);
+      return password(user);
+    },
+    maildir,
+    seed: (user, messages) => seedMaildir(maildir(user), messages, uid, gid),
+    count: (user) => listMessages(maildir(user)).length,
+    messages: (user) => readMessages(maildir(user)),
+    log: () => readLog(files.log),
+    stop: () => {
+      stopped ??= (async () => {
+        await stopMaster(files.pidFile);
+        live.delete(dir);
+        await tmp.remove();
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function launch(dir: string, instanceName: string, uid: number, gid: number): Promise<DovecotPorts> {
+  const files = instancePaths(dir);
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+    const [pop3, pop3s, imap, imaps, lmtp] = await freePorts(5);
+    const ports: DovecotPorts = { pop3: pop3!, pop3s: pop3s!, imap: imap!, imaps: imaps!, lmtp: lmtp! };
+    await writeFile(files.config, renderConfig({ dir, instanceName, ports, uid, gid }));
+    const failure = await runMaster(files.config, `${dir}/startup.err`);
+    if (failure !== undefined) {
+      const log = readLog(files.log);
+      lastError = new Error(`dovecot -c ${files.config} failed: ${failure}\n--- dovecot log ---\n${log}`);
+      if (/address already in use/i.test(`${failure}${log}`)) continue;
+      throw lastError;
+    }
+    try {
+      for (const port of Object.values(ports)) await waitForPort(port, '127.0.0.1', STARTUP_TIMEOUT_MS);
+      return ports;
+    } catch (err) {
+      await stopMaster(files.pidFile);
+      throw new Error(
+        `Dovecot did not come up: ${(err as Error).message}\n--- dovecot log ---\n${readLog(files.log)}`,
+      );
+    }
+  }
+  throw lastError ?? new Error('Dovecot did not start');
+}
+
+/**
+ * Runs `dovecot -c CONF`, which forks the master into the background and exits. Its stderr goes to
+ * a file, not a pipe: the daemon inherits the descriptors, and a pipe would never close.
+ * Returns undefined on success, else what went wrong.
+ */
+async function runMaster(config: string, errFile: string): Promise<string | undefined> {
+  const fd = openSync(errFile, 'w');
+  try {
+    const child = spawn('/usr/sbin/dovecot', ['-c', config], { stdio: ['ignore', fd, fd] });
+    const [code, sig] = await new Promise<[number | null, string | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (c, s) => resolve([c, s]));
+    });
+    if (code === 0) return undefined;
+    return `exit ${code ?? sig}: ${readFileSync(errFile, 'utf8').trim()}`;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function stopMaster(pidFile: string): Promise<void> {
+  const pid = readPid(pidFile);
+  if (pid === undefined) return;
+  signal(pid, 'SIGTERM');
+  if (await exited(pid, STOP_GRACE_MS)) return;
+  // The master's children share its process group (the daemon made itself leader); an idle lmtp
+  // process otherwise keeps the master waiting about 5 s.
+  signal(-pid, 'SIGKILL');
+  await exited(pid, STOP_TIMEOUT_MS);
+}
+
+async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await delay(20);
+  }
+  return true;
+}
+
+function readPid(pidFile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** A zombie counts as gone: in a container without an init, nobody may ever reap it. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function readLog(logPath: string): string {
+  try {
+    return readFileSync(logPath, 'utf8');
+  } catch {
+    return '(no dovecot log)';
+  }
+}
+
+// Instances not stopped by their test (a crash, a forgotten stop): killed when the process exits.
+const live = new Map<string, string>();
+let exitCleanupRegistered = false;
+
+function registerExitCleanup(): void {
+  if (exitCleanupRegistered) return;
+  exitCleanupRegistered = true;
+  process.once('exit', () => {
+    for (const [dir, pidFile] of live) {
+      const pid = readPid(pidFile);
+      if (pid !== undefined) signal(pid, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
