@@ -188,7 +188,7 @@ async function stopMaster(pidFile: string): Promise<void> {
   if (await exited(pid, STOP_GRACE_MS)) return;
   // The master's children share its process group (the daemon made itself leader); an idle lmtp
   // process otherwise keeps the master waiting about 5 s.
-  signal(-pid, 'SIGKILL');
+  killGroup(pid);
   await exited(pid, STOP_TIMEOUT_MS);
 }
 
@@ -213,6 +213,17 @@ function readPid(pidFile: string): number | undefined {
 function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGKILL to the master's process group, which the daemon leads (checked, so no stranger is hit). */
+function killGroup(pid: number): void {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    signal(pgrp === pid ? -pid : pid, 'SIGKILL');
   } catch {
     // already gone
   }
@@ -243,11 +254,22 @@ let exitCleanupRegistered = false;
 function registerExitCleanup(): void {
   if (exitCleanupRegistered) return;
   exitCleanupRegistered = true;
-  process.once('exit', () => {
-    for (const [dir, pidFile] of live) {
-      const pid = readPid(pidFile);
-      if (pid !== undefined) signal(pid, 'SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  process.once('exit', killAllLive);
+  // A test run killed by a timeout or Ctrl-C gets no 'exit' event: clean up, then let the signal
+  // do what it would have done (unless the program handles it itself).
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killAllLive();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
+}
+
+function killAllLive(): void {
+  for (const [dir, pidFile] of live) {
+    const pid = readPid(pidFile);
+    if (pid !== undefined) killGroup(pid);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  live.clear();
 }

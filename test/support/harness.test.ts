@@ -83,6 +83,24 @@ describe('Dovecot harness', () => {
     }
   });
 
+  test('IMAP and IMAPS accept the same login', async () => {
+    for (const conn of [
+      await RawConnection.connect({ port: dovecot.ports.imap }),
+      await RawConnection.connect({
+        port: dovecot.ports.imaps,
+        tls: { ca: dovecot.caPem, servername: 'localhost' },
+      }),
+    ]) {
+      try {
+        assert.match(await conn.readLine(), /^\* OK/);
+        assert.match(await conn.command(`a LOGIN alice ${dovecot.password('alice')}`), /^a OK/);
+        await conn.command('b LOGOUT');
+      } finally {
+        conn.close();
+      }
+    }
+  });
+
   test('a POP3 DELE takes effect at QUIT, and count() follows it', async () => {
     await dovecot.seed('carol', [makeMessage({ size: 900, seed: 7 }), makeMessage({ size: 900, seed: 8 })]);
     assert.equal(dovecot.count('carol'), 2);
