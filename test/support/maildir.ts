@@ -62,7 +62,11 @@ export function listMessages(maildir: string): string[] {
     }
   }
   // By base name (the part before ":2,"), which is delivery order for seeded messages.
-  return files.sort((a, b) => baseName(a).localeCompare(baseName(b)));
+  return files.sort((a, b) => {
+    const x = baseName(a);
+    const y = baseName(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
 }
 
 export function readMessages(maildir: string): Buffer[] {
