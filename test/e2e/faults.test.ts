@@ -1,0 +1,229 @@
+// Fault cases real servers will not produce on demand: a scriptable POP3 server as the provider and a
+// scriptable smtp-server receiver as the company server. Each case checks what reached the target,
+// what stayed at the provider, and what the user is told.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { createRuntime } from '../../src/app/runtime.js';
+import { parseConfig } from '../../src/config/index.js';
+import type { PassSummary } from '../../src/connector/mailbox-pass.js';
+import { silentLogger } from '../../src/log.js';
+import { startPop3Server } from '../../src/pop3/server/index.js';
+import type { Pop3ServerHooks } from '../../src/pop3/server/types.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { makeTempDir, type TempDir } from '../support/ports.js';
+import { type ReceiverHooks, startReceiver } from '../support/smtp-receiver.js';
+
+const PASSWORD = 'secret-pw';
+const mail = (n: number) =>
+  Buffer.from(
+    `Return-Path: <sender${n}@example.net>\r\nFrom: sender${n}@example.net\r\nTo: info@example.com\r\n` +
+      `Subject: message ${n}\r\nMessage-ID: <m${n}@example.net>\r\n\r\n.leading dot\r\nbody ${n}\r\n`,
+  );
+
+interface World {
+  pop3: Awaited<ReturnType<typeof startPop3Server>>;
+  receiver: Awaited<ReturnType<typeof startReceiver>>;
+  pop3Hooks: Pop3ServerHooks;
+  rcvHooks: ReceiverHooks;
+  commands: string[];
+  tmp: TempDir;
+  fetch(extra?: string): Promise<PassSummary>;
+}
+
+const worlds: World[] = [];
+after(async () => {
+  for (const w of worlds) {
+    await w.pop3.close();
+    await w.receiver.stop();
+    await w.tmp.remove();
+  }
+});
+
+async function world(messages: Buffer[], mailboxExtra = '', tls = 'none'): Promise<World> {
+  const commands: string[] = [];
+  const pop3Hooks: Pop3ServerHooks = {};
+  const rcvHooks: ReceiverHooks = {};
+  const pop3 = await startPop3Server({
+    users: { 'info@example.com': { password: PASSWORD, messages } },
+    hooks: {
+      onCommand: (ctx) => {
+        commands.push(ctx.command);
+        return pop3Hooks.onCommand?.(ctx);
+      },
+      get retrCutAfter() {
+        return pop3Hooks.retrCutAfter;
+      },
+    },
+  });
+  const receiver = await startReceiver({
+    onRcpt: (a, s) => rcvHooks.onRcpt?.(a, s),
+    onData: (e, r) => rcvHooks.onData?.(e, r),
+    onConnect: (a) => rcvHooks.onConnect?.(a),
+  });
+  const tmp = await makeTempDir('postbote-faults-');
+  const w: World = {
+    pop3,
+    receiver,
+    pop3Hooks,
+    rcvHooks,
+    commands,
+    tmp,
+    async fetch(extra = '') {
+      const config = parseConfig(
+        `
+state: ${tmp.path}/state
+target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 2s } }
+delivery: { retry: { initial: 1s, max: 2s } }
+mailboxes:
+  - name: info
+    host: 127.0.0.1
+    port: ${pop3.port}
+    tls: ${tls}
+    user: info@example.com
+    password: ${PASSWORD}
+    timeouts: { command: 1s, idle: 1s }
+    ${mailboxExtra}
+    ${extra}
+`,
+        { file: 'test.yaml', baseDir: tmp.path },
+      );
+      const runtime = await createRuntime(config, silentLogger());
+      try {
+        const scheduler = new Scheduler(runtime.ctx, runtime.plans, config.scheduler, silentLogger());
+        const [summary] = await scheduler.runAll();
+        await scheduler.stop();
+        return summary!;
+      } finally {
+        await runtime.close();
+      }
+    },
+  };
+  worlds.push(w);
+  return w;
+}
+
+const left = (w: World) => w.pop3.mailbox('info@example.com').length;
+
+describe('provider faults', () => {
+  test('a connection dropped mid-RETR delivers nothing and loses nothing; the next pass delivers once', async () => {
+    const w = await world([mail(1), mail(2)], 'deliverTo: [info@corp.local]');
+    w.pop3Hooks.retrCutAfter = 20;
+    const first = await w.fetch();
+    assert.equal(first.ok, false);
+    assert.equal(first.error?.temporary, true);
+    assert.equal(w.receiver.received.length, 0);
+    assert.equal(left(w), 2);
+    w.pop3Hooks.retrCutAfter = undefined;
+    const second = await w.fetch();
+    assert.equal(second.ok, true, second.error?.describe());
+    assert.equal(w.receiver.received.length, 2);
+    assert.equal(left(w), 0);
+  });
+
+  test('-ERR [IN-USE] is a temporary failure with the server’s words', async () => {
+    const w = await world([mail(1)], 'deliverTo: [info@corp.local]');
+    w.pop3Hooks.onCommand = (c) =>
+      c.command === 'PASS' ? { reply: '-ERR [IN-USE] mailbox locked' } : undefined;
+    const s = await w.fetch('auth: user');
+    assert.equal(s.error?.code, 'POP3_IN_USE');
+    assert.equal(s.error?.temporary, true);
+    assert.match(s.error!.describe(), /mailbox locked/);
+    assert.equal(left(w), 1);
+  });
+
+  test('-ERR on DELE keeps the message at the provider, and the next pass removes it without delivering again', async () => {
+    const w = await world([mail(1)], 'deliverTo: [info@corp.local]');
+    w.pop3Hooks.onCommand = (c) => (c.command === 'DELE' ? { reply: '-ERR cannot delete' } : undefined);
+    const first = await w.fetch();
+    assert.equal(first.ok, false);
+    assert.equal(w.receiver.received.length, 1);
+    assert.equal(left(w), 1);
+    w.pop3Hooks.onCommand = undefined;
+    const second = await w.fetch();
+    assert.equal(second.ok, true);
+    assert.equal(second.removed, 1);
+    assert.equal(w.receiver.received.length, 1, 'not delivered twice');
+    assert.equal(left(w), 0);
+  });
+
+  test('a stalled server times out and leaves everything in place', async () => {
+    const w = await world([mail(1)], 'deliverTo: [info@corp.local]');
+    w.pop3Hooks.onCommand = (c) => (c.command === 'UIDL' ? 'stall' : undefined);
+    const started = Date.now();
+    const s = await w.fetch();
+    assert.equal(s.error?.code, 'TIMEOUT');
+    assert.ok(Date.now() - started < 10_000);
+    assert.equal(left(w), 1);
+  });
+
+  test('STLS required but not offered: no password is sent', async () => {
+    const w = await world([mail(1)], 'deliverTo: [info@corp.local]', 'starttls');
+    const s = await w.fetch();
+    assert.equal(s.error?.code, 'TLS_REQUIRED');
+    for (const secret of ['USER', 'PASS', 'AUTH', 'APOP']) assert.ok(!w.commands.includes(secret), secret);
+    assert.equal(left(w), 1);
+  });
+});
+
+describe('target faults', () => {
+  test('451 then 250: kept at the provider, delivered once after the retry', async () => {
+    const w = await world([mail(1)], 'deliverTo: [info@corp.local]');
+    w.rcvHooks.onData = () => ({ code: 451, message: '4.3.0 try again later' });
+    const first = await w.fetch();
+    assert.equal(first.deferred, 1);
+    assert.equal(first.pending, 1);
+    assert.equal(left(w), 1);
+    assert.equal(w.receiver.received.length, 0);
+    w.rcvHooks.onData = undefined;
+    const second = await w.fetch();
+    assert.equal(second.delivered, 1);
+    assert.equal(second.fetched, 0, 'delivered from the spool, not fetched again');
+    assert.equal(w.receiver.received.length, 1);
+    assert.equal(left(w), 0);
+  });
+
+  test('550 for one recipient: the fallback gets it, the other recipient gets it once', async () => {
+    const w = await world(
+      [mail(1)],
+      'deliverTo: [good@corp.local, gone@corp.local]\n    fallback: postmaster@corp.local',
+    );
+    w.rcvHooks.onRcpt = (a) =>
+      a === 'gone@corp.local' ? { code: 550, message: '5.1.1 user unknown' } : undefined;
+    const s = await w.fetch();
+    assert.equal(s.ok, true, s.error?.describe());
+    assert.equal(s.delivered, 1);
+    assert.equal(w.receiver.byRecipient('good@corp.local').length, 1);
+    assert.equal(w.receiver.byRecipient('postmaster@corp.local').length, 1);
+    assert.equal(w.receiver.byRecipient('gone@corp.local').length, 0);
+    assert.equal(left(w), 0);
+  });
+
+  test('the target down for a while, then up: kept, then delivered once', async () => {
+    const w = await world([mail(1), mail(2)], 'deliverTo: [info@corp.local]');
+    await w.receiver.stop();
+    const first = await w.fetch();
+    assert.equal(first.ok, false);
+    assert.equal(left(w), 2);
+    await w.receiver.start();
+    const second = await w.fetch();
+    assert.equal(second.ok, true, second.error?.describe());
+    assert.equal(w.receiver.received.length, 2);
+    assert.equal(left(w), 0);
+  });
+
+  test('a target refusing Postbote itself quarantines nothing and resumes by itself', async () => {
+    const w = await world([mail(1)], 'deliverTo: [info@corp.local]');
+    w.rcvHooks.onRcpt = () => ({ code: 550, message: '5.7.1 Client host rejected: Access denied' });
+    const first = await w.fetch();
+    assert.equal(first.ok, false);
+    assert.equal(first.error?.code, 'SMTP_REFUSED_CLIENT');
+    assert.match(first.error?.hint ?? '', /RemoteIPRanges/);
+    assert.equal(first.quarantined, 0);
+    assert.equal(left(w), 1);
+    w.rcvHooks.onRcpt = undefined;
+    const second = await w.fetch();
+    assert.equal(second.ok, true);
+    assert.equal(w.receiver.received.length, 1);
+    assert.equal(left(w), 0);
+  });
+});
