@@ -147,7 +147,13 @@ describe('a full valid configuration', () => {
 
   test('accepts the receive and web blocks, resolving the maildir path', () => {
     assert.equal(config.receive?.[0]?.deliver.maildir, join(dir, 'mail'));
-    assert.deepEqual(config.web, { listen: '127.0.0.1:8025' });
+    assert.deepEqual(config.web, {
+      listen: '127.0.0.1:8025',
+      users: [],
+      apiTokens: [],
+      sessionLifetime: 8 * 3_600_000,
+      publicMetrics: false,
+    });
   });
 
   test('redactConfig masks every password and leaves the config untouched', () => {

@@ -2,7 +2,18 @@
 import type { Config } from './types.js';
 
 const MASK = '****';
-const SECRET_KEYS = new Set(['password', 'pass', 'secret', 'token', 'accessToken', 'clientSecret']);
+const SECRET_KEYS = new Set([
+  'password',
+  'pass',
+  'secret',
+  'token',
+  'accessToken',
+  'clientSecret',
+  // the web block: hashes are not secrets, but nobody needs them outside the file (offline guessing)
+  'passwordHash',
+  'tokenHash',
+  'keyPem',
+]);
 
 export function redactConfig(config: Config): unknown {
   return redact(config);
@@ -14,7 +25,8 @@ function redact(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
     if (SECRET_KEYS.has(key) && inner !== undefined) out[key] = MASK;
-    else if (key === 'caPem' && typeof inner === 'string') out[key] = `(PEM, ${inner.length} characters)`;
+    else if ((key === 'caPem' || key === 'certPem') && typeof inner === 'string')
+      out[key] = `(PEM, ${inner.length} characters)`;
     else if (typeof inner === 'string' && /^postgres(?:ql)?:\/\//i.test(inner)) out[key] = redactUrl(inner);
     else out[key] = redact(inner);
   }

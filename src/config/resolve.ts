@@ -52,6 +52,14 @@ export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config
     return pem;
   };
 
+  const readPem = (file: string, path: PropertyKey[], what: string, label: string): string => {
+    const pem = readText(file, path, what) ?? '';
+    if (pem !== '' && !pem.includes(label)) {
+      issues.push({ path, message: `${what} ${resolve(baseDir, file)} holds no PEM ${label.toLowerCase()}` });
+    }
+    return pem;
+  };
+
   const { helo, auth, ca, ...targetRest } = raw.target;
   const target: TargetConfig = {
     ...targetRest,
@@ -95,14 +103,33 @@ export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config
       : { ...listener, deliver: { maildir: resolve(baseDir, listener.deliver.maildir) } },
   );
 
+  const { web: rawWeb, ...rawRest } = raw;
+  const web = rawWeb && {
+    ...withoutTls(rawWeb),
+    ...(rawWeb.tls && {
+      tls: {
+        cert: resolve(baseDir, rawWeb.tls.cert),
+        key: resolve(baseDir, rawWeb.tls.key),
+        certPem: readPem(rawWeb.tls.cert, ['web', 'tls', 'cert'], 'certificate file', 'CERTIFICATE'),
+        keyPem: readPem(rawWeb.tls.key, ['web', 'tls', 'key'], 'key file', 'PRIVATE KEY'),
+      },
+    }),
+  };
+
   const postgres = POSTGRES_URL.test(raw.state);
   const config: Config = {
-    ...raw,
+    ...rawRest,
     state: postgres ? raw.state : resolve(baseDir, raw.state),
     stateKind: postgres ? 'postgres' : 'sqlite',
     target,
     mailboxes,
     ...(receive === undefined ? {} : { receive }),
+    ...(web === undefined ? {} : { web }),
   };
   return { config, issues };
+}
+
+function withoutTls<T extends { tls?: unknown }>(value: T): Omit<T, 'tls'> {
+  const { tls: _tls, ...rest } = value;
+  return rest;
 }

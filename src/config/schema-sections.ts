@@ -1,4 +1,4 @@
-// Schema sections for the mailboxes and the later blocks (receive, web), plus pieces shared with schema.ts.
+// Schema sections for the mailboxes and the receive block, plus pieces shared with schema.ts.
 import { z } from 'zod';
 import { showValue } from './config-error.js';
 import {
@@ -187,7 +187,7 @@ export function defaultPort(protocol: 'pop3' | 'imap', tls: (typeof TLS_MODES)[n
   return tls === 'tls' ? 993 : 143;
 }
 
-// The receive connector and web admin belong to later issues; validated minimally but strictly.
+// The receive connector belongs to a later issue; validated minimally but strictly. (web: schema-web.ts)
 export const receiveSchema = strict({
   name: name(),
   bindings: nonEmptyList(hostPort()),
@@ -208,5 +208,3 @@ export const receiveSchema = strict({
     }
   }),
 });
-
-export const webSchema = strict({ listen: hostPort().default('127.0.0.1:8025') });

@@ -46,15 +46,22 @@ export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;
 export type DeliveryConfig = RawConfig['delivery'];
 export type SchedulerConfig = RawConfig['scheduler'];
 export type ReceiveConfig = NonNullable<RawConfig['receive']>[number];
-export type WebConfig = NonNullable<RawConfig['web']>;
+type RawWeb = NonNullable<RawConfig['web']>;
+export type WebConfig = Simplify<
+  Omit<RawWeb, 'tls'> & {
+    /** Absolute paths of the certificate and key files, and their contents (the key is a secret). */
+    tls?: { cert: string; key: string; certPem: string; keyPem: string };
+  }
+>;
 
 export type Config = Simplify<
-  Omit<RawConfig, 'state' | 'target' | 'mailboxes' | 'delivery'> & {
+  Omit<RawConfig, 'state' | 'target' | 'mailboxes' | 'delivery' | 'web'> & {
     /** Absolute folder for SQLite and the spool, or the postgres:// URL as written. */
     state: string;
     stateKind: 'sqlite' | 'postgres';
     target: TargetConfig;
     delivery: Simplify<Omit<DeliveryConfig, 'envelopeSender'> & { envelopeSender: EnvelopeSender }>;
     mailboxes: MailboxConfig[];
+    web?: WebConfig;
   }
 >;
