@@ -62,6 +62,12 @@ test('records survive a reopen, attempts are logged, and migrations run once', a
   assert.equal((await store.get(rec.id))?.sourceRemovedAt, 3000);
   await store.forget([rec.id, all.get('u2')!.id]); // only delivered ones may be forgotten
   assert.deepEqual([...(await store.messagesOf('info')).keys()], ['u2']);
-  assert.deepEqual(await store.counts(), { spooled: 1, deferred: 0, delivered: 0, quarantined: 0 });
+  assert.deepEqual(await store.counts(), {
+    spooled: 1,
+    deferred: 0,
+    delivered: 0,
+    quarantined: 0,
+    deleted: 0,
+  });
   await store.close();
 });

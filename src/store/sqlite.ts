@@ -5,14 +5,18 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PostboteError } from '../errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
+import { activity, fetchedSince, searchMessageRows, sessionsOf } from './sqlite-queries.js';
 import type {
+  ActivityBucket,
   AttemptRecord,
   AttemptUpdate,
+  MessageQuery,
   MessageRecord,
   MessageState,
   NewMessage,
   SessionRecord,
   Store,
+  StoredSession,
 } from './types.js';
 
 interface MessageRow {
@@ -229,13 +233,36 @@ export class SqliteStore implements Store {
   }
 
   async counts(): Promise<Record<MessageState, number>> {
-    const out: Record<MessageState, number> = { spooled: 0, deferred: 0, delivered: 0, quarantined: 0 };
+    const out: Record<MessageState, number> = {
+      spooled: 0,
+      deferred: 0,
+      delivered: 0,
+      quarantined: 0,
+      deleted: 0,
+    };
     const rows = this.db.prepare('SELECT state, count(*) AS n FROM messages GROUP BY state').all() as Array<{
       state: MessageState;
       n: number;
     }>;
     for (const r of rows) out[r.state] = r.n;
     return out;
+  }
+
+  async searchMessages(q: MessageQuery): Promise<{ total: number; messages: MessageRecord[] }> {
+    const { total, rows } = searchMessageRows(this.db, q);
+    return { total, messages: (rows as MessageRow[]).map(fromRow) };
+  }
+
+  async sessionsOf(mailbox: string, limit: number): Promise<StoredSession[]> {
+    return sessionsOf(this.db, mailbox, limit);
+  }
+
+  async activity(since: number, bucketMs: number, count: number): Promise<ActivityBucket[]> {
+    return activity(this.db, since, bucketMs, count);
+  }
+
+  async fetchedSince(since: number): Promise<Map<string, number>> {
+    return fetchedSince(this.db, since);
   }
 
   async close(): Promise<void> {

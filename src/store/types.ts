@@ -1,11 +1,11 @@
 // The store's contract: what was fetched, where it went and why. Asynchronous so that a PostgreSQL
 // backend (several instances sharing the work) slots in beside the SQLite one without touching callers.
 
-/** A message's life: spooled → delivered | deferred (→ retried) | quarantined. */
-export type MessageState = 'spooled' | 'deferred' | 'delivered' | 'quarantined';
+/** A message's life: spooled → delivered | deferred (→ retried) | quarantined (→ released | deleted by an admin). */
+export type MessageState = 'spooled' | 'deferred' | 'delivered' | 'quarantined' | 'deleted';
 
 /** States after which the provider's copy may go: the message is safe elsewhere. */
-export const FINAL_STATES: ReadonlySet<MessageState> = new Set(['delivered', 'quarantined']);
+export const FINAL_STATES: ReadonlySet<MessageState> = new Set(['delivered', 'quarantined', 'deleted']);
 
 export type RecipientStatus = 'pending' | 'delivered' | 'rerouted' | 'refused';
 
@@ -97,6 +97,33 @@ export interface SessionRecord {
   error: string | null;
 }
 
+/** A search of the message log (web page, API); filters combine, text ones match anywhere. */
+export interface MessageQuery {
+  mailbox?: string;
+  states?: MessageState[];
+  sender?: string;
+  recipient?: string;
+  subject?: string;
+  messageId?: string;
+  /** Matches sender, recipients, subject or Message-ID. */
+  text?: string;
+  /** fetchedAt from (inclusive) / until (exclusive), epoch ms. */
+  since?: number;
+  until?: number;
+  limit?: number;
+  offset?: number;
+}
+
+export interface StoredSession extends SessionRecord {
+  id: number;
+}
+
+export interface ActivityBucket {
+  start: number;
+  fetched: number;
+  delivered: number;
+}
+
 export interface Store {
   /** Creates or upgrades the schema. Called once on start. */
   migrate(): Promise<void>;
@@ -117,6 +144,14 @@ export interface Store {
   /** Every spool key the store still refers to, so the spool can sweep orphans after a crash. */
   spoolKeys(): Promise<Set<string>>;
   recordSession(session: SessionRecord): Promise<void>;
+  /** The message log, newest first, one page of it and the total that matched. */
+  searchMessages(query: MessageQuery): Promise<{ total: number; messages: MessageRecord[] }>;
+  /** A mailbox's most recent sessions, newest first. */
+  sessionsOf(mailbox: string, limit: number): Promise<StoredSession[]>;
+  /** Messages fetched and delivered per bucket of `bucketMs`, `count` buckets from `since`. */
+  activity(since: number, bucketMs: number, count: number): Promise<ActivityBucket[]>;
+  /** Messages fetched per mailbox since `since`. */
+  fetchedSince(since: number): Promise<Map<string, number>>;
   counts(): Promise<Record<MessageState, number>>;
   close(): Promise<void>;
 }
