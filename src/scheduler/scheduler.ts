@@ -23,6 +23,14 @@ export interface MailboxStatus {
   last?: PassSummary;
 }
 
+/** Watches passes as they happen: the web page's live updates and the metrics. */
+export interface SchedulerWatcher {
+  onEvent?: (event: PassEvent) => void;
+  onPass?: (summary: PassSummary) => void;
+  /** A mailbox's state changed (running, paused, resumed). */
+  onState?: (status: MailboxStatus) => void;
+}
+
 export interface SchedulerOptions {
   concurrency: number;
   perHostConnections: number;
@@ -35,6 +43,8 @@ interface Slot {
   status: MailboxStatus;
   timer?: NodeJS.Timeout;
   running?: Promise<PassSummary>;
+  /** Another pass was asked for while one ran (it may have started before the request): run again. */
+  again?: boolean;
 }
 
 export class Scheduler {
@@ -42,6 +52,7 @@ export class Scheduler {
   private readonly global: Semaphore;
   private readonly perHost: KeyedSemaphore;
   private readonly abort = new AbortController();
+  private readonly watchers = new Set<SchedulerWatcher>();
 
   constructor(
     private readonly ctx: DeliveryContext,
@@ -80,12 +91,42 @@ export class Scheduler {
     return Promise.all(slots.map((s) => this.run(s, force)));
   }
 
+  /** Adds a watcher; returns the function that removes it. */
+  watch(watcher: SchedulerWatcher): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  /** Whether a session of this mailbox is running or waiting for its turn. */
+  busy(name: string): boolean {
+    return this.slots.get(name)?.running !== undefined;
+  }
+
+  /**
+   * Runs a pass as soon as possible without waiting for it: now, or right after the one in hand, which
+   * may have read the store before the change that asked for it (a released or retried message).
+   */
+  requestRun(name: string): void {
+    const slot = this.slots.get(name);
+    if (!slot) throw new Error(`no mailbox named ${name}`);
+    if (slot.running) slot.again = true;
+    else
+      this.run(slot, false).catch((err) =>
+        this.logger.error({ err }, `mailbox ${slot.plan.name}: pass crashed`),
+      );
+  }
+
+  private notify(slot: Slot): void {
+    for (const w of this.watchers) w.onState?.({ ...slot.status });
+  }
+
   pause(name: string): void {
     const slot = this.slots.get(name);
     if (!slot) return;
     clearTimeout(slot.timer);
     slot.status.state = 'paused';
     slot.status.nextRunAt = null;
+    this.notify(slot);
   }
 
   resume(name: string): void {
@@ -93,6 +134,7 @@ export class Scheduler {
     if (slot?.status.state !== 'paused') return;
     slot.status.state = slot.status.failures > 0 ? 'failing' : 'idle';
     this.schedule(slot, 0);
+    this.notify(slot);
   }
 
   /** Stops polling; sessions finish the message in hand, commit and close. */
@@ -121,10 +163,14 @@ export class Scheduler {
       .run(() =>
         this.perHost.for(slot.plan.host).run(() => {
           slot.status.state = 'running';
+          this.notify(slot);
           return runMailboxPass(this.ctx, slot.plan, {
             force,
             signal: this.abort.signal,
-            onEvent: this.options.onEvent,
+            onEvent: (event) => {
+              this.options.onEvent?.(event);
+              for (const w of this.watchers) w.onEvent?.(event);
+            },
           });
         }),
       )
@@ -145,10 +191,16 @@ export class Scheduler {
     slot.status.failures = summary.ok ? 0 : slot.status.failures + 1;
     slot.status.state = paused ? 'paused' : summary.ok ? 'idle' : 'failing';
     this.options.onPass?.(summary);
+    for (const w of this.watchers) w.onPass?.(summary);
     const interval = slot.plan.interval;
-    const delay = summary.ok
-      ? interval
-      : Math.min(interval * 2 ** (slot.status.failures - 1), Math.max(interval, MAX_FAILURE_BACKOFF_MS));
+    const again = slot.again === true;
+    slot.again = false;
+    const delay = again
+      ? 0
+      : summary.ok
+        ? interval
+        : Math.min(interval * 2 ** (slot.status.failures - 1), Math.max(interval, MAX_FAILURE_BACKOFF_MS));
     this.schedule(slot, delay);
+    this.notify(slot);
   }
 }
