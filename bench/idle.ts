@@ -1,0 +1,83 @@
+// The idle scenario: `postbote run` with thousands of configured mailboxes and nothing new, polled on
+// a short interval; the CPU the postbote process uses (utime + stime from /proc/PID/stat) over the
+// window, as a share of one core.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { CLI, writeConfig } from './postbote.js';
+
+// Linux reports utime/stime in clock ticks; USER_HZ is 100 on every mainstream kernel config.
+const TICKS_PER_SECOND = 100;
+
+export interface IdleResult {
+  seconds: number;
+  cpu: number;
+  coreShare: number;
+  peakRssMb: number;
+  passes: number;
+  failedPasses: number;
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+export async function idleRun(opts: {
+  dir: string;
+  port: number;
+  caFile: string;
+  users: string[];
+  password: string;
+  sinkPort: number;
+  seconds: number;
+  concurrency: number;
+}): Promise<IdleResult> {
+  const config = writeConfig({
+    dir: opts.dir,
+    host: '127.0.0.1',
+    port: opts.port,
+    caFile: opts.caFile,
+    boxes: opts.users.map((u) => ({ name: u, user: u, password: opts.password })),
+    sinkPort: opts.sinkPort,
+    concurrency: opts.concurrency,
+    targetConnections: 4,
+    interval: '1m',
+  });
+  const child = spawn(process.execPath, [CLI, 'run', '-c', config], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const pid = child.pid!;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const started = process.hrtime.bigint();
+  await delay(opts.seconds * 1000);
+  const ticks = cpuTicks(pid);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rss = peakRssMb(pid);
+  child.kill('SIGTERM');
+  await exited;
+  const db = new Database(path.join(opts.dir, 'state', 'postbote.sqlite'), { readonly: true });
+  const passes = db.prepare('SELECT count(*) AS n, sum(error IS NOT NULL) AS failed FROM sessions').get() as {
+    n: number;
+    failed: number | null;
+  };
+  db.close();
+  const cpu = ticks / TICKS_PER_SECOND;
+  return {
+    seconds,
+    cpu,
+    coreShare: cpu / seconds,
+    peakRssMb: rss,
+    passes: passes.n,
+    failedPasses: passes.failed ?? 0,
+  };
+}

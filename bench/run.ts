@@ -1,0 +1,276 @@
+// `npm run bench`: Postbote against fetchmail (stock and with TCP_NODELAY) and the physical limit,
+// on one private Dovecot and one smtp-sink, each contender in turn, three rounds; prints the table
+// and writes bench/RESULTS.md. `--quick` runs smaller corpora once; `--only NAME,…` picks scenarios.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, makeTempDir, waitForPort } from '../test/support/ports.js';
+import {
+  allMessages,
+  type Bench,
+  type Corpus,
+  fetchmailRun,
+  PASSWORD,
+  postboteRun,
+  rawRun,
+} from './contenders.js';
+import { type BenchMessage, hugeMessage, mixedMessages, smallMessages, totalBytes } from './corpus.js';
+import { buildNodelayShim } from './fetchmail.js';
+import { idleRun } from './idle.js';
+import { MailStore } from './mailstore.js';
+import { Report } from './report.js';
+import { Sink } from './sink.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args[args.indexOf('--only') + 1];
+const only = args.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : undefined;
+const want = (name: string) => !only || only.has(name);
+
+const P = quick
+  ? { rounds: 1, boxes: 20, perBox: 50, small: 1000, huge: 200, idleBoxes: 2000, idleSeconds: 70 }
+  : { rounds: 3, boxes: 20, perBox: 250, small: 5000, huge: 200, idleBoxes: 2000, idleSeconds: 150 };
+// fetchmail moves only the first N messages of each mailbox per run (fetchlimit): stock fetchmail
+// needs ~45 ms a message whatever its size, so a full run would take minutes and say nothing more.
+const LIMIT = {
+  stock: quick ? 5 : 12,
+  nodelay: quick ? 20 : 60,
+  delayed: quick ? 2 : 3,
+  small: quick ? 150 : 300,
+};
+const DELAY_ONE_WAY_MS = 25;
+
+const report = new Report();
+const log = (line: string) => console.log(line);
+
+function boxName(i: number): string {
+  return `box${String(i + 1).padStart(2, '0')}`;
+}
+
+async function main(): Promise<void> {
+  execFileSync('bash', [path.join(import.meta.dirname, 'ensure-deps.sh')], { stdio: 'inherit' });
+  build();
+  const work = await makeTempDir('postbote-bench');
+  const idleUsers = Array.from({ length: P.idleBoxes }, (_, i) => `idle${String(i + 1).padStart(4, '0')}`);
+  const mixedUsers = Array.from({ length: P.boxes }, (_, i) => boxName(i));
+  log(`== generating the corpus and starting Dovecot (${quick ? 'quick' : 'full'} mode)`);
+  const store = await MailStore.start([...mixedUsers, 'small', 'huge', ...(want('idle') ? idleUsers : [])]);
+  const sink = await Sink.start(path.join('/dev/shm', `postbote-bench-sink-${process.pid}`));
+  const shim = buildNodelayShim(path.join(work.path, 'shim'));
+  const b: Bench = { store, sink, work: work.path, shim, log };
+  const pop3s = store.dovecot.ports.pop3s;
+  try {
+    const mixed: Corpus = { boxes: new Map(mixedUsers.map((u, i) => [u, mixedMessages(i, P.perBox)])) };
+    if (want('mixed') || want('delay')) for (const [u, msgs] of mixed.boxes) store.setMessages(u, msgs);
+    if (want('mixed')) await mixedScenario(b, mixed, pop3s);
+    if (want('small')) await smallScenario(b, pop3s);
+    if (want('huge')) await hugeScenario(b, pop3s);
+    if (want('delay')) await delayScenario(b, mixed, pop3s);
+    if (want('idle')) await idleScenario(b, idleUsers, pop3s);
+  } finally {
+    sink.stop();
+    await store.stop();
+    await work.remove();
+  }
+  const md = report.markdown(header());
+  console.log(`\n${md}`);
+  writeFileSync(path.join(import.meta.dirname, 'RESULTS.md'), `${md}\n${explanation()}`);
+}
+
+/** `npm run build`; tsc still emits on type errors, so a tree with someone's work in progress runs. */
+function build(): void {
+  try {
+    execFileSync('npm', ['run', 'build', '--silent'], {
+      stdio: 'inherit',
+      cwd: path.join(import.meta.dirname, '..'),
+    });
+  } catch {
+    if (!existsSync(path.join(import.meta.dirname, '..', 'dist', 'cli', 'main.js')))
+      throw new Error('npm run build failed');
+    console.warn('warning: npm run build reported errors; benchmarking the JavaScript it emitted');
+  }
+}
+
+async function rounds(what: () => Promise<void>): Promise<void> {
+  for (let i = 0; i < P.rounds; i++) {
+    log(`-- round ${i + 1}/${P.rounds}`);
+    await what();
+  }
+}
+
+async function mixedScenario(b: Bench, mixed: Corpus, port: number): Promise<void> {
+  const all = allMessages(mixed);
+  const name = `${P.boxes}×${P.perBox} mixed`;
+  log(
+    `\n== ${name}: ${all.length} messages, ${(totalBytes(all) / 1048576).toFixed(0)} MB, POP3S → smtp-sink`,
+  );
+  await rounds(async () => {
+    report.add(await postboteRun(b, name, mixed, { port, concurrency: P.boxes }));
+    report.add(await fetchmailRun(b, name, mixed, { port, limit: LIMIT.stock, nodelay: false }));
+    report.add(await fetchmailRun(b, name, mixed, { port, limit: LIMIT.nodelay, nodelay: true }));
+    report.add(await rawRun(b, name, mixed, port));
+  });
+  const disk = diskRead(all.length, mixed, b.store);
+  report.add({ scenario: name, contender: 'read from disk', ...disk });
+  report.target({
+    label: `${name}: Postbote ÷ fetchmail`,
+    value: report.ratio(name, 'fetchmail') ?? 0,
+    min: 20,
+    unit: '×',
+  });
+  report.target({
+    label: `${name}: Postbote ÷ fetchmail+nodelay`,
+    value: report.ratio(name, 'fetchmail+nodelay') ?? 0,
+    min: 4,
+    unit: '×',
+  });
+  report.target({
+    label: `${name}: Postbote ÷ raw RETR loop`,
+    value: report.ratio(name, 'raw RETR loop') ?? 0,
+    min: 0.6,
+    unit: '×',
+  });
+}
+
+/** The corpus read back from the pristine files (page cache warm): what the disk side could give. */
+function diskRead(count: number, c: Corpus, store: MailStore) {
+  const files = [...c.boxes.keys()].flatMap((u) => store.pristineFiles(u));
+  const started = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  let bytes = 0;
+  for (const f of files) bytes += readFileSync(f).length;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    messages: count,
+    bytes,
+    seconds,
+    cpu: (cpu.user + cpu.system) / 1e6,
+    peakRssMb: Number.NaN,
+    verified: `${files.length} files, ${bytes} bytes (page cache)`,
+    ok: files.length === count,
+  };
+}
+
+async function smallScenario(b: Bench, port: number): Promise<void> {
+  const msgs = smallMessages(P.small);
+  b.store.setMessages('small', msgs);
+  const c: Corpus = { boxes: new Map([['small', msgs]]) };
+  const name = `1×${P.small} small`;
+  log(`\n== ${name}: ${(totalBytes(msgs) / 1048576).toFixed(1)} MB`);
+  await rounds(async () => {
+    report.add(await postboteRun(b, name, c, { port, concurrency: 1 }));
+    report.add(await fetchmailRun(b, name, c, { port, limit: LIMIT.small, nodelay: false }));
+    report.add(await fetchmailRun(b, name, c, { port, limit: P.small, nodelay: true }));
+    report.add(await rawRun(b, name, c, port));
+  });
+  report.target({
+    label: `${name}: Postbote ÷ fetchmail`,
+    value: report.ratio(name, 'fetchmail') ?? 0,
+    min: 20,
+    unit: '×',
+  });
+}
+
+async function hugeScenario(b: Bench, port: number): Promise<void> {
+  const msg = hugeMessage(P.huge * 1024 * 1024);
+  b.store.setMessages('huge', [msg]);
+  const c: Corpus = { boxes: new Map([['huge', [msg] as BenchMessage[]]]) };
+  const name = `1×${P.huge} MB`;
+  log(`\n== ${name}`);
+  await rounds(async () => {
+    report.add(await postboteRun(b, name, c, { port, concurrency: 1 }));
+    report.add(await fetchmailRun(b, name, c, { port, limit: 1, nodelay: false }));
+  });
+  const rss = Math.max(
+    ...report.runs.filter((r) => r.scenario === name && r.contender === 'postbote').map((r) => r.peakRssMb),
+  );
+  report.target({ label: `${name}: Postbote peak RSS`, value: rss, max: 150, unit: ' MB' });
+}
+
+async function delayScenario(b: Bench, mixed: Corpus, port: number): Promise<void> {
+  const proxyPort = await freePort();
+  const proxy = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(import.meta.dirname, 'delay-proxy.ts'),
+      String(proxyPort),
+      String(port),
+      String(DELAY_ONE_WAY_MS),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  try {
+    await waitForPort(proxyPort, '127.0.0.1', 15_000);
+    const name = `${P.boxes}×${P.perBox} mixed, +${2 * DELAY_ONE_WAY_MS} ms RTT`;
+    log(`\n== ${name}`);
+    await rounds(async () => {
+      report.add(await postboteRun(b, name, mixed, { port: proxyPort, concurrency: P.boxes }));
+      report.add(
+        await fetchmailRun(b, name, mixed, { port: proxyPort, limit: LIMIT.delayed, nodelay: false }),
+      );
+    });
+    report.target({
+      label: `${name}: Postbote ÷ fetchmail`,
+      value: report.ratio(name, 'fetchmail') ?? 0,
+      min: 20,
+      unit: '×',
+    });
+  } finally {
+    proxy.kill('SIGTERM');
+  }
+}
+
+async function idleScenario(b: Bench, users: string[], port: number): Promise<void> {
+  const name = `${users.length} idle mailboxes, 1 min interval`;
+  log(`\n== ${name}, watched for ${P.idleSeconds} s`);
+  for (const u of users) b.store.reseed(u);
+  const r = await idleRun({
+    dir: path.join(b.work, 'idle'),
+    port,
+    caFile: b.store.dovecot.caFile,
+    users,
+    password: PASSWORD,
+    sinkPort: b.sink.port,
+    seconds: P.idleSeconds,
+    concurrency: 8,
+  });
+  log(
+    `  postbote run: ${r.passes} passes (${r.failedPasses} failed), CPU ${r.cpu.toFixed(2)} s in ${r.seconds.toFixed(0)} s = ${(r.coreShare * 100).toFixed(2)} % of a core`,
+  );
+  report.add({
+    scenario: name,
+    contender: 'postbote',
+    messages: 0,
+    bytes: 0,
+    seconds: r.seconds,
+    cpu: r.cpu,
+    peakRssMb: r.peakRssMb,
+    verified: `${r.passes} passes in ${r.seconds.toFixed(0)} s, ${r.failedPasses} failed`,
+    ok: r.failedPasses === 0 && r.passes >= users.length,
+  });
+  report.target({ label: `${name}: share of one core`, value: r.coreShare * 100, max: 5, unit: ' %' });
+}
+
+function header(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return (
+    `# Postbote benchmark results\n\n${new Date().toISOString().slice(0, 16)} UTC, ${quick ? '`--quick`' : 'full run'}, ` +
+    `${os.cpus().length} × ${cpu}, Node ${process.version}, ${fetchmailVersion()}. ` +
+    `Figures are medians of ${P.rounds} round(s); ratios are Postbote's msgs/s over the contender's, same run.`
+  );
+}
+
+function fetchmailVersion(): string {
+  const out = execFileSync('/usr/bin/fetchmail', ['-V'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  return /fetchmail release ([^+\s]+)/.exec(out)?.[0] ?? 'fetchmail';
+}
+
+function explanation(): string {
+  return readFileSync(path.join(import.meta.dirname, 'METHOD.md'), 'utf8');
+}
+
+await main();
