@@ -1,10 +1,11 @@
 // One pass over one mailbox: deliver what is pending from the spool, fetch what is new (spool, record,
 // deliver), then remove at the source only what the store says is safe, and commit (QUIT).
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
-import { hasOwnTrace } from '../delivery/received.js';
 import { isPostboteError, type PostboteError, toPostboteError } from '../errors.js';
-import { firstAddress, firstHeader, type Header, headerValues, parseHeaders } from '../message/headers.js';
-import { type RouteInput, route } from '../routing/route.js';
+import { attachmentNames } from '../message/attachments.js';
+import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
+import { routingStep } from '../routing/step.js';
+import type { RouteInput } from '../routing/types.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import type { SpooledFile } from '../spool/spool.js';
 import { FINAL_STATES, type MessageRecord } from '../store/types.js';
@@ -108,6 +109,12 @@ export async function runMailboxPass(
     if (stopped() || targetDown) break;
     if (FINAL_STATES.has(rec.state) || rec.spoolKey === null) continue;
     if (!options.force && rec.nextAttemptAt !== null && rec.nextAttemptAt > ctx.now()) continue;
+    if (!(await ctx.spool.intact(rec.spoolKey, rec.size))) {
+      log.error({ uid: rec.uid, key: rec.spoolKey }, 'spool file damaged (power cut?): fetching it again');
+      await ctx.store.discard(rec.id);
+      known.delete(rec.uid);
+      continue;
+    }
     count(await attemptDelivery(ctx, origin(plan), rec));
   }
 
@@ -128,6 +135,9 @@ export async function runMailboxPass(
 
     // C. Remove at the source what the store holds as delivered or durably quarantined.
     const remove = removable(plan, listing, known, ctx.now());
+    // Group commit: one fsync round for the whole pass, before the provider's copy can go.
+    await ctx.spool.syncAll();
+    await ctx.store.sync();
     if (remove.length > 0) await session.delete(remove.map((r) => r.msg));
     await session.close();
     session = undefined;
@@ -173,6 +183,19 @@ async function fetchAndDeliver(
     throw err;
   }
   const headers = parseHeaders(spooled.header);
+  const sender = envelopeSender(plan, headers);
+  const routing = await routingStep(ctx.store, {
+    route: plan.route,
+    headers,
+    size: spooled.size,
+    sender,
+    mailboxUser: plan.user,
+    provider: plan.host,
+    maxReceivedHeaders: plan.maxReceivedHeaders,
+    hostname: ctx.hostname,
+    now: ctx.now(),
+    attachments: () => attachmentNames(ctx.spool.open(spooled.key)),
+  });
   const record = await ctx.store.addSpooled({
     mailbox: plan.name,
     uid: msg.uid,
@@ -180,27 +203,34 @@ async function fetchAndDeliver(
     size: spooled.size,
     sha256: spooled.sha256,
     messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
-    sender: envelopeSender(plan, headers),
+    sender,
     subject: firstHeader(headers, 'subject') ?? null,
-    recipients: route(plan.route, headers),
+    recipients: routing.recipients,
     fetchedAt: ctx.now(),
+    // Only a message that is delivered counts as seen for later duplicates.
+    ...(routing.quarantine ? {} : { fingerprint: routing.fingerprint }),
+    explanation: routing.explanation,
   });
   s.fetched++;
   s.bytes += spooled.size;
-  const loop = loopReason(plan, headers, ctx.hostname);
-  if (loop) {
+  const held = routing.quarantine ?? routing.duplicate;
+  if (held) {
+    // A duplicate is final like a delivered message (its bytes go, the provider's copy goes);
+    // a quarantined one keeps its bytes.
+    const state = routing.quarantine ? 'quarantined' : 'duplicate';
     const updated = await ctx.store.recordAttempt(
       record.id,
       {
-        state: 'quarantined',
+        state,
         recipients: record.recipients,
         nextAttemptAt: null,
-        reason: loop,
-        spoolKey: record.spoolKey,
+        reason: held,
+        spoolKey: state === 'duplicate' ? null : record.spoolKey,
         countsAsAttempt: false,
       },
-      { at: ctx.now(), outcome: 'quarantined', detail: loop, recipients: [] },
+      { at: ctx.now(), outcome: state, detail: held, recipients: [] },
     );
+    if (state === 'duplicate') await ctx.spool.remove(spooled.key);
     return { kind: 'final', record: updated };
   }
   return attemptDelivery(ctx, origin(plan), record);
@@ -259,16 +289,6 @@ export function envelopeSender(
   const returnPath = firstAddress(firstHeader(headers, 'return-path'));
   if (returnPath !== undefined) return returnPath;
   return firstAddress(firstHeader(headers, 'from')) ?? '';
-}
-
-function loopReason(plan: MailboxPlan, headers: Header[], hostname: string): string | undefined {
-  const received = headerValues(headers, 'received');
-  if (received.length > plan.maxReceivedHeaders) {
-    return `mail loop suspected: ${received.length} Received headers (limit ${plan.maxReceivedHeaders})`;
-  }
-  if (hasOwnTrace(received, hostname))
-    return `mail loop: Postbote (${hostname}) already handled this message`;
-  return undefined;
 }
 
 function removable(

@@ -46,6 +46,9 @@ export function openSocket(o: SmtpClientOptions, timeoutMs: number, where: strin
     socket.once('error', onError);
     socket.once('connect', () => {
       tcpUp = true;
+      // Writes are already batched (corked commands, large body chunks); Nagle would only hold back the
+      // small final ".\r\n" until the server's delayed ACK, about 40 ms per message on loopback.
+      socket.setNoDelay(true);
     });
     socket.once(implicitTls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);

@@ -1,10 +1,14 @@
 // The spool keeps the exact bytes fetched, so a delivery retry never needs the provider again.
-// A file is written under tmp/, fsynced, then renamed into msg/ (and the folder fsynced): a crash
-// leaves either nothing or a complete file, never a torn one that looks whole. Quarantined messages
-// stay in msg/ too: their state lives in the store, so no crash can separate a file from its record.
+// A file is written under tmp/ and renamed into msg/ when complete: a crash leaves either nothing or a
+// complete file, never a torn one that looks whole. Quarantined messages stay in msg/ too: their state
+// lives in the store, so no crash can separate a file from its record.
+//
+// Group commit: a process crash (kill -9) cannot lose what was written, the page cache survives it;
+// only a power cut can. So files are fsynced in batches by syncAll(), which the mailbox pass calls
+// before it deletes anything at the provider. A message delivered before that needed no fsync at all.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
-import { open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -25,6 +29,8 @@ export interface SpooledFile {
 
 export class Spool {
   readonly dir: string;
+  /** Files written since the last syncAll(): not yet safe against a power cut. */
+  private readonly unsynced = new Set<string>();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -36,8 +42,9 @@ export class Spool {
   }
 
   /**
-   * Streams `source` into the spool with backpressure, durably. Rejects (and leaves nothing behind)
-   * when the source errors, e.g. a connection dropped mid-RETR, or when maxSize is exceeded.
+   * Streams `source` into the spool with backpressure. Rejects (and leaves nothing behind) when the
+   * source errors, e.g. a connection dropped mid-RETR, or when maxSize is exceeded. The file survives a
+   * process crash at once and a power cut after the next syncAll().
    */
   async write(source: Readable, maxSize: number): Promise<SpooledFile> {
     const key = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
@@ -64,9 +71,8 @@ export class Spool {
     });
     try {
       await pipeline(source, meter, createWriteStream(tmp, { flags: 'wx' }));
-      await fsync(tmp);
       await rename(tmp, this.path(key));
-      await fsync(join(this.dir, 'msg'));
+      this.unsynced.add(key);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -88,7 +94,35 @@ export class Spool {
     return capture.header();
   }
 
+  /**
+   * Whether the spool file is complete. After a power cut an unsynced file can be empty or short while
+   * its record survived; the provider still has the message then (nothing is deleted before syncAll).
+   */
+  async intact(key: string, size: number): Promise<boolean> {
+    try {
+      return (await stat(this.path(key))).size === size;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Makes every file written so far durable against a power cut: one fsync each, one for the folder. */
+  async syncAll(): Promise<void> {
+    if (this.unsynced.size === 0) return;
+    const keys = [...this.unsynced];
+    this.unsynced.clear();
+    await Promise.all(
+      keys.map((key) =>
+        fsync(this.path(key)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err; // delivered and removed meanwhile: nothing to keep
+        }),
+      ),
+    );
+    await fsync(join(this.dir, 'msg'));
+  }
+
   async remove(key: string): Promise<void> {
+    this.unsynced.delete(key);
     await unlink(this.path(key)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
@@ -102,7 +136,10 @@ export class Spool {
       removed++;
     }
     for (const f of await readdir(join(this.dir, 'msg'))) {
-      if (known.has(f)) continue;
+      if (known.has(f)) {
+        this.unsynced.add(f); // a killed run may not have synced it: the next syncAll() will
+        continue;
+      }
       await rm(join(this.dir, 'msg', f), { force: true });
       removed++;
     }

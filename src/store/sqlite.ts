@@ -1,5 +1,7 @@
-// The embedded store: SQLite through better-sqlite3, WAL with synchronous=FULL so a committed
-// record survives a kill -9 and a power cut. Synchronous calls wrapped in the asynchronous Store contract.
+// The embedded store: SQLite through better-sqlite3 in WAL mode. Commits use synchronous=NORMAL: a
+// committed record survives a kill -9 at once (it is in the WAL, in the page cache), and a power cut
+// after the next sync(), which the pass calls before deleting anything at the provider (group commit).
+// Synchronous calls wrapped in the asynchronous Store contract.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,6 +16,7 @@ import type {
   MessageRecord,
   MessageState,
   NewMessage,
+  SeenCopy,
   SessionRecord,
   Store,
   StoredSession,
@@ -37,6 +40,7 @@ interface MessageRow {
   fetched_at: number;
   updated_at: number;
   source_removed_at: number | null;
+  explanation?: string | null;
 }
 
 function fromRow(row: MessageRow): MessageRecord {
@@ -58,6 +62,7 @@ function fromRow(row: MessageRow): MessageRecord {
     fetchedAt: row.fetched_at,
     updatedAt: row.updated_at,
     sourceRemovedAt: row.source_removed_at,
+    explanation: row.explanation ? JSON.parse(row.explanation) : [],
   };
 }
 
@@ -69,7 +74,7 @@ export class SqliteStore implements Store {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
     } catch (err) {
@@ -120,26 +125,63 @@ export class SqliteStore implements Store {
   }
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
-    const row = this.db
-      .prepare(
-        `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
-           recipients, fetched_at, updated_at)
-         VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      )
-      .get(
-        m.mailbox,
-        m.uid,
-        m.spoolKey,
-        m.size,
-        m.sha256,
-        m.messageId,
-        m.sender,
-        m.subject,
-        JSON.stringify(m.recipients),
-        m.fetchedAt,
-        m.fetchedAt,
-      ) as MessageRow;
-    return fromRow(row);
+    const insert = this.db.transaction(() => {
+      const row = this.db
+        .prepare(
+          `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
+             recipients, fetched_at, updated_at, fingerprint, explanation)
+           VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        )
+        .get(
+          m.mailbox,
+          m.uid,
+          m.spoolKey,
+          m.size,
+          m.sha256,
+          m.messageId,
+          m.sender,
+          m.subject,
+          JSON.stringify(m.recipients),
+          m.fetchedAt,
+          m.fetchedAt,
+          m.fingerprint ?? null,
+          m.explanation ? JSON.stringify(m.explanation) : null,
+        ) as MessageRow;
+      // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
+      if (m.fingerprint !== undefined) {
+        const seen = this.db.prepare(
+          'INSERT INTO routed (message, fingerprint, recipient, at) VALUES (?, ?, ?, ?)',
+        );
+        for (const r of m.recipients) {
+          if (r.status === 'pending') seen.run(row.id, m.fingerprint, r.address.toLowerCase(), m.fetchedAt);
+        }
+      }
+      return row;
+    });
+    return fromRow(insert());
+  }
+
+  async seenCopies(fingerprint: string, recipients: string[], since: number): Promise<Map<string, SeenCopy>> {
+    const stmt = this.db.prepare(
+      `SELECT r.recipient, r.message, r.at, m.mailbox, m.uid FROM routed r LEFT JOIN messages m ON m.id = r.message
+       WHERE r.fingerprint = ? AND r.recipient = ? AND r.at >= ? ORDER BY r.at LIMIT 1`,
+    );
+    const out = new Map<string, SeenCopy>();
+    for (const recipient of recipients) {
+      const row = stmt.get(fingerprint, recipient.toLowerCase(), since) as
+        | { recipient: string; message: number; at: number; mailbox: string | null; uid: string | null }
+        | undefined;
+      if (row) {
+        out.set(recipient, {
+          recipient,
+          messageId: row.message,
+          at: row.at,
+          mailbox: row.mailbox ?? '(forgotten)',
+          uid: row.uid ?? '',
+        });
+      }
+    }
+    return out;
   }
 
   async recordAttempt(id: number, u: AttemptUpdate, a: AttemptRecord): Promise<MessageRecord> {
@@ -187,6 +229,14 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const id of ids) stmt.run(id);
     })();
+  }
+
+  async discard(id: number): Promise<void> {
+    this.db.prepare("DELETE FROM messages WHERE id = ? AND state IN ('spooled','deferred')").run(id);
+    // Fetched again, it must not count as a duplicate of its own lost copy.
+    this.db
+      .prepare('DELETE FROM routed WHERE message = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)')
+      .run(id, id);
   }
 
   async pending(mailbox?: string): Promise<MessageRecord[]> {
@@ -239,6 +289,7 @@ export class SqliteStore implements Store {
       delivered: 0,
       quarantined: 0,
       deleted: 0,
+      duplicate: 0,
     };
     const rows = this.db.prepare('SELECT state, count(*) AS n FROM messages GROUP BY state').all() as Array<{
       state: MessageState;
@@ -246,6 +297,17 @@ export class SqliteStore implements Store {
     }>;
     for (const r of rows) out[r.state] = r.n;
     return out;
+  }
+
+  async sync(): Promise<void> {
+    // A commit under synchronous=FULL fsyncs the WAL, and with it every transaction before it.
+    this.db.pragma('synchronous = FULL');
+    try {
+      const v = this.db.pragma('user_version', { simple: true }) as number;
+      this.db.pragma(`user_version = ${(v + 1) % 2 ** 30}`);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   async searchMessages(q: MessageQuery): Promise<{ total: number; messages: MessageRecord[] }> {

@@ -1,13 +1,22 @@
 // The store's contract: what was fetched, where it went and why. Asynchronous so that a PostgreSQL
 // backend (several instances sharing the work) slots in beside the SQLite one without touching callers.
 
-/** A message's life: spooled → delivered | deferred (→ retried) | quarantined (→ released | deleted by an admin). */
-export type MessageState = 'spooled' | 'deferred' | 'delivered' | 'quarantined' | 'deleted';
+/**
+ * A message's life: spooled → delivered | deferred (→ retried) | quarantined (→ released | deleted by an
+ * admin); or duplicate: every recipient already got this message within the duplicate window.
+ */
+export type MessageState = 'spooled' | 'deferred' | 'delivered' | 'quarantined' | 'deleted' | 'duplicate';
 
 /** States after which the provider's copy may go: the message is safe elsewhere. */
-export const FINAL_STATES: ReadonlySet<MessageState> = new Set(['delivered', 'quarantined', 'deleted']);
+export const FINAL_STATES: ReadonlySet<MessageState> = new Set([
+  'delivered',
+  'quarantined',
+  'deleted',
+  'duplicate',
+]);
 
-export type RecipientStatus = 'pending' | 'delivered' | 'rerouted' | 'refused';
+/** 'duplicate': this recipient already got the message (same fingerprint) within the window. */
+export type RecipientStatus = 'pending' | 'delivered' | 'rerouted' | 'refused' | 'duplicate';
 
 export interface StoredReply {
   code: number | string;
@@ -47,6 +56,8 @@ export interface MessageRecord {
   updatedAt: number;
   /** When the provider confirmed removal (POP3 QUIT after DELE); null while it is still there. */
   sourceRemovedAt: number | null;
+  /** The routing decision step by step (headers, aliases, rules, duplicates); empty for older records. */
+  explanation?: string[];
 }
 
 export interface NewMessage {
@@ -61,6 +72,18 @@ export interface NewMessage {
   subject: string | null;
   recipients: RecipientRecord[];
   fetchedAt: number;
+  /** Duplicate suppression: recorded with each pending recipient in the same transaction. */
+  fingerprint?: string;
+  explanation?: string[];
+}
+
+/** An earlier copy of a message for one recipient (duplicate suppression). */
+export interface SeenCopy {
+  recipient: string;
+  mailbox: string;
+  uid: string;
+  messageId: number;
+  at: number;
 }
 
 /** One delivery attempt, kept for the message log. */
@@ -139,6 +162,10 @@ export interface Store {
   markSourceRemoved(ids: number[], at: number): Promise<void>;
   /** Forgets delivered messages of a keep-mode mailbox that the server no longer lists. */
   forget(ids: number[]): Promise<void>;
+  /** Drops a record whose spool file was lost, so the message is fetched again from the provider. */
+  discard(id: number): Promise<void>;
+  /** Earlier copies of a message (by fingerprint) for these recipients since `since`, by recipient. */
+  seenCopies(fingerprint: string, recipients: string[], since: number): Promise<Map<string, SeenCopy>>;
   /** Messages still to deliver (spooled or deferred), optionally for one mailbox. */
   pending(mailbox?: string): Promise<MessageRecord[]>;
   /** Every spool key the store still refers to, so the spool can sweep orphans after a crash. */
@@ -153,5 +180,10 @@ export interface Store {
   /** Messages fetched per mailbox since `since`. */
   fetchedSince(since: number): Promise<Map<string, number>>;
   counts(): Promise<Record<MessageState, number>>;
+  /**
+   * Makes every commit so far durable against a power cut (commits are already safe against a process
+   * crash). Called before anything is deleted at the provider.
+   */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,14 +10,14 @@ import { makeTempDir, type TempDir } from '../support/ports.js';
 import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
 import { CLI, ROOT, runCli, writeConfig } from './helpers.js';
 
-const MESSAGES = 1500;
+const MESSAGES = 8000;
 const KILLS = 20;
 
 function corpus(): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < MESSAGES; i++) {
-    // Mostly small, every 50th message 300 KB, so kills land in RETR, spool writes and DATA alike.
-    const size = i % 50 === 0 ? 300_000 : 2_000 + ((i * 7919) % 30_000);
+    // Mostly small, every 100th message 300 KB, so kills land in RETR, spool writes and DATA alike.
+    const size = i % 100 === 0 ? 300_000 : 2_000 + ((i * 7919) % 20_000);
     const line = `line of message ${i} `.padEnd(76, 'x');
     const body = `${line}\r\n`.repeat(Math.ceil(size / 78));
     out.push(
@@ -82,7 +82,7 @@ test(`kill -9 at ${KILLS} random moments loses no message`, async (t) => {
     const child = start();
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // tsx start-up takes about a second; the pass runs after it.
-    const delay = 1200 + random() * 2500;
+    const delay = 1000 + random() * 1500;
     const finished = await Promise.race([exited.then(() => true), sleep(delay).then(() => false)]);
     if (finished) break;
     child.kill('SIGKILL');
