@@ -165,6 +165,25 @@ describe('provider faults', () => {
   });
 });
 
+describe('keep mode', () => {
+  test('leaves mail on the server, never fetches it twice, and forgets it once the server drops it', async () => {
+    const w = await world([mail(1), mail(2)], 'deliverTo: [info@corp.local]\n    keep: true');
+    const first = await w.fetch();
+    assert.equal(first.delivered, 2);
+    assert.equal(first.removed, 0);
+    assert.equal(left(w), 2);
+    const second = await w.fetch();
+    assert.deepEqual([second.fetched, second.delivered, second.removed], [0, 0, 0]);
+    assert.equal(w.receiver.received.length, 2);
+    // The user deletes one message at the provider (webmail): its uid is forgotten, the other kept.
+    const drop = w.pop3.maildrop('info@example.com');
+    drop.commitDeletes(new Set([drop.current()[0]!.uid]));
+    const third = await w.fetch();
+    assert.deepEqual([third.listed, third.fetched, third.delivered], [1, 0, 0]);
+    assert.equal(w.receiver.received.length, 2);
+  });
+});
+
 describe('target faults', () => {
   test('451 then 250: kept at the provider, delivered once after the retry', async () => {
     const w = await world([mail(1)], 'deliverTo: [info@corp.local]');

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MailboxPlan } from '../connector/mailbox-pass.js';
+import type { DeliveryContext } from '../delivery/attempt.js';
+import { Target } from '../delivery/target.js';
+import { PostboteError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import type { SourceSession } from '../source/types.js';
+import { Spool } from '../spool/spool.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { Scheduler } from './scheduler.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function context(): Promise<DeliveryContext> {
+  const dir = await mkdtemp(join(tmpdir(), 'postbote-sched-'));
+  dirs.push(dir);
+  const store = new SqliteStore(join(dir, 's.sqlite'));
+  await store.migrate();
+  const target = new Target(
+    { host: '127.0.0.1', port: 1, tls: 'none', helo: 'h', maxConnections: 1 },
+    () => Promise.reject(new Error('no delivery expected')),
+    silentLogger(),
+  );
+  return {
+    target,
+    spool: new Spool(join(dir, 'spool')),
+    store,
+    logger: silentLogger(),
+    retry: { initial: 1000, max: 2000, expireAfter: 86_400_000 },
+    hostname: 'h',
+    now: Date.now,
+  };
+}
+
+/** Mailboxes whose sessions take a while and report how many run at once, overall and per host. */
+function plans(hosts: string[], opts: { failFirst?: string } = {}) {
+  const active = new Map<string, number>();
+  const peak = { all: 0, perHost: new Map<string, number>(), perMailbox: new Map<string, number>() };
+  let total = 0;
+  const opened = new Map<string, number>();
+  const list: Array<MailboxPlan & { interval: number }> = hosts.map((host, i) => {
+    const name = `mb${i}`;
+    return {
+      name,
+      user: `${name}@example.com`,
+      keep: false,
+      maxMessageSize: 1e6,
+      maxReceivedHeaders: 30,
+      envelopeSender: 'return-path',
+      route: { deliverTo: ['a@corp.local'] },
+      protocol: 'pop3',
+      host,
+      secure: false,
+      interval: 60_000,
+      async open(): Promise<SourceSession> {
+        opened.set(name, (opened.get(name) ?? 0) + 1);
+        if (opts.failFirst === name && opened.get(name) === 1) {
+          throw new PostboteError('CONNECT_FAILED', 'refused', { temporary: true });
+        }
+        total++;
+        active.set(host, (active.get(host) ?? 0) + 1);
+        active.set(name, (active.get(name) ?? 0) + 1);
+        peak.all = Math.max(peak.all, total);
+        peak.perHost.set(host, Math.max(peak.perHost.get(host) ?? 0, active.get(host)!));
+        peak.perMailbox.set(name, Math.max(peak.perMailbox.get(name) ?? 0, active.get(name)!));
+        const done = () => {
+          total--;
+          active.set(host, active.get(host)! - 1);
+          active.set(name, active.get(name)! - 1);
+        };
+        return {
+          protocol: 'pop3',
+          server: host,
+          secure: false,
+          async list() {
+            await sleep(30);
+            return [];
+          },
+          retrieve: () => Readable.from([]),
+          top: async () => Buffer.alloc(0),
+          delete: async () => undefined,
+          close: async () => done(),
+          abort: () => done(),
+        };
+      },
+    };
+  });
+  return { list, peak, opened };
+}
+
+test('runs mailboxes in parallel within the global and per-host limits', async () => {
+  const ctx = await context();
+  const p = plans(['a', 'a', 'a', 'b', 'b', 'c']);
+  const s = new Scheduler(ctx, p.list, { concurrency: 4, perHostConnections: 2 }, silentLogger());
+  const summaries = await s.runAll();
+  await s.stop();
+  assert.equal(summaries.length, 6);
+  assert.ok(summaries.every((x) => x.ok));
+  assert.ok(p.peak.all <= 4, `peak ${p.peak.all}`);
+  assert.ok(p.peak.all >= 2, 'mailboxes ran in parallel');
+  assert.equal(p.peak.perHost.get('a'), 2);
+  await ctx.store.close();
+});
+
+test('never opens two sessions on one mailbox: a second request joins the pass in hand', async () => {
+  const ctx = await context();
+  const p = plans(['a']);
+  const s = new Scheduler(ctx, p.list, { concurrency: 4, perHostConnections: 4 }, silentLogger());
+  const [x, y] = await Promise.all([s.runNow('mb0'), s.runNow('mb0')]);
+  await s.stop();
+  assert.equal(x, y);
+  assert.equal(p.opened.get('mb0'), 1);
+  assert.equal(p.peak.perMailbox.get('mb0'), 1);
+  await ctx.store.close();
+});
+
+test('a failing mailbox is marked failing with its error, and recovers on the next pass', async () => {
+  const ctx = await context();
+  const p = plans(['a'], { failFirst: 'mb0' });
+  const s = new Scheduler(ctx, p.list, { concurrency: 1, perHostConnections: 1 }, silentLogger());
+  const first = await s.runNow('mb0');
+  assert.equal(first.ok, false);
+  assert.equal(s.statuses()[0]?.state, 'failing');
+  assert.equal(s.statuses()[0]?.failures, 1);
+  assert.ok((s.statuses()[0]?.nextRunAt ?? 0) > Date.now(), 'next poll scheduled');
+  const second = await s.runNow('mb0');
+  assert.equal(second.ok, true);
+  assert.equal(s.statuses()[0]?.state, 'idle');
+  await s.stop();
+  await ctx.store.close();
+});
