@@ -64,7 +64,8 @@ export async function postboteRun(
     concurrency: opts.concurrency,
     targetConnections: Math.min(64, Math.max(4, opts.concurrency)),
   });
-  const m = await runPostboteFetch(config);
+  // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles Postbote's runs.
+  const m = await runPostboteFetch(config, process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean));
   const expected = allMessages(c);
   const v = b.sink.verify(expected);
   const remaining = left(b, c);

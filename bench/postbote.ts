@@ -64,6 +64,8 @@ export function writeConfig(s: PostboteSetup): string {
   return file;
 }
 
+/** BENCH_WRAP (e.g. "strace -c -f -o FILE") is put in front of the command, for profiling. */
 export function runPostboteFetch(config: string, nodeFlags: string[] = []): Promise<Measured> {
-  return measure([process.execPath, ...nodeFlags, CLI, 'fetch', '-c', config]);
+  const wrap = process.env.BENCH_WRAP?.split(' ').filter(Boolean) ?? [];
+  return measure([...wrap, process.execPath, ...nodeFlags, CLI, 'fetch', '-c', config]);
 }

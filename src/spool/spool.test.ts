@@ -26,6 +26,23 @@ describe('Spool', () => {
     assert.equal(f.sha256.length, 64);
   });
 
+  test('a message larger than one write batch, and many at once, arrive intact', async () => {
+    const spool = await newSpool();
+    const big = Buffer.alloc(1_000_000 + 7);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const chunks = Array.from({ length: Math.ceil(big.length / 16_384) }, (_, i) =>
+      big.subarray(i * 16_384, (i + 1) * 16_384),
+    );
+    const files = await Promise.all(
+      Array.from({ length: 8 }, () => spool.write(Readable.from(chunks), 2_000_000)),
+    );
+    for (const f of files) {
+      assert.equal(f.size, big.length);
+      assert.deepEqual(await readFile(spool.path(f.key)), big);
+    }
+    assert.deepEqual(await readdir(join(spool.dir, 'tmp')), []);
+  });
+
   test('a source that fails mid-message leaves nothing behind', async () => {
     const spool = await newSpool();
     const source = new Readable({
