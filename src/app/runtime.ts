@@ -88,7 +88,7 @@ export function mailboxPlan(
     maxMessageSize: mailbox.maxMessageSize ?? config.delivery.maxMessageSize,
     maxReceivedHeaders: config.delivery.maxReceivedHeaders,
     envelopeSender: mailbox.envelopeSender ?? config.delivery.envelopeSender,
-    route: { deliverTo: mailbox.deliverTo, catchAll: mailbox.catchAll },
+    route: { deliverTo: mailbox.deliverTo, catchAll: mailbox.catchAll, rules: mailbox.rules },
     fallback: mailbox.fallback,
     protocol: mailbox.protocol,
     host: mailbox.host,

@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { fail } from './exit.js';
 import { fetchCommand } from './fetch.js';
 import { hashPasswordCommand } from './hash-password.js';
+import { routeCommand } from './route.js';
 import { runCommand } from './run.js';
 
 const program = new Command('postbote')
@@ -30,6 +31,14 @@ program
   .option('-m, --mailbox <name...>', 'only these mailboxes')
   .option('--json', 'print a machine-readable summary')
   .action((o) => fetchCommand(o).catch(fail));
+
+program
+  .command('route')
+  .description('show where each message on the server would go and why (reads headers only, deletes nothing)')
+  .addOption(configOption())
+  .requiredOption('-m, --mailbox <name>', 'the mailbox to preview')
+  .option('--json', 'print a machine-readable list')
+  .action((o) => routeCommand(o).catch(fail));
 
 program
   .command('check')

@@ -142,6 +142,7 @@ describe('a full valid configuration', () => {
       fallback: 'postmaster@corp.local',
       headers: ['Delivered-To', 'X-Original-To'],
       aliases: { sales: ['alice@corp.local'], '*@example.org': ['bob@corp.local', 'carol@corp.local'] },
+      duplicateWindow: 7 * 86_400_000,
     });
   });
 

@@ -18,6 +18,7 @@ import {
   strict,
   text,
 } from './fields.js';
+import { rulesSchema } from './schema-rules.js';
 
 export const TLS_MODES = ['none', 'starttls', 'tls'] as const;
 export const MAILBOX_AUTH = ['auto', 'user', 'apop', 'plain', 'login'] as const;
@@ -103,13 +104,19 @@ const headerName = () =>
     return z.NEVER;
   });
 
-// Routing by envelope headers is specified by a later issue: the block stays strict so it can grow safely.
+// 7 days: a provider's duplicate copies (Bcc fan-out, list plus direct) arrive within hours;
+// a week also covers a message re-fetched after a restore, without remembering forever.
+const DEFAULT_DUPLICATE_WINDOW = 7 * 86_400_000;
+
+// Routing by envelope headers (src/routing/): accepted domains, aliases, trusted headers, duplicates.
 const catchAllSchema = strict({
   domains: nonEmptyList(domain()),
   rewriteDomain: domain().optional(),
   fallback: address(),
   headers: nonEmptyList(headerName()).optional(),
   aliases: z.record(z.string().min(1), recipients()).default({}),
+  /** The same message for the same recipient within this time is recorded as a duplicate; 0 turns it off. */
+  duplicateWindow: duration().default(DEFAULT_DUPLICATE_WINDOW),
 });
 
 export const mailboxSchema = strict({
@@ -127,6 +134,7 @@ export const mailboxSchema = strict({
   auth: oneOf(MAILBOX_AUTH).default('auto'),
   deliverTo: nonEmptyList(address()).optional(),
   catchAll: catchAllSchema.optional(),
+  rules: rulesSchema().optional(),
   fallback: address().optional(),
   envelopeSender: envelopeSender().optional(),
   keep: bool().default(false),

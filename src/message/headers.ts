@@ -1,5 +1,6 @@
 // Reads a message's header block (RFC 5322 section 2.2): unfolds, keeps order and the raw value.
 // Tolerant on purpose: real mail has broken headers, and a bad header must not stop delivery.
+import { parseAddressList } from './address.js';
 
 export interface Header {
   /** Lower-cased field name. */
@@ -47,14 +48,9 @@ export function firstAddress(value: string | undefined): string | undefined {
   return bare?.[0];
 }
 
-/** Every address in an address-list header value, lower-cased domain, in order. */
+/** Every address in an address-list header value (RFC 5322 parser), lower-cased domain, in order. */
 export function allAddresses(value: string): string[] {
-  const out: string[] = [];
-  const cleaned = value.replace(/\([^()]*\)/g, ' ').replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const m of cleaned.matchAll(/<([^<>@\s]+@[^<>\s]+)>|([^\s<>,;:"]+@[^\s<>,;:"]+)/g)) {
-    out.push(normalizeAddress(m[1] ?? m[2]!));
-  }
-  return out;
+  return parseAddressList(value).map((m) => m.address);
 }
 
 /** Lower-cases the domain (case-insensitive by RFC 5321); the local part keeps its case. */

@@ -52,4 +52,22 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       CREATE INDEX sessions_mailbox ON sessions (mailbox, started_at);
     `,
   },
+  {
+    // Duplicate suppression (catch-all): one row per routed recipient of a message, and the routing
+    // explanation of each message. 'duplicate' is a new messages.state value (the column has no CHECK).
+    // No foreign key: a record forgotten in keep mode must still count as seen within the window.
+    version: 2,
+    sql: `
+      ALTER TABLE messages ADD COLUMN fingerprint TEXT;
+      ALTER TABLE messages ADD COLUMN explanation TEXT;
+      CREATE TABLE routed (
+        id INTEGER PRIMARY KEY,
+        message INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX routed_lookup ON routed (fingerprint, recipient, at);
+    `,
+  },
 ];

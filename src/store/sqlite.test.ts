@@ -68,6 +68,7 @@ test('records survive a reopen, attempts are logged, and migrations run once', a
     delivered: 0,
     quarantined: 0,
     deleted: 0,
+    duplicate: 0,
   });
   await store.close();
 });

@@ -1,0 +1,117 @@
+// `postbote route -c FILE --mailbox NAME`: for each message now on the server, where it would go and
+// why. Reads headers only (TOP n 0), never fetches a body, delivers or deletes (QUIT without DELE).
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { openSource } from '../app/runtime.js';
+import { envelopeSender } from '../connector/mailbox-pass.js';
+import { firstHeader, parseHeaders } from '../message/headers.js';
+import { type RoutingOutcome, routingStep } from '../routing/step.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { SeenCopy, Store } from '../store/types.js';
+import { EXIT_CONFIG } from './exit.js';
+import { setup } from './setup.js';
+
+interface Preview {
+  uid: string;
+  size: number;
+  subject: string | null;
+  /** The store's state when the message was already fetched (then it is not routed again). */
+  known?: string;
+  outcome?: RoutingOutcome;
+}
+
+export async function routeCommand(o: { config: string; mailbox: string; json?: boolean }): Promise<void> {
+  const { config, logger } = setup(o.config, true);
+  const mailbox = config.mailboxes.find((m) => m.name === o.mailbox);
+  if (!mailbox) {
+    console.error(`postbote: no mailbox named ${o.mailbox}`);
+    process.exitCode = EXIT_CONFIG;
+    return;
+  }
+  // The store, when there is one, tells what was fetched already and what would be a duplicate.
+  const file = join(config.state, 'postbote.sqlite');
+  const store = config.stateKind === 'sqlite' && existsSync(file) ? new SqliteStore(file) : undefined;
+  const previews: Preview[] = [];
+  try {
+    await store?.migrate();
+    const known = store ? await store.messagesOf(mailbox.name) : new Map();
+    const seen = previewSeen(store);
+    const session = await openSource(mailbox, logger);
+    try {
+      for (const msg of await session.list()) {
+        const headers = parseHeaders(await session.top(msg, 0));
+        const subject = firstHeader(headers, 'subject') ?? null;
+        const rec = known.get(msg.uid);
+        if (rec) {
+          previews.push({ uid: msg.uid, size: msg.size, subject, known: rec.state });
+          continue;
+        }
+        const plan = { envelopeSender: mailbox.envelopeSender, user: mailbox.user };
+        const outcome = await routingStep(seen, {
+          route: { deliverTo: mailbox.deliverTo, catchAll: mailbox.catchAll, rules: mailbox.rules },
+          headers,
+          size: msg.size,
+          sender: envelopeSender(plan, headers),
+          mailboxUser: mailbox.user,
+          provider: mailbox.host,
+          maxReceivedHeaders: config.delivery.maxReceivedHeaders,
+          hostname: config.target.helo ?? hostname(),
+          now: Date.now(),
+        });
+        seen.remember(outcome, Date.now());
+        previews.push({ uid: msg.uid, size: msg.size, subject, outcome });
+      }
+    } finally {
+      await session.close(); // QUIT: nothing was marked for deletion, so nothing is removed
+    }
+  } finally {
+    await store?.close();
+  }
+  if (o.json) console.log(JSON.stringify({ mailbox: mailbox.name, messages: previews }, null, 2));
+  else print(mailbox.name, previews);
+}
+
+/** Duplicates against the store plus the earlier messages of this same listing. */
+function previewSeen(store: Store | undefined) {
+  const memory = new Map<string, SeenCopy>();
+  return {
+    async seenCopies(fingerprint: string, recipients: string[], since: number) {
+      const out = store
+        ? await store.seenCopies(fingerprint, recipients, since)
+        : new Map<string, SeenCopy>();
+      for (const r of recipients) {
+        const m = memory.get(`${fingerprint}\n${r.toLowerCase()}`);
+        if (m && !out.has(r)) out.set(r, m);
+      }
+      return out;
+    },
+    remember(outcome: RoutingOutcome, at: number) {
+      if (outcome.quarantine) return;
+      for (const r of outcome.recipients) {
+        if (r.status !== 'pending') continue;
+        const copy = { recipient: r.address, mailbox: '(this listing)', uid: '', messageId: 0, at };
+        memory.set(`${outcome.fingerprint}\n${r.address.toLowerCase()}`, copy);
+      }
+    },
+  };
+}
+
+function print(mailbox: string, previews: Preview[]): void {
+  console.log(
+    `${mailbox}: ${previews.length} messages on the server (headers only; nothing fetched or deleted)`,
+  );
+  for (const p of previews) {
+    console.log(`\n${p.uid} (${p.size} bytes) ${p.subject ?? '(no subject)'}`);
+    if (p.known) {
+      console.log(`  already fetched: ${p.known}`);
+      continue;
+    }
+    const o = p.outcome!;
+    if (o.quarantine) console.log(`  QUARANTINE: ${o.quarantine}`);
+    else if (o.duplicate) console.log(`  DUPLICATE: ${o.duplicate}`);
+    for (const r of o.recipients)
+      console.log(`  ${r.status === 'pending' ? '→' : '×'} ${r.address}: ${r.reason}`);
+    for (const line of o.explanation.filter((l) => l.startsWith('rule '))) console.log(`  ${line}`);
+  }
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { SqliteStore } from './sqlite.js';
+import { MIGRATIONS } from './sqlite-migrations.js';
+import type { NewMessage } from './types.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function tempFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'postbote-dup-'));
+  dirs.push(dir);
+  return join(dir, 's.sqlite');
+}
+
+const msg = (uid: string, to: string[], at: number, fingerprint = 'mid:<a@x>'): NewMessage => ({
+  mailbox: 'catchall',
+  uid,
+  spoolKey: `k-${uid}`,
+  size: 10,
+  sha256: 'x',
+  messageId: '<a@x>',
+  sender: 'a@b.c',
+  subject: 's',
+  recipients: to.map((address) => ({ address, status: 'pending', reason: 'Delivered-To' })),
+  fetchedAt: at,
+  fingerprint,
+  explanation: ['bob@corp.local: Delivered-To: bob@example.com'],
+});
+
+test('a copy is seen for its recipients within the window, not outside it or for others', async () => {
+  const store = new SqliteStore(await tempFile());
+  await store.migrate();
+  await store.addSpooled(msg('u1', ['bob@corp.local', 'Ann@corp.local'], 1000));
+  const seen = await store.seenCopies(
+    'mid:<a@x>',
+    ['bob@corp.local', 'ann@corp.local', 'eve@corp.local'],
+    500,
+  );
+  assert.deepEqual([...seen.keys()], ['bob@corp.local', 'ann@corp.local']);
+  assert.equal(seen.get('bob@corp.local')?.uid, 'u1');
+  assert.equal((await store.seenCopies('mid:<a@x>', ['bob@corp.local'], 1001)).size, 0, 'outside the window');
+  assert.equal((await store.seenCopies('mid:<b@x>', ['bob@corp.local'], 0)).size, 0, 'other message');
+  await store.close();
+});
+
+test('the explanation is stored with the record; non-pending recipients are not remembered', async () => {
+  const store = new SqliteStore(await tempFile());
+  await store.migrate();
+  const m = msg('u1', ['bob@corp.local'], 1000);
+  m.recipients.push({ address: 'dup@corp.local', status: 'duplicate', reason: 'already had it' });
+  const rec = await store.addSpooled(m);
+  assert.deepEqual(rec.explanation, ['bob@corp.local: Delivered-To: bob@example.com']);
+  assert.equal((await store.seenCopies('mid:<a@x>', ['dup@corp.local'], 0)).size, 0);
+  await store.close();
+});
+
+test('a discarded record (lost spool file) is not a duplicate of itself when fetched again', async () => {
+  const store = new SqliteStore(await tempFile());
+  await store.migrate();
+  const rec = await store.addSpooled(msg('u1', ['bob@corp.local'], 1000));
+  await store.discard(rec.id);
+  assert.equal((await store.seenCopies('mid:<a@x>', ['bob@corp.local'], 0)).size, 0);
+  await store.close();
+});
+
+test('a version 1 store is upgraded in place: old records kept, duplicate state counted', async () => {
+  const file = await tempFile();
+  const db = new Database(file);
+  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)');
+  db.exec(MIGRATIONS[0]!.sql);
+  db.prepare('INSERT INTO schema_migrations VALUES (1, 0)').run();
+  db.prepare(
+    `INSERT INTO messages (mailbox, uid, state, size, sha256, sender, recipients, fetched_at, updated_at)
+     VALUES ('info', 'old', 'delivered', 1, '', '', '[]', 1, 1)`,
+  ).run();
+  db.close();
+  const store = new SqliteStore(file);
+  await store.migrate();
+  const old = (await store.messagesOf('info')).get('old');
+  assert.equal(old?.state, 'delivered');
+  assert.deepEqual(old?.explanation, []);
+  const rec = await store.addSpooled(msg('u2', ['bob@corp.local'], 5));
+  await store.recordAttempt(
+    rec.id,
+    {
+      state: 'duplicate',
+      recipients: [],
+      nextAttemptAt: null,
+      reason: 'dup',
+      spoolKey: null,
+      countsAsAttempt: false,
+    },
+    { at: 6, outcome: 'duplicate', detail: 'dup', recipients: [] },
+  );
+  assert.equal((await store.counts()).duplicate, 1);
+  await store.close();
+});
