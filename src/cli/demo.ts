@@ -11,6 +11,7 @@ import { catchAllSamples, infoSamples } from '../demo/samples.js';
 import { createLogger } from '../log.js';
 import { startPop3Server } from '../pop3/server/index.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { serveDemoWeb } from './demo-web.js';
 import { EXIT_FAILED } from './exit.js';
 
 const PASSWORD = 'demo-password';
@@ -44,7 +45,7 @@ mailboxes:
 `;
 }
 
-export async function demoCommand(o: { dir: string }): Promise<void> {
+export async function demoCommand(o: { dir: string; web?: boolean }): Promise<void> {
   const dir = resolve(o.dir);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -73,7 +74,7 @@ export async function demoCommand(o: { dir: string }): Promise<void> {
     const scheduler = new Scheduler(runtime.ctx, runtime.plans, config.scheduler, logger);
     const first = await scheduler.runAll();
     const second = await scheduler.runAll();
-    await scheduler.stop();
+    if (!o.web) await scheduler.stop();
     console.log('\nFirst pass:');
     printPass(first);
     console.log('\nWhat arrived where:');
@@ -91,6 +92,10 @@ export async function demoCommand(o: { dir: string }): Promise<void> {
     const ok =
       [...first, ...second].every((s) => s.ok && s.pending === 0) && second.every((s) => s.fetched === 0);
     if (!ok) process.exitCode = EXIT_FAILED;
+    if (o.web) {
+      await serveDemoWeb(runtime, scheduler, logger);
+      await scheduler.stop();
+    }
   } finally {
     await runtime.close();
     await receiver.close();

@@ -51,6 +51,7 @@ program
   .command('demo')
   .description('run the whole flow on this machine: a sample POP3 mailbox, Postbote, and a local SMTP server')
   .option('-d, --dir <folder>', 'where the demo writes its state and the delivered mail', 'postbote-demo')
+  .option('--web', 'then keep running with the web admin on 127.0.0.1:8025 (one-time password printed)')
   .action((o) => demoCommand(o).catch(fail));
 
 program

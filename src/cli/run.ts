@@ -2,6 +2,7 @@
 // session finish the message in hand, commit and close, then exits.
 import { createRuntime } from '../app/runtime.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { startWeb } from '../web/index.js';
 import { setup } from './setup.js';
 
 export async function runCommand(o: { config: string }): Promise<void> {
@@ -20,6 +21,10 @@ export async function runCommand(o: { config: string }): Promise<void> {
     },
     logger,
   );
+  const web = await startWeb(config, runtime, scheduler, logger).catch(async (err) => {
+    await runtime.close();
+    throw err;
+  });
   scheduler.start();
   logger.info({ mailboxes: runtime.plans.length }, 'postbote running');
   await new Promise<void>((resolve) => {
@@ -30,6 +35,7 @@ export async function runCommand(o: { config: string }): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await web?.close();
   await scheduler.stop();
   await runtime.close();
   logger.info('postbote stopped');

@@ -1,0 +1,35 @@
+// The web admin as the commands start it: from `web:` in the configuration and the running parts.
+import type { Runtime } from '../app/runtime.js';
+import type { Config, WebConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { WebUser } from './auth.js';
+import { startWebServer, type WebServer } from './server.js';
+
+export { buildWebServer, startWebServer, type WebDeps, type WebServer } from './server.js';
+
+export async function startWeb(
+  config: Config,
+  runtime: Pick<Runtime, 'store' | 'spool' | 'target'>,
+  scheduler: Scheduler,
+  logger: Logger,
+  o: { web?: WebConfig; extraUsers?: WebUser[] } = {},
+): Promise<WebServer | undefined> {
+  const web = o.web ?? config.web;
+  if (!web) return undefined;
+  const server = await startWebServer({
+    config,
+    web,
+    store: runtime.store,
+    spool: runtime.spool,
+    target: runtime.target,
+    scheduler,
+    logger,
+    extraUsers: o.extraUsers,
+  });
+  if (web.users.length === 0 && !o.extraUsers?.length) {
+    logger.warn({ url: server.url }, 'web admin has no users: add web.users (postbote hash-password)');
+  }
+  logger.info({ url: server.url }, `web admin on ${server.url}`);
+  return server;
+}

@@ -1,0 +1,82 @@
+// The HTML pages (each shows what its /api twin returns) and logout.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { redactConfig } from '../config/index.js';
+import { type SearchParams, searchQuerySchema, toQuery } from './api.js';
+import { cookie, parseCookies, SESSION_COOKIE } from './auth.js';
+import * as data from './data.js';
+import type { WebContext } from './server.js';
+import { configView } from './views/config.js';
+import { dashboardView } from './views/dashboard.js';
+import type { Html } from './views/html.js';
+import { layout, type PageContext } from './views/layout.js';
+import { mailboxView } from './views/mailbox.js';
+import { messagesView, messageView } from './views/messages.js';
+import { queueView } from './views/queue.js';
+
+/** The queue page shows this many of each; more is a sign to search the log instead. */
+const QUEUE_PAGE = 200;
+
+export function registerPages(app: FastifyInstance, ctx: WebContext): void {
+  const page = { page: true };
+  const d = () => ({ ...ctx.deps, now: ctx.now });
+
+  const send = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    title: string,
+    section: PageContext['section'],
+    body: Html,
+  ) => {
+    const p = req.principal;
+    const pc: PageContext = {
+      user: p?.kind === 'session' ? p.user : p?.kind === 'token' ? `token ${p.name}` : '',
+      csrf: p?.kind === 'session' ? p.session.csrf : '',
+      section,
+    };
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(layout(title, pc, body).value);
+  };
+
+  app.get('/', { config: page }, async (req, reply) =>
+    send(req, reply, 'Dashboard', 'dashboard', dashboardView(await data.dashboard(d()))),
+  );
+
+  app.get('/mailboxes/:name', { config: page }, async (req, reply) => {
+    const found = await data.mailbox(d(), (req.params as { name: string }).name);
+    if (!found) return reply.code(404).send({ error: 'no such mailbox' });
+    return send(req, reply, found.mailbox.name, 'mailbox', mailboxView(found.mailbox, found.sessions));
+  });
+
+  app.get('/messages', { config: page, schema: { querystring: searchQuerySchema } }, async (req, reply) => {
+    const p = req.query as SearchParams;
+    const result = await data.searchMessages(d(), toQuery(p));
+    const names = ctx.deps.config.mailboxes.map((m) => m.name);
+    return send(req, reply, 'Message log', 'messages', messagesView(p, result, names));
+  });
+
+  app.get('/messages/:id', { config: page }, async (req, reply) => {
+    const id = Number((req.params as { id: string }).id);
+    const found = Number.isSafeInteger(id) ? await data.message(d(), id) : undefined;
+    if (!found) return reply.code(404).send({ error: 'no such message' });
+    return send(req, reply, found.message.subject ?? `Message ${id}`, 'messages', messageView(found));
+  });
+
+  app.get('/queue', { config: page }, async (req, reply) => {
+    const q = await ctx.deps.store.searchMessages({ states: ['quarantined'], limit: QUEUE_PAGE });
+    const dq = await ctx.deps.store.searchMessages({ states: ['deferred'], limit: QUEUE_PAGE });
+    return send(req, reply, 'Queue', 'queue', queueView(q.messages, dq.messages));
+  });
+
+  app.get('/config', { config: page }, async (req, reply) =>
+    send(req, reply, 'Configuration', 'config', configView(redactConfig(ctx.deps.config))),
+  );
+
+  app.post('/logout', { config: page }, async (req, reply) => {
+    ctx.sessions.delete(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    return reply
+      .header('set-cookie', cookie(SESSION_COOKIE, '', { secure: ctx.secure, maxAgeS: 0 }))
+      .redirect('/login', 303);
+  });
+}

@@ -1,0 +1,106 @@
+// A running Postbote for the web tests: the in-process POP3 server as the provider, an smtp-server
+// receiver as the company server (refusing one kind of content with 550, so there is something to quarantine),
+// the runtime and scheduler as `postbote run` builds them, and the web server with one admin user.
+import { createRuntime, type Runtime } from '../../src/app/runtime.js';
+import { parseConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/log.js';
+import { type Pop3Server, startPop3Server } from '../../src/pop3/server/index.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { hashPassword } from '../../src/util/password.js';
+import { buildWebServer, startWebServer, type WebServer } from '../../src/web/index.js';
+import { makeTempDir, type TempDir } from '../support/ports.js';
+import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
+
+export const ADMIN = { user: 'admin', password: 'correct horse battery staple' };
+export const API_TOKEN = 'test-token-0123456789abcdef';
+export const MAILBOX_PASSWORD = 'mailbox-secret-pw';
+/** sha256("test-token-0123456789abcdef") */
+const API_TOKEN_SHA256 = '67e95073ea7d2f92f361b2b3a590935f82b670e8c5d7d96ac622282e2f7accc3';
+
+export function mail(n: number, to = 'info@example.com', subject = `message ${n}`): Buffer {
+  return Buffer.from(
+    `Return-Path: <sender${n}@example.net>\r\nFrom: Sender ${n} <sender${n}@example.net>\r\nTo: ${to}\r\n` +
+      `Subject: ${subject}\r\nMessage-ID: <m${n}@example.net>\r\nDate: Mon, 1 Sep 2025 10:00:00 +0000\r\n\r\nbody ${n}\r\n`,
+  );
+}
+
+export interface WebWorld {
+  pop3: Pop3Server;
+  receiver: Receiver;
+  runtime: Runtime;
+  scheduler: Scheduler;
+  tmp: TempDir;
+  close(): Promise<void>;
+}
+
+export async function webWorld(messages: Buffer[] = []): Promise<WebWorld> {
+  const tmp = await makeTempDir('postbote-web-');
+  const pop3 = await startPop3Server({
+    users: { 'info@example.com': { password: MAILBOX_PASSWORD, messages } },
+  });
+  // Content the company server refuses for info@ (so it is quarantined), and takes for anyone else.
+  const receiver = await startReceiver({
+    onData: (envelope, raw) =>
+      envelope.to.includes('info@corp.local') && raw.includes('Subject: refuse me')
+        ? { code: 550, message: '5.7.0 content rejected by policy' }
+        : undefined,
+  });
+  const config = parseConfig(
+    `
+state: ${tmp.path}/state
+target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test }
+scheduler: { interval: 1h }
+mailboxes:
+  - name: info
+    host: 127.0.0.1
+    port: ${pop3.port}
+    tls: none
+    user: info@example.com
+    password: \${PW}
+    deliverTo: [info@corp.local]
+web:
+  apiTokens: [{ name: ci, tokenHash: ${API_TOKEN_SHA256} }]
+`,
+    { file: 'postbote.yaml', baseDir: tmp.path, env: { PW: MAILBOX_PASSWORD } },
+  );
+  const logger = silentLogger();
+  const runtime = await createRuntime(config, logger);
+  const scheduler = new Scheduler(runtime.ctx, runtime.plans, config.scheduler, logger);
+  return {
+    pop3,
+    receiver,
+    runtime,
+    scheduler,
+    tmp,
+    async close() {
+      await scheduler.stop();
+      await runtime.close();
+      await receiver.stop();
+      await pop3.close();
+      await tmp.remove();
+    },
+  };
+}
+
+async function deps(w: WebWorld) {
+  const config = w.runtime.config;
+  return {
+    config,
+    web: config.web!,
+    store: w.runtime.store,
+    spool: w.runtime.spool,
+    target: w.runtime.target,
+    scheduler: w.scheduler,
+    logger: silentLogger(),
+    extraUsers: [{ user: ADMIN.user, passwordHash: await hashPassword(ADMIN.password) }],
+  };
+}
+
+export async function buildFor(w: WebWorld) {
+  return buildWebServer(await deps(w));
+}
+
+export async function startFor(w: WebWorld, listen = '127.0.0.1:0'): Promise<WebServer> {
+  const d = await deps(w);
+  return startWebServer({ ...d, web: { ...d.web, listen } });
+}
