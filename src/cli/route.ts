@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { openSource } from '../app/runtime.js';
-import { envelopeSender } from '../connector/mailbox-pass.js';
+import { envelopeSender } from '../connector/fetch-message.js';
 import { firstHeader, parseHeaders } from '../message/headers.js';
 import { type RoutingOutcome, routingStep } from '../routing/step.js';
 import { SqliteStore } from '../store/sqlite.js';

@@ -1,0 +1,140 @@
+// Fetching one new message: stream it into the spool, decide its routing, record it, then deliver it
+// (or hold it: too large, looping, duplicate). The order is the durability guarantee: nothing is
+// delivered before spool and store have it.
+import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
+import { isPostboteError } from '../errors.js';
+import { attachmentNames } from '../message/attachments.js';
+import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
+import { routingStep } from '../routing/step.js';
+import type { SourceMessage, SourceSession } from '../source/types.js';
+import type { SpooledFile } from '../spool/spool.js';
+import type { MailboxPlan } from './mailbox-pass.js';
+
+export async function fetchAndDeliver(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  session: SourceSession,
+  msg: SourceMessage,
+  onFetched: (bytes: number) => void,
+): Promise<AttemptOutcome> {
+  if (msg.size > plan.maxMessageSize) {
+    return quarantineUnfetched(ctx, plan, msg, `${msg.size} bytes on the server`);
+  }
+  let spooled: SpooledFile;
+  try {
+    spooled = await ctx.spool.write(session.retrieve(msg), plan.maxMessageSize);
+  } catch (err) {
+    // The server under-reported the size: remember the message so the next pass does not loop on it.
+    // The session is mid-RETR and unusable, so the pass ends here (the error aborts it).
+    if (isPostboteError(err) && err.code === 'MESSAGE_TOO_LARGE') {
+      await quarantineUnfetched(ctx, plan, msg, `more than ${plan.maxMessageSize} bytes received`);
+    }
+    throw err;
+  }
+  const headers = parseHeaders(spooled.header);
+  const sender = envelopeSender(plan, headers);
+  const routing = await routingStep(ctx.store, {
+    route: plan.route,
+    headers,
+    size: spooled.size,
+    sender,
+    mailboxUser: plan.user,
+    provider: plan.host,
+    maxReceivedHeaders: plan.maxReceivedHeaders,
+    hostname: ctx.hostname,
+    now: ctx.now(),
+    attachments: () => attachmentNames(ctx.spool.open(spooled.key)),
+  });
+  const record = await ctx.store.addSpooled({
+    mailbox: plan.name,
+    uid: msg.uid,
+    spoolKey: spooled.key,
+    size: spooled.size,
+    sha256: spooled.sha256,
+    messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
+    sender,
+    subject: firstHeader(headers, 'subject') ?? null,
+    recipients: routing.recipients,
+    fetchedAt: ctx.now(),
+    // Only a message that is delivered counts as seen for later duplicates.
+    ...(routing.quarantine ? {} : { fingerprint: routing.fingerprint }),
+    explanation: routing.explanation,
+  });
+  onFetched(spooled.size);
+  const held = routing.quarantine ?? routing.duplicate;
+  if (held) {
+    // A duplicate is final like a delivered message (its bytes go, the provider's copy goes);
+    // a quarantined one keeps its bytes.
+    const state = routing.quarantine ? 'quarantined' : 'duplicate';
+    const updated = await ctx.store.recordAttempt(
+      record.id,
+      {
+        state,
+        recipients: record.recipients,
+        nextAttemptAt: null,
+        reason: held,
+        spoolKey: state === 'duplicate' ? null : record.spoolKey,
+        countsAsAttempt: false,
+      },
+      { at: ctx.now(), outcome: state, detail: held, recipients: [] },
+    );
+    if (state === 'duplicate') await ctx.spool.remove(spooled.key);
+    return { kind: 'final', record: updated };
+  }
+  return attemptDelivery(ctx, origin(plan), record);
+}
+
+/**
+ * A message over the size limit is recorded as quarantined without its bytes: it is never fetched
+ * again, and never deleted at the source (the provider's copy is the only one).
+ */
+async function quarantineUnfetched(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  msg: SourceMessage,
+  what: string,
+): Promise<AttemptOutcome> {
+  const reason = `too large to fetch: ${what}, limit ${plan.maxMessageSize} (maxMessageSize); left on the server`;
+  const record = await ctx.store.addSpooled({
+    mailbox: plan.name,
+    uid: msg.uid,
+    spoolKey: null,
+    size: msg.size,
+    sha256: '',
+    messageId: null,
+    sender: '',
+    subject: null,
+    recipients: [],
+    fetchedAt: ctx.now(),
+  });
+  const updated = await ctx.store.recordAttempt(
+    record.id,
+    {
+      state: 'quarantined',
+      recipients: [],
+      nextAttemptAt: null,
+      reason,
+      spoolKey: null,
+      countsAsAttempt: false,
+    },
+    { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: [] },
+  );
+  return { kind: 'final', record: updated };
+}
+
+export function origin(plan: MailboxPlan) {
+  return { protocol: plan.protocol, server: plan.host, secure: plan.secure, fallback: plan.fallback };
+}
+
+/** The reverse path for the target: Return-Path as the provider recorded it, per configuration. */
+export function envelopeSender(
+  plan: Pick<MailboxPlan, 'envelopeSender' | 'user'>,
+  headers: Header[],
+): string {
+  if (plan.envelopeSender === 'mailbox') return plan.user.includes('@') ? plan.user : '';
+  if (plan.envelopeSender === '<>') return '';
+  if (plan.envelopeSender !== 'return-path') return plan.envelopeSender;
+  const returnPath = firstAddress(firstHeader(headers, 'return-path'));
+  if (returnPath !== undefined) return returnPath;
+  return firstAddress(firstHeader(headers, 'from')) ?? '';
+}
