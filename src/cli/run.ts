@@ -1,6 +1,7 @@
 // `postbote run`: the service. Polls every mailbox on its interval; SIGTERM or SIGINT lets each
 // session finish the message in hand, commit and close, then exits.
 import { createRuntime } from '../app/runtime.js';
+import { startReceivers } from '../receive/index.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { startWeb } from '../web/index.js';
 import { setup } from './setup.js';
@@ -8,6 +9,11 @@ import { setup } from './setup.js';
 export async function runCommand(o: { config: string }): Promise<void> {
   const { config, logger } = setup(o.config);
   const runtime = await createRuntime(config, logger);
+  // Receive connectors (if any) start after the runtime, so a port already in use fails the start loudly.
+  const receivers = await startReceivers(config.receive ?? [], logger).catch(async (err) => {
+    await runtime.close();
+    throw err;
+  });
   const scheduler = new Scheduler(
     runtime.ctx,
     runtime.plans,
@@ -35,6 +41,7 @@ export async function runCommand(o: { config: string }): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await receivers.close();
   await web?.close();
   await scheduler.stop();
   await runtime.close();

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Config, MailboxConfig, RawConfig, TargetConfig } from './types.js';
+import type { Config, MailboxConfig, RawConfig, ReceiveConfig, TargetConfig } from './types.js';
 
 /** A problem found while resolving; load.ts adds the line and column. */
 export interface ResolveIssue {
@@ -97,13 +97,25 @@ export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config
     };
   });
 
-  const receive = raw.receive?.map((listener) =>
-    listener.deliver.maildir === undefined
-      ? listener
-      : { ...listener, deliver: { maildir: resolve(baseDir, listener.deliver.maildir) } },
-  );
+  const receive = raw.receive?.map((listener, index): ReceiveConfig => {
+    const { tls, deliver, ...rest } = listener;
+    const at = (...keys: string[]) => ['receive', index, 'tls', ...keys];
+    return {
+      ...rest,
+      deliver: deliver.maildir === undefined ? deliver : { maildir: resolve(baseDir, deliver.maildir) },
+      ...(tls && {
+        tls: {
+          cert: resolve(baseDir, tls.cert),
+          key: resolve(baseDir, tls.key),
+          certPem: readPem(tls.cert, at('cert'), 'certificate file', 'CERTIFICATE'),
+          keyPem: readPem(tls.key, at('key'), 'key file', 'PRIVATE KEY'),
+          required: tls.required,
+        },
+      }),
+    };
+  });
 
-  const { web: rawWeb, ...rawRest } = raw;
+  const { web: rawWeb, receive: _rawReceive, ...rawRest } = raw;
   const web = rawWeb && {
     ...withoutTls(rawWeb),
     ...(rawWeb.tls && {

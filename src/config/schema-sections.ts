@@ -1,4 +1,4 @@
-// Schema sections for the mailboxes and the receive block, plus pieces shared with schema.ts.
+// Schema sections for the mailboxes, plus pieces shared with schema.ts (receive: schema-receive.ts).
 import { z } from 'zod';
 import { showValue } from './config-error.js';
 import {
@@ -7,9 +7,7 @@ import {
   domain,
   duration,
   host,
-  hostPort,
   intIn,
-  ipRange,
   isAddress,
   nonEmptyList,
   oneOf,
@@ -194,25 +192,3 @@ export function defaultPort(protocol: 'pop3' | 'imap', tls: (typeof TLS_MODES)[n
   if (protocol === 'pop3') return tls === 'tls' ? 995 : 110;
   return tls === 'tls' ? 993 : 143;
 }
-
-// The receive connector belongs to a later issue; validated minimally but strictly. (web: schema-web.ts)
-export const receiveSchema = strict({
-  name: name(),
-  bindings: nonEmptyList(hostPort()),
-  remoteIpRanges: nonEmptyList(ipRange()),
-  acceptedDomains: nonEmptyList(domain()),
-  deliver: strict({
-    lmtp: hostPort().optional(),
-    maildir: text('a folder').optional(),
-    smtp: hostPort().optional(),
-  }).superRefine((deliver, ctx) => {
-    const set = [deliver.lmtp, deliver.maildir, deliver.smtp].filter((v) => v !== undefined).length;
-    if (set !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message: set === 0 ? 'one of lmtp, maildir or smtp is required' : 'only one of lmtp, maildir or smtp',
-        params: { missing: set === 0, hint: 'e.g. deliver: { lmtp: "127.0.0.1:24" }' },
-      });
-    }
-  }),
-});

@@ -14,7 +14,8 @@ import {
   strict,
   text,
 } from './fields.js';
-import { envelopeSender, mailboxSchema, receiveSchema, refineSecret, TLS_MODES } from './schema-sections.js';
+import { receiveSchema } from './schema-receive.js';
+import { envelopeSender, mailboxSchema, refineSecret, TLS_MODES } from './schema-sections.js';
 import { webSchema } from './schema-web.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

@@ -45,7 +45,13 @@ export type MailboxConfig = Simplify<
 export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;
 export type DeliveryConfig = RawConfig['delivery'];
 export type SchedulerConfig = RawConfig['scheduler'];
-export type ReceiveConfig = NonNullable<RawConfig['receive']>[number];
+type RawReceive = NonNullable<RawConfig['receive']>[number];
+export type ReceiveConfig = Simplify<
+  Omit<RawReceive, 'tls'> & {
+    /** Absolute paths of the certificate and key files, and their contents (the key is a secret). */
+    tls?: { cert: string; key: string; certPem: string; keyPem: string; required: boolean };
+  }
+>;
 type RawWeb = NonNullable<RawConfig['web']>;
 export type WebConfig = Simplify<
   Omit<RawWeb, 'tls'> & {
@@ -55,13 +61,14 @@ export type WebConfig = Simplify<
 >;
 
 export type Config = Simplify<
-  Omit<RawConfig, 'state' | 'target' | 'mailboxes' | 'delivery' | 'web'> & {
+  Omit<RawConfig, 'state' | 'target' | 'mailboxes' | 'delivery' | 'web' | 'receive'> & {
     /** Absolute folder for SQLite and the spool, or the postgres:// URL as written. */
     state: string;
     stateKind: 'sqlite' | 'postgres';
     target: TargetConfig;
     delivery: Simplify<Omit<DeliveryConfig, 'envelopeSender'> & { envelopeSender: EnvelopeSender }>;
     mailboxes: MailboxConfig[];
+    receive?: ReceiveConfig[];
     web?: WebConfig;
   }
 >;

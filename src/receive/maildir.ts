@@ -1,0 +1,100 @@
+// Maildir delivery (the qmail/Dovecot layout): the message is written once into tmp/, fsynced, then
+// hard-linked into every recipient's new/ and each new/ is fsynced; only then is the delivery final.
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+let sequence = 0;
+
+/** DIR/<recipient>, created with tmp/, new/ and cur/ when missing. */
+export async function ensureMaildir(root: string, recipient: string): Promise<string> {
+  const dir = join(root, recipient);
+  for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** A name unique across processes and time, as the Maildir specification describes it. */
+export function maildirName(now = Date.now()): string {
+  const host = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
+  const seconds = Math.floor(now / 1000);
+  const micros = (now % 1000) * 1000;
+  sequence = (sequence + 1) % 1_000_000_000;
+  return `${seconds}.M${micros}P${process.pid}Q${sequence}R${randomBytes(6).toString('hex')}.${host}`;
+}
+
+/**
+ * Stores `body` for every recipient (lower-case addresses, already checked to be safe folder names).
+ * Resolves only when the message is durable in each new/; on failure nothing is left in any new/
+ * that was not complete (a crash may leave a file in tmp/, which Maildir readers ignore).
+ */
+export async function deliverToMaildir(root: string, recipients: string[], body: Readable): Promise<string> {
+  const [first, ...rest] = recipients;
+  if (first === undefined) throw new Error('no recipients');
+  const dirs = [await ensureMaildir(root, first)];
+  for (const r of rest) dirs.push(await ensureMaildir(root, r));
+  const base = maildirName();
+  const tmpPath = join(dirs[0]!, 'tmp', base);
+  const size = await writeDurably(tmpPath, body);
+  // S= lets Dovecot know the size without a stat (its maildir "S=" extension).
+  const name = `${base},S=${size}`;
+  const placed: string[] = [];
+  try {
+    for (const dir of dirs) {
+      await placeInNew(tmpPath, dir, name);
+      placed.push(join(dir, 'new', name));
+      await syncDir(join(dir, 'new'));
+    }
+  } catch (err) {
+    // The client gets no 250 and will send again: take back the copies already placed, so the
+    // retry does not duplicate them (best effort; a reader may have moved one to cur/ already).
+    await Promise.all(placed.map((p) => unlink(p).catch(() => {})));
+    throw err;
+  } finally {
+    await unlink(tmpPath).catch(() => {});
+  }
+  return name;
+}
+
+async function writeDurably(path: string, body: Readable): Promise<number> {
+  const handle = await open(path, 'wx', 0o600);
+  let size = 0;
+  try {
+    // One awaited write per chunk is the backpressure: the body is read only as fast as the disk takes it.
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      await handle.write(chunk);
+      size += chunk.length;
+    }
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await unlink(path).catch(() => {});
+    throw err;
+  }
+  await handle.close();
+  return size;
+}
+
+/** link() is atomic: new/ sees the whole file or nothing. Across file systems: copy, fsync, rename. */
+async function placeInNew(tmpPath: string, dir: string, name: string): Promise<void> {
+  try {
+    await link(tmpPath, join(dir, 'new', name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const copy = join(dir, 'tmp', name);
+    await copyFile(tmpPath, copy);
+    const handle = await open(copy, 'r');
+    await handle.sync().finally(() => handle.close());
+    await rename(copy, join(dir, 'new', name));
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
