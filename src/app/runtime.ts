@@ -90,6 +90,7 @@ export function mailboxPlan(
     envelopeSender: mailbox.envelopeSender ?? config.delivery.envelopeSender,
     route: { deliverTo: mailbox.deliverTo, catchAll: mailbox.catchAll, rules: mailbox.rules },
     fallback: mailbox.fallback,
+    postmaster: config.delivery.postmaster,
     protocol: mailbox.protocol,
     host: mailbox.host,
     secure: mailbox.tls !== 'none',

@@ -1,6 +1,7 @@
 // One pass over one mailbox: deliver what is pending from the spool, fetch what is new (spool, record,
 // deliver), then remove at the source only what the store says is safe, and commit (QUIT).
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
+import { needsNotice, sendNotice } from '../delivery/notice.js';
 import { isPostboteError, type PostboteError, toPostboteError } from '../errors.js';
 import type { RouteInput } from '../routing/types.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
@@ -24,6 +25,8 @@ export interface MailboxPlan {
   host: string;
   /** Whether the source session runs over TLS, for the Received header. */
   secure: boolean;
+  /** Told about quarantined and rerouted mail (delivery.postmaster). */
+  postmaster?: string;
   open(): Promise<SourceSession>;
 }
 
@@ -86,8 +89,10 @@ export async function runMailboxPass(
   const known = await ctx.store.messagesOf(plan.name);
   let targetDown: PostboteError | undefined;
 
+  const notices: MessageRecord[] = [];
   const count = (outcome: AttemptOutcome) => {
     known.set(outcome.record.uid, outcome.record);
+    if (plan.postmaster && needsNotice(outcome.record)) notices.push(outcome.record);
     if (outcome.kind === 'target-unavailable') targetDown = outcome.error;
     if (outcome.record.state === 'delivered') s.delivered++;
     else if (outcome.record.state === 'quarantined') s.quarantined++;
@@ -114,6 +119,15 @@ export async function runMailboxPass(
     }
     count(await attemptDelivery(ctx, origin(plan), rec));
   }
+  const tellPostmaster = async () => {
+    for (const record of notices.splice(0)) {
+      // Recorded even while the target is down: the notice then waits in the spool like any message.
+      if (!plan.postmaster) break;
+      const outcome = await sendNotice(ctx, origin(plan), plan.postmaster, record);
+      known.set(outcome.record.uid, outcome.record);
+    }
+  };
+  await tellPostmaster();
 
   let session: SourceSession | undefined;
   try {
@@ -132,6 +146,8 @@ export async function runMailboxPass(
       });
       count(outcome);
     }
+
+    await tellPostmaster();
 
     // C. Remove at the source what the store holds as delivered or durably quarantined.
     const remove = removable(plan, listing, known, ctx.now());
@@ -153,6 +169,7 @@ export async function runMailboxPass(
     s.error = isPostboteError(err) ? err : toPostboteError(err, `${plan.protocol} ${plan.host}`);
     log.warn({ err: s.error.toJSON() }, `mailbox ${plan.name}: ${s.error.describe()}`);
   }
+  await tellPostmaster(); // notices of a pass that ended early
   if (targetDown && !s.error) s.error = targetDown;
   s.pending = [...known.values()].filter((r) => r.state === 'spooled' || r.state === 'deferred').length;
   s.ok = !s.error;

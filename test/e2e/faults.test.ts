@@ -39,7 +39,7 @@ after(async () => {
   }
 });
 
-async function world(messages: Buffer[], mailboxExtra = '', tls = 'none'): Promise<World> {
+async function world(messages: Buffer[], mailboxExtra = '', tls = 'none', delivery = ''): Promise<World> {
   const commands: string[] = [];
   const pop3Hooks: Pop3ServerHooks = {};
   const rcvHooks: ReceiverHooks = {};
@@ -73,7 +73,7 @@ async function world(messages: Buffer[], mailboxExtra = '', tls = 'none'): Promi
         `
 state: ${tmp.path}/state
 target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 2s } }
-delivery: { retry: { initial: 1s, max: 2s } }
+delivery: { retry: { initial: 1s, max: 2s }${delivery} }
 mailboxes:
   - name: info
     host: 127.0.0.1
@@ -215,6 +215,25 @@ describe('target faults', () => {
     assert.equal(w.receiver.byRecipient('postmaster@corp.local').length, 1);
     assert.equal(w.receiver.byRecipient('gone@corp.local').length, 0);
     assert.equal(left(w), 0);
+  });
+
+  test('550 without a fallback: quarantined, kept in the spool, the postmaster told in the server’s words', async () => {
+    const w = await world([mail(1)], 'deliverTo: [gone@corp.local]', 'none', ', postmaster: pm@corp.local');
+    w.rcvHooks.onRcpt = (a) =>
+      a === 'gone@corp.local' ? { code: 550, message: '5.1.1 user unknown' } : undefined;
+    const s = await w.fetch();
+    assert.equal(s.quarantined, 1);
+    assert.equal(s.ok, true);
+    assert.equal(left(w), 0, 'quarantined durably, so removed at the provider');
+    const notices = w.receiver.byRecipient('pm@corp.local');
+    assert.equal(notices.length, 1);
+    assert.match(
+      notices[0]!.toString(),
+      /quarantined[\s\S]*gone@corp\.local: refused \(550 5\.1\.1 user unknown\)/,
+    );
+    const again = await w.fetch();
+    assert.equal(again.delivered + again.quarantined, 0);
+    assert.equal(w.receiver.byRecipient('pm@corp.local').length, 1, 'told once');
   });
 
   test('the target down for a while, then up: kept, then delivered once', async () => {
