@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
+import { exchangeConnectorCommand } from './exchange-connector.js';
 import { fail } from './exit.js';
 import { fetchCommand } from './fetch.js';
 import { hashPasswordCommand } from './hash-password.js';
@@ -11,7 +12,9 @@ import { runCommand } from './run.js';
 
 const program = new Command('postbote')
   .description('Fetches provider mailboxes (POP3) and delivers them by SMTP/LMTP to your mail server.')
-  .version('0.1.0');
+  .version('0.1.0')
+  // -V/--version count only before a subcommand, so `exchange-connector --version 2010` is its own option.
+  .enablePositionalOptions();
 
 const configOption = () =>
   new Option('-c, --config <file>', 'configuration file').default('postbote.yaml').env('POSTBOTE_CONFIG');
@@ -53,6 +56,14 @@ program
   .option('-d, --dir <folder>', 'where the demo writes its state and the delivered mail', 'postbote-demo')
   .option('--web', 'then keep running with the web admin on 127.0.0.1:8025 (one-time password printed)')
   .action((o) => demoCommand(o).catch(fail));
+
+program
+  .command('exchange-connector')
+  .description('print the Exchange Management Shell commands for Postbote’s dedicated receive connector')
+  .addOption(configOption())
+  .option('--lang <lang>', 'language of the explanations: en or de', 'en')
+  .option('--version <version>', 'Exchange version: 2010, or 2013 for 2013/2016/2019', '2013')
+  .action((o) => exchangeConnectorCommand(o).catch(fail));
 
 program
   .command('hash-password')
