@@ -40,7 +40,8 @@ function left(b: Bench, c: Corpus): number {
 function finish(b: Bench, run: Run): Run {
   b.log(
     `  ${run.contender.padEnd(18)} ${run.messages} msgs in ${run.seconds.toFixed(2)} s ` +
-      `(${(run.messages / run.seconds).toFixed(1)} msgs/s), CPU ${run.cpu.toFixed(2)} s, ` +
+      `(${(run.messages / run.seconds).toFixed(1)} msgs/s), CPU ${run.cpu.toFixed(2)} s ` +
+      `(whole machine, other load included: ${run.machineCpu.toFixed(2)} s), ` +
       `RSS ${run.peakRssMb.toFixed(0)} MB, ${run.verified}`,
   );
   return run;
@@ -80,6 +81,7 @@ export async function postboteRun(
     bytes: totalBytes(expected),
     seconds: m.seconds,
     cpu: m.cpu,
+    machineCpu: m.machineCpu,
     peakRssMb: m.peakRssMb,
     verified,
     ok,
@@ -123,6 +125,7 @@ export async function fetchmailRun(
     bytes,
     seconds: m.seconds,
     cpu: m.cpu,
+    machineCpu: m.machineCpu,
     peakRssMb: m.peakRssMb,
     verified,
     ok,
@@ -165,6 +168,7 @@ export async function rawRun(b: Bench, scenario: string, c: Corpus, port: number
     // Its own clock, from connect to the last byte: node and tsx start-up are not fetching.
     seconds: r.seconds ?? m.seconds,
     cpu: m.cpu,
+    machineCpu: m.machineCpu,
     peakRssMb: m.peakRssMb,
     verified: ok ? `${r.messages} RETR replies, ${r.bytes} bytes read` : `FAILED: ${m.output.slice(0, 300)}`,
     ok,

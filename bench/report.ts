@@ -7,6 +7,8 @@ export interface Run {
   bytes: number;
   seconds: number;
   cpu: number;
+  /** Busy CPU seconds of the whole machine during the run (servers and kernel included). */
+  machineCpu: number;
   peakRssMb: number;
   verified: string;
   ok: boolean;
@@ -34,6 +36,7 @@ export interface Row {
   msgsPerSec: number;
   mbPerSec: number;
   cpu: number;
+  machineCpu: number;
   peakRssMb: number;
   allOk: boolean;
   verified: string;
@@ -59,6 +62,7 @@ export class Report {
       msgsPerSec: median(runs.map((r) => r.messages / r.seconds)),
       mbPerSec: median(runs.map((r) => r.bytes / 1048576 / r.seconds)),
       cpu: median(runs.map((r) => r.cpu)),
+      machineCpu: median(runs.map((r) => r.machineCpu)),
       peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
       allOk: runs.every((r) => r.ok),
       verified: runs.every((r) => r.ok) ? runs[0]!.verified : runs.find((r) => !r.ok)!.verified,

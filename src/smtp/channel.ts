@@ -68,6 +68,17 @@ export class Channel {
     return this.socket.write(chunk);
   }
 
+  /** Several pieces of the body in one segment (one writev); false as for write(). */
+  writeMany(chunks: Buffer[]): boolean {
+    this.assertOpen();
+    if (chunks.length === 1) return this.socket.write(chunks[0]!);
+    this.socket.cork();
+    let ok = true;
+    for (const chunk of chunks) ok = this.socket.write(chunk);
+    this.socket.uncork();
+    return ok;
+  }
+
   drained(timeoutMs: number): Promise<void> {
     this.assertOpen();
     return new Promise((resolve, reject) => {

@@ -113,12 +113,26 @@ function isOk(reply: SmtpReply): boolean {
 }
 
 /** Streams the body through the dot-stuffer into the socket, waiting for 'drain' when it is full. */
+/** Body bytes gathered before a write: a typical message in one segment, memory per session bounded. */
+const BODY_WRITE_BATCH = 64 * 1024;
+
 async function sendBody(ch: Channel, body: Readable, drainTimeoutMs: number): Promise<void> {
   try {
     await pipeline(body, new DotStuffer(), async (source: AsyncIterable<Buffer>) => {
+      // The Received header, the message and the final dot are separate pieces: gathered, a small
+      // message goes out in one segment instead of one system call (and packet) per piece.
+      let batch: Buffer[] = [];
+      let batched = 0;
       for await (const chunk of source) {
-        if (!ch.write(chunk)) await ch.drained(drainTimeoutMs);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched < BODY_WRITE_BATCH) continue;
+        const more = ch.writeMany(batch);
+        batch = [];
+        batched = 0;
+        if (!more) await ch.drained(drainTimeoutMs);
       }
+      if (batch.length > 0 && !ch.writeMany(batch)) await ch.drained(drainTimeoutMs);
     });
   } catch (err) {
     if (ch.closed) throw ch.error ?? err;
