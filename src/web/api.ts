@@ -10,7 +10,7 @@ import * as data from './data.js';
 import { openApiDocument } from './openapi.js';
 import type { WebContext } from './server.js';
 
-const STATES: MessageState[] = ['spooled', 'deferred', 'delivered', 'quarantined', 'deleted'];
+const STATES: MessageState[] = ['spooled', 'deferred', 'delivered', 'quarantined', 'deleted', 'duplicate'];
 const idParams = {
   type: 'object',
   properties: { id: { type: 'integer', minimum: 1 } },

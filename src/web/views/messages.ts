@@ -6,7 +6,7 @@ import type { SearchParams } from '../api.js';
 import type { MessageDetail } from '../data.js';
 import { badge, bytes, type Html, html, time } from './html.js';
 
-const STATES = ['spooled', 'deferred', 'delivered', 'quarantined', 'deleted'];
+const STATES = ['spooled', 'deferred', 'delivered', 'quarantined', 'deleted', 'duplicate'];
 
 export function replyText(r: StoredReply | undefined): string {
   return r ? `${r.code}${r.enhanced ? ` ${r.enhanced}` : ''} ${r.text}` : '';
