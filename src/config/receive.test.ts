@@ -65,10 +65,7 @@ describe('receive configuration', () => {
   test('auth: required needs users with argon2 hashes and TLS (or allowInsecureAuth)', () => {
     const base = `${head}    remoteIpRanges: []\n    acceptedDomains: [corp.local]\n    deliver: { maildir: m }\n    auth: required\n`;
     fails(base, /auth: required needs at least one user/);
-    fails(
-      `${base}    users: [{ user: p, passwordHash: plain-text }]\n`,
-      /expected an argon2 hash/,
-    );
+    fails(`${base}    users: [{ user: p, passwordHash: plain-text }]\n`, /expected an argon2 hash/);
     fails(
       `${base}    users: [{ user: p, passwordHash: "${HASH}" }]\n`,
       /without tls would send passwords in clear/,
