@@ -4,7 +4,8 @@ import type { Config, MailboxConfig } from '../config/index.js';
 import { isPostboteError, toPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { connectSmtp } from '../smtp/client.js';
-import { classifyRefusal, replyKind } from '../smtp/refusal.js';
+import { classifyRefusal, isClientRefusal, replyKind } from '../smtp/refusal.js';
+import type { RecipientReply } from '../smtp/types.js';
 import { openSource, targetOptions } from './runtime.js';
 
 export interface CheckResult {
@@ -61,7 +62,7 @@ export async function checkTarget(config: Config, logger: Logger): Promise<Check
     {
       subject,
       ok: true,
-      detail: `connected${conn.secure ? ' over verified TLS' : ''}, greeting and EHLO accepted`,
+      detail: `connected${conn.secure ? ' over verified TLS' : ''}, greeting and EHLO${t.auth ? ' and AUTH' : ''} accepted`,
     },
   ];
   try {
@@ -75,11 +76,7 @@ export async function checkTarget(config: Config, logger: Logger): Promise<Check
           subject: `recipient ${r.address}`,
           ok,
           detail: `${r.stage} ${r.reply.code}${r.reply.enhanced ? ` ${r.reply.enhanced}` : ''} ${r.reply.text}`,
-          hint: ok
-            ? undefined
-            : refused
-              ? `the receive connector refuses Postbote itself: add ${t.localAddress ?? 'this machine’s address'} to RemoteIPRanges and allow anonymous senders, or set target.auth`
-              : `check that ${r.address} exists on the mail server and its domain is an accepted domain`,
+          hint: ok ? undefined : recipientHint(r, refused, t.localAddress),
         });
       }
     }
@@ -90,4 +87,30 @@ export async function checkTarget(config: Config, logger: Logger): Promise<Check
     results.push({ subject, ok: false, detail: e.describe(), hint: e.hint });
   }
   return results;
+}
+
+/** What to change when the target refuses one probed recipient, judged from the server's reply. */
+export function recipientHint(
+  r: RecipientReply,
+  allRefused: boolean,
+  localAddress: string | undefined,
+): string {
+  const { code, enhanced = '', text } = r.reply;
+  const domain = r.address.slice(r.address.lastIndexOf('@') + 1);
+  if (allRefused) {
+    return `the receive connector refuses Postbote itself: add ${localAddress ?? 'this machine’s address'} to RemoteIPRanges and allow anonymous senders, or set target.auth (postbote exchange-connector prints the Exchange commands)`;
+  }
+  if (r.stage === 'MAIL')
+    return 'the server refuses the envelope sender: check the connector’s sender restrictions';
+  if (replyKind(r.reply) === 'temporary') {
+    return `a temporary refusal (${code}${enhanced ? ` ${enhanced}` : ''}): mail for ${r.address} will be retried; run the check again later`;
+  }
+  if (enhanced === '5.7.54' || (enhanced !== '5.1.1' && isClientRefusal(r.reply))) {
+    return `${domain} is not an accepted domain of the receive connector: add it (Exchange: New-AcceptedDomain) or change this recipient in the configuration`;
+  }
+  if (enhanced.startsWith('5.1.') || /unknown|no such|does not exist|not found/i.test(text)) {
+    return `${r.address} does not exist on the mail server: create the mailbox or alias, or fix deliverTo/fallback in the configuration`;
+  }
+  if (enhanced === '5.2.2') return `the mailbox of ${r.address} is full`;
+  return `check that ${r.address} exists on the mail server and ${domain} is an accepted domain`;
 }
