@@ -100,4 +100,37 @@ mailboxes:
     );
     assert.equal(receiver.received.length, before);
   });
+
+  test('delivers over LMTP into Dovecot itself (target protocol lmtp), readable there byte for byte', async () => {
+    const lmtpConfig = await writeConfig(
+      tmp.path,
+      `
+state: ${tmp.path}/state-lmtp
+target: { host: 127.0.0.1, port: ${dovecot.ports.lmtp}, protocol: lmtp, tls: none, helo: postbote.test }
+mailboxes:
+  - name: stls
+    host: localhost
+    port: ${dovecot.ports.pop3}
+    tls: starttls
+    ca: ${dovecot.caFile}
+    user: stls
+    password: ${dovecot.password('stls')}
+    deliverTo: [pop3s@corp.local]
+`,
+    );
+    const sample = corpus.slice(0, 6).map((c) => c.data);
+    await dovecot.seed('stls', sample);
+    const r = await runCli(['fetch', '-c', lmtpConfig, '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(dovecot.count('stls'), 0);
+    // Dovecot stores LMTP mail with LF line ends and its own trace headers on top: compare the tails.
+    const stored = dovecot.messages('pop3s').map((m) => toCrlf(m).toString('latin1'));
+    for (const m of sample) {
+      const want = toCrlf(m).toString('latin1');
+      assert.ok(
+        stored.some((s) => s.endsWith(want) && s.includes('(Postbote)')),
+        `message of ${m.length} bytes not found byte-exact in the LMTP mailbox`,
+      );
+    }
+  });
 });

@@ -72,7 +72,7 @@ async function world(messages: Buffer[], mailboxExtra = '', tls = 'none', delive
       const config = parseConfig(
         `
 state: ${tmp.path}/state
-target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 2s } }
+target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 5s } }
 delivery: { retry: { initial: 1s, max: 2s }${delivery} }
 mailboxes:
   - name: info
@@ -81,7 +81,7 @@ mailboxes:
     tls: ${tls}
     user: info@example.com
     password: ${PASSWORD}
-    timeouts: { command: 1s, idle: 1s }
+    timeouts: { command: 3s, idle: 3s }
     ${mailboxExtra}
     ${extra}
 `,
