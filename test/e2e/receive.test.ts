@@ -18,6 +18,7 @@ import { hashPassword } from '../../src/util/password.js';
 import { dovecotUnavailable, startDovecot } from '../support/dovecot.js';
 import { makeCertificate } from '../support/dovecot-config.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
+import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
 import { SmtpSocket, smtpDialog } from './receive-dialog.js';
 
 const MB = 1024 * 1024;
@@ -358,5 +359,51 @@ describe('receive connector delivering to Dovecot over LMTP', { skip: dovecotUna
     } finally {
       s.close();
     }
+  });
+});
+
+describe('receive connector handing on to a further SMTP hop', () => {
+  let next: Receiver;
+  let stop: () => Promise<void>;
+  let port: number;
+
+  before(async () => {
+    next = await startReceiver({
+      onRcpt: (address) =>
+        address.startsWith('full@') ? { code: 452, message: '4.2.2 mailbox full' } : undefined,
+    });
+    const r = await startReceivers(
+      [listenerConfig({ deliver: { smtp: `127.0.0.1:${next.port}` } })],
+      silentLogger(),
+    );
+    stop = r.close;
+    port = portOf(r.listeners[0]!);
+  });
+  after(async () => {
+    await stop?.();
+    await next?.stop();
+  });
+
+  test('250 only after the next hop accepted; its 4xx comes back as 451', async () => {
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port,
+      ignoreTLS: true,
+      localAddress: '127.0.0.2',
+    } as TransportOptions);
+    const info = await transport.sendMail({
+      envelope: { from: 's@example.net', to: ['judy@corp.local'] },
+      raw: MESSAGE,
+    });
+    assert.match(info.response, /^250 2\.0\.0 delivered by smtp /);
+    assert.equal(next.received.length, 1);
+    assert.ok(next.received[0]!.raw.toString('latin1').endsWith(MESSAGE));
+    await assert.rejects(
+      transport.sendMail({ envelope: { from: 's@example.net', to: ['full@corp.local'] }, raw: MESSAGE }),
+      (err: { responseCode?: number; response?: string }) =>
+        err.responseCode === 451 && /<full@corp\.local>/.test(err.response ?? ''),
+    );
+    assert.equal(next.received.length, 1);
+    transport.close();
   });
 });
