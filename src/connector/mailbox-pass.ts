@@ -5,7 +5,7 @@ import { needsNotice, sendNotice } from '../delivery/notice.js';
 import { isPostboteError, type PostboteError, toPostboteError } from '../errors.js';
 import type { RouteInput } from '../routing/types.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
-import { FINAL_STATES, type MessageRecord } from '../store/types.js';
+import { FINAL_STATES, type MessageRecord, type SessionRecord } from '../store/types.js';
 import { fetchAndDeliver, origin } from './fetch-message.js';
 
 const DAY_MS = 86_400_000;
@@ -48,20 +48,11 @@ export interface PassOptions {
   onEvent?: (event: PassEvent) => void;
 }
 
-export interface PassSummary {
-  mailbox: string;
+/** A pass's counts are the session record the store keeps, plus what the caller needs to decide. */
+export interface PassSummary extends Omit<SessionRecord, 'error'> {
   ok: boolean;
-  listed: number;
-  fetched: number;
-  delivered: number;
-  deferred: number;
-  quarantined: number;
-  removed: number;
-  bytes: number;
   /** Messages of this mailbox still waiting for delivery after the pass. */
   pending: number;
-  startedAt: number;
-  endedAt: number;
   error?: PostboteError;
 }
 
