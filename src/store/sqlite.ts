@@ -68,6 +68,8 @@ function fromRow(row: MessageRow): MessageRecord {
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  /** Prepared once, reused: compiling a statement costs more than running it. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string) {
     try {
@@ -86,11 +88,20 @@ export class SqliteStore implements Store {
     }
   }
 
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
   async migrate(): Promise<void> {
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)',
     );
-    const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as {
+    const row = this.sql('SELECT max(version) AS v FROM schema_migrations').get() as {
       v: number | null;
     };
     const current = row.v ?? 0;
@@ -109,49 +120,45 @@ export class SqliteStore implements Store {
       if (m.version <= current) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, Date.now());
+        this.sql('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, Date.now());
       })();
     }
   }
 
   async messagesOf(mailbox: string): Promise<Map<string, MessageRecord>> {
-    const rows = this.db.prepare('SELECT * FROM messages WHERE mailbox = ?').all(mailbox) as MessageRow[];
+    const rows = this.sql('SELECT * FROM messages WHERE mailbox = ?').all(mailbox) as MessageRow[];
     return new Map(rows.map((r) => [r.uid, fromRow(r)]));
   }
 
   async get(id: number): Promise<MessageRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    const row = this.sql('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
     return row && fromRow(row);
   }
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
     const insert = this.db.transaction(() => {
-      const row = this.db
-        .prepare(
-          `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
+      const row = this.sql(
+        `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
              recipients, fetched_at, updated_at, fingerprint, explanation)
            VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        )
-        .get(
-          m.mailbox,
-          m.uid,
-          m.spoolKey,
-          m.size,
-          m.sha256,
-          m.messageId,
-          m.sender,
-          m.subject,
-          JSON.stringify(m.recipients),
-          m.fetchedAt,
-          m.fetchedAt,
-          m.fingerprint ?? null,
-          m.explanation ? JSON.stringify(m.explanation) : null,
-        ) as MessageRow;
+      ).get(
+        m.mailbox,
+        m.uid,
+        m.spoolKey,
+        m.size,
+        m.sha256,
+        m.messageId,
+        m.sender,
+        m.subject,
+        JSON.stringify(m.recipients),
+        m.fetchedAt,
+        m.fetchedAt,
+        m.fingerprint ?? null,
+        m.explanation ? JSON.stringify(m.explanation) : null,
+      ) as MessageRow;
       // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
       if (m.fingerprint !== undefined) {
-        const seen = this.db.prepare(
-          'INSERT INTO routed (message, fingerprint, recipient, at) VALUES (?, ?, ?, ?)',
-        );
+        const seen = this.sql('INSERT INTO routed (message, fingerprint, recipient, at) VALUES (?, ?, ?, ?)');
         for (const r of m.recipients) {
           if (r.status === 'pending') seen.run(row.id, m.fingerprint, r.address.toLowerCase(), m.fetchedAt);
         }
@@ -162,7 +169,7 @@ export class SqliteStore implements Store {
   }
 
   async seenCopies(fingerprint: string, recipients: string[], since: number): Promise<Map<string, SeenCopy>> {
-    const stmt = this.db.prepare(
+    const stmt = this.sql(
       `SELECT r.recipient, r.message, r.at, m.mailbox, m.uid FROM routed r LEFT JOIN messages m ON m.id = r.message
        WHERE r.fingerprint = ? AND r.recipient = ? AND r.at >= ? ORDER BY r.at LIMIT 1`,
     );
@@ -186,100 +193,97 @@ export class SqliteStore implements Store {
 
   async recordAttempt(id: number, u: AttemptUpdate, a: AttemptRecord): Promise<MessageRecord> {
     const apply = this.db.transaction(() => {
-      const row = this.db
-        .prepare(
-          `UPDATE messages SET state = ?, recipients = ?, next_attempt_at = ?, reason = ?, spool_key = ?,
+      const row = this.sql(
+        `UPDATE messages SET state = ?, recipients = ?, next_attempt_at = ?, reason = ?, spool_key = ?,
              attempts = attempts + ?, updated_at = ? WHERE id = ? RETURNING *`,
-        )
-        .get(
-          u.state,
-          JSON.stringify(u.recipients),
-          u.nextAttemptAt,
-          u.reason,
-          u.spoolKey,
-          u.countsAsAttempt ? 1 : 0,
-          a.at,
-          id,
-        ) as MessageRow | undefined;
+      ).get(
+        u.state,
+        JSON.stringify(u.recipients),
+        u.nextAttemptAt,
+        u.reason,
+        u.spoolKey,
+        u.countsAsAttempt ? 1 : 0,
+        a.at,
+        id,
+      ) as MessageRow | undefined;
       if (!row) throw new PostboteError('STORE', `message ${id} is not in the store`, { temporary: false });
-      this.db
-        .prepare('INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES (?, ?, ?, ?, ?)')
-        .run(id, a.at, a.outcome, a.detail, JSON.stringify(a.recipients));
+      this.sql('INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES (?, ?, ?, ?, ?)').run(
+        id,
+        a.at,
+        a.outcome,
+        a.detail,
+        JSON.stringify(a.recipients),
+      );
       return row;
     });
     return fromRow(apply());
   }
 
   async attemptsOf(id: number): Promise<AttemptRecord[]> {
-    const rows = this.db
-      .prepare('SELECT at, outcome, detail, recipients FROM attempts WHERE message = ? ORDER BY id')
-      .all(id) as Array<{ at: number; outcome: string; detail: string; recipients: string }>;
+    const rows = this.sql(
+      'SELECT at, outcome, detail, recipients FROM attempts WHERE message = ? ORDER BY id',
+    ).all(id) as Array<{ at: number; outcome: string; detail: string; recipients: string }>;
     return rows.map((r) => ({ ...r, recipients: JSON.parse(r.recipients) }));
   }
 
   async markSourceRemoved(ids: number[], at: number): Promise<void> {
-    const stmt = this.db.prepare('UPDATE messages SET source_removed_at = ? WHERE id = ?');
+    const stmt = this.sql('UPDATE messages SET source_removed_at = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const id of ids) stmt.run(at, id);
     })();
   }
 
   async forget(ids: number[]): Promise<void> {
-    const stmt = this.db.prepare("DELETE FROM messages WHERE id = ? AND state = 'delivered'");
+    const stmt = this.sql("DELETE FROM messages WHERE id = ? AND state = 'delivered'");
     this.db.transaction(() => {
       for (const id of ids) stmt.run(id);
     })();
   }
 
   async discard(id: number): Promise<void> {
-    this.db.prepare("DELETE FROM messages WHERE id = ? AND state IN ('spooled','deferred')").run(id);
+    this.sql("DELETE FROM messages WHERE id = ? AND state IN ('spooled','deferred')").run(id);
     // Fetched again, it must not count as a duplicate of its own lost copy.
-    this.db
-      .prepare('DELETE FROM routed WHERE message = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)')
-      .run(id, id);
+    this.sql('DELETE FROM routed WHERE message = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)').run(
+      id,
+      id,
+    );
   }
 
   async pending(mailbox?: string): Promise<MessageRecord[]> {
     const rows = (
       mailbox === undefined
-        ? this.db.prepare("SELECT * FROM messages WHERE state IN ('spooled','deferred') ORDER BY id").all()
-        : this.db
-            .prepare(
-              "SELECT * FROM messages WHERE state IN ('spooled','deferred') AND mailbox = ? ORDER BY id",
-            )
-            .all(mailbox)
+        ? this.sql("SELECT * FROM messages WHERE state IN ('spooled','deferred') ORDER BY id").all()
+        : this.sql(
+            "SELECT * FROM messages WHERE state IN ('spooled','deferred') AND mailbox = ? ORDER BY id",
+          ).all(mailbox)
     ) as MessageRow[];
     return rows.map(fromRow);
   }
 
   async spoolKeys(): Promise<Set<string>> {
-    const rows = this.db
-      .prepare('SELECT spool_key FROM messages WHERE spool_key IS NOT NULL')
-      .all() as Array<{
+    const rows = this.sql('SELECT spool_key FROM messages WHERE spool_key IS NOT NULL').all() as Array<{
       spool_key: string;
     }>;
     return new Set(rows.map((r) => r.spool_key));
   }
 
   async recordSession(s: SessionRecord): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
+    this.sql(
+      `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
            removed, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        s.mailbox,
-        s.startedAt,
-        s.endedAt,
-        s.listed,
-        s.fetched,
-        s.delivered,
-        s.deferred,
-        s.quarantined,
-        s.removed,
-        s.bytes,
-        s.error,
-      );
+    ).run(
+      s.mailbox,
+      s.startedAt,
+      s.endedAt,
+      s.listed,
+      s.fetched,
+      s.delivered,
+      s.deferred,
+      s.quarantined,
+      s.removed,
+      s.bytes,
+      s.error,
+    );
   }
 
   async counts(): Promise<Record<MessageState, number>> {
@@ -291,7 +295,7 @@ export class SqliteStore implements Store {
       deleted: 0,
       duplicate: 0,
     };
-    const rows = this.db.prepare('SELECT state, count(*) AS n FROM messages GROUP BY state').all() as Array<{
+    const rows = this.sql('SELECT state, count(*) AS n FROM messages GROUP BY state').all() as Array<{
       state: MessageState;
       n: number;
     }>;
