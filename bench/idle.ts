@@ -53,7 +53,8 @@ export async function idleRun(opts: {
     targetConnections: 4,
     interval: '1m',
   });
-  const child = spawn(process.execPath, [CLI, 'run', '-c', config], {
+  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...flags, CLI, 'run', '-c', config], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const pid = child.pid!;
