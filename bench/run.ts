@@ -75,7 +75,13 @@ async function main(): Promise<void> {
   }
   const md = report.markdown(header());
   console.log(`\n${md}`);
-  writeFileSync(path.join(import.meta.dirname, 'RESULTS.md'), `${md}\n${explanation()}`);
+  // Only a full run replaces the committed results; a quick or partial one is printed and kept aside.
+  const file =
+    quick || only
+      ? path.join(os.tmpdir(), 'postbote-bench-RESULTS.md')
+      : path.join(import.meta.dirname, 'RESULTS.md');
+  writeFileSync(file, `${md}\n${explanation()}`);
+  console.log(`written to ${file}`);
 }
 
 /** `npm run build`; tsc still emits on type errors, so a tree with someone's work in progress runs. */
