@@ -1,6 +1,7 @@
 // `npm run bench`: Postbote against fetchmail (stock and with TCP_NODELAY) and the physical limit,
 // on one private Dovecot and one smtp-sink, each contender in turn, three rounds; prints the table
-// and writes bench/RESULTS.md. `--quick` runs smaller corpora once; `--only NAME,…` picks scenarios.
+// and writes bench/RESULTS.md. `--quick` runs smaller corpora once; `--only NAME,…` picks scenarios,
+// `--contenders NAME,…` the contenders.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,6 +28,10 @@ const quick = args.includes('--quick');
 const onlyArg = args[args.indexOf('--only') + 1];
 const only = args.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : undefined;
 const want = (name: string) => !only || only.has(name);
+const cArg = args[args.indexOf('--contenders') + 1];
+const contenders = args.includes('--contenders') && cArg ? new Set(cArg.split(',')) : undefined;
+/** `--contenders postbote,raw` (names: postbote, fetchmail, nodelay, raw) runs only those, for profiling. */
+const runs = (name: string) => !contenders || contenders.has(name);
 
 const P = quick
   ? { rounds: 1, boxes: 20, perBox: 50, small: 1000, huge: 200, idleBoxes: 2000, idleSeconds: 70 }
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
   console.log(`\n${md}`);
   // Only a full run replaces the committed results; a quick or partial one is printed and kept aside.
   const file =
-    quick || only
+    quick || only || contenders
       ? path.join(os.tmpdir(), 'postbote-bench-RESULTS.md')
       : path.join(import.meta.dirname, 'RESULTS.md');
   writeFileSync(file, `${md}\n${explanation()}`);
@@ -112,10 +117,12 @@ async function mixedScenario(b: Bench, mixed: Corpus, port: number): Promise<voi
     `\n== ${name}: ${all.length} messages, ${(totalBytes(all) / 1048576).toFixed(0)} MB, POP3S → smtp-sink`,
   );
   await rounds(async () => {
-    report.add(await postboteRun(b, name, mixed, { port, concurrency: P.boxes }));
-    report.add(await fetchmailRun(b, name, mixed, { port, limit: LIMIT.stock, nodelay: false }));
-    report.add(await fetchmailRun(b, name, mixed, { port, limit: LIMIT.nodelay, nodelay: true }));
-    report.add(await rawRun(b, name, mixed, port));
+    if (runs('postbote')) report.add(await postboteRun(b, name, mixed, { port, concurrency: P.boxes }));
+    if (runs('fetchmail'))
+      report.add(await fetchmailRun(b, name, mixed, { port, limit: LIMIT.stock, nodelay: false }));
+    if (runs('nodelay'))
+      report.add(await fetchmailRun(b, name, mixed, { port, limit: LIMIT.nodelay, nodelay: true }));
+    if (runs('raw')) report.add(await rawRun(b, name, mixed, port));
   });
   const disk = diskRead(all.length, mixed, b.store);
   report.add({ scenario: name, contender: 'read from disk', ...disk });
@@ -167,10 +174,11 @@ async function smallScenario(b: Bench, port: number): Promise<void> {
   const name = `1×${P.small} small`;
   log(`\n== ${name}: ${(totalBytes(msgs) / 1048576).toFixed(1)} MB`);
   await rounds(async () => {
-    report.add(await postboteRun(b, name, c, { port, concurrency: 1 }));
-    report.add(await fetchmailRun(b, name, c, { port, limit: LIMIT.small, nodelay: false }));
-    report.add(await fetchmailRun(b, name, c, { port, limit: P.small, nodelay: true }));
-    report.add(await rawRun(b, name, c, port));
+    if (runs('postbote')) report.add(await postboteRun(b, name, c, { port, concurrency: 1 }));
+    if (runs('fetchmail'))
+      report.add(await fetchmailRun(b, name, c, { port, limit: LIMIT.small, nodelay: false }));
+    if (runs('nodelay')) report.add(await fetchmailRun(b, name, c, { port, limit: P.small, nodelay: true }));
+    if (runs('raw')) report.add(await rawRun(b, name, c, port));
   });
   report.target({
     label: `${name}: Postbote ÷ fetchmail`,
@@ -187,8 +195,8 @@ async function hugeScenario(b: Bench, port: number): Promise<void> {
   const name = `1×${P.huge} MB`;
   log(`\n== ${name}`);
   await rounds(async () => {
-    report.add(await postboteRun(b, name, c, { port, concurrency: 1 }));
-    report.add(await fetchmailRun(b, name, c, { port, limit: 1, nodelay: false }));
+    if (runs('postbote')) report.add(await postboteRun(b, name, c, { port, concurrency: 1 }));
+    if (runs('fetchmail')) report.add(await fetchmailRun(b, name, c, { port, limit: 1, nodelay: false }));
   });
   const rss = Math.max(
     ...report.runs.filter((r) => r.scenario === name && r.contender === 'postbote').map((r) => r.peakRssMb),
@@ -215,10 +223,12 @@ async function delayScenario(b: Bench, mixed: Corpus, port: number): Promise<voi
     const name = `${P.boxes}×${P.perBox} mixed, +${2 * DELAY_ONE_WAY_MS} ms RTT`;
     log(`\n== ${name}`);
     await rounds(async () => {
-      report.add(await postboteRun(b, name, mixed, { port: proxyPort, concurrency: P.boxes }));
-      report.add(
-        await fetchmailRun(b, name, mixed, { port: proxyPort, limit: LIMIT.delayed, nodelay: false }),
-      );
+      if (runs('postbote'))
+        report.add(await postboteRun(b, name, mixed, { port: proxyPort, concurrency: P.boxes }));
+      if (runs('fetchmail'))
+        report.add(
+          await fetchmailRun(b, name, mixed, { port: proxyPort, limit: LIMIT.delayed, nodelay: false }),
+        );
     });
     report.target({
       label: `${name}: Postbote ÷ fetchmail`,

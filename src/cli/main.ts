@@ -1,20 +1,26 @@
 #!/usr/bin/env node
 // The `postbote` command: run (the service), fetch (one pass), check (prove the path), demo.
+// Each command's module is imported when it runs: `fetch` need not load the web server, and a
+// short-lived command starts in a fraction of the time and memory.
 import { Command, Option } from 'commander';
-import { checkCommand } from './check.js';
-import { demoCommand } from './demo.js';
-import { exchangeConnectorCommand } from './exchange-connector.js';
 import { fail } from './exit.js';
-import { fetchCommand } from './fetch.js';
-import { hashPasswordCommand } from './hash-password.js';
-import { routeCommand } from './route.js';
-import { runCommand } from './run.js';
 
 const program = new Command('postbote')
   .description('Fetches provider mailboxes (POP3) and delivers them by SMTP/LMTP to your mail server.')
   .version('0.1.0')
   // -V/--version count only before a subcommand, so `exchange-connector --version 2010` is its own option.
   .enablePositionalOptions();
+
+/** A command's action, its module imported on first use; any failure goes through fail(). */
+function lazy<A>(load: () => Promise<(options: A) => Promise<void>>): (options: A) => Promise<void> {
+  return async (options) => {
+    try {
+      await (await load())(options);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
 
 const configOption = () =>
   new Option('-c, --config <file>', 'configuration file').default('postbote.yaml').env('POSTBOTE_CONFIG');
@@ -23,7 +29,7 @@ program
   .command('run')
   .description('run the service: poll every mailbox on its interval until SIGTERM')
   .addOption(configOption())
-  .action((o) => runCommand(o).catch(fail));
+  .action(lazy(async () => (await import('./run.js')).runCommand));
 
 program
   .command('fetch')
@@ -33,7 +39,7 @@ program
   .addOption(configOption())
   .option('-m, --mailbox <name...>', 'only these mailboxes')
   .option('--json', 'print a machine-readable summary')
-  .action((o) => fetchCommand(o).catch(fail));
+  .action(lazy(async () => (await import('./fetch.js')).fetchCommand));
 
 program
   .command('route')
@@ -41,21 +47,21 @@ program
   .addOption(configOption())
   .requiredOption('-m, --mailbox <name>', 'the mailbox to preview')
   .option('--json', 'print a machine-readable list')
-  .action((o) => routeCommand(o).catch(fail));
+  .action(lazy(async () => (await import('./route.js')).routeCommand));
 
 program
   .command('check')
   .description('connect and log in to every mailbox and the target, and say what fails and how to fix it')
   .addOption(configOption())
   .option('--json', 'print a machine-readable report')
-  .action((o) => checkCommand(o).catch(fail));
+  .action(lazy(async () => (await import('./check.js')).checkCommand));
 
 program
   .command('demo')
   .description('run the whole flow on this machine: a sample POP3 mailbox, Postbote, and a local SMTP server')
   .option('-d, --dir <folder>', 'where the demo writes its state and the delivered mail', 'postbote-demo')
   .option('--web', 'then keep running with the web admin on 127.0.0.1:8025 (one-time password printed)')
-  .action((o) => demoCommand(o).catch(fail));
+  .action(lazy(async () => (await import('./demo.js')).demoCommand));
 
 program
   .command('exchange-connector')
@@ -63,13 +69,13 @@ program
   .addOption(configOption())
   .option('--lang <lang>', 'language of the explanations: en or de', 'en')
   .option('--version <version>', 'Exchange version: 2010, or 2013 for 2013/2016/2019', '2013')
-  .action((o) => exchangeConnectorCommand(o).catch(fail));
+  .action(lazy(async () => (await import('./exchange-connector.js')).exchangeConnectorCommand));
 
 program
   .command('hash-password')
   .description(
     'print the argon2id hash of a password (read from the terminal or stdin) for the configuration',
   )
-  .action(() => hashPasswordCommand().catch(fail));
+  .action(lazy(async () => (await import('./hash-password.js')).hashPasswordCommand));
 
 program.parseAsync(process.argv).catch(fail);

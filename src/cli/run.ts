@@ -1,16 +1,21 @@
 // `postbote run`: the service. Polls every mailbox on its interval; SIGTERM or SIGINT lets each
 // session finish the message in hand, commit and close, then exits.
 import { createRuntime } from '../app/runtime.js';
-import { startReceivers } from '../receive/index.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { startWeb } from '../web/index.js';
 import { setup } from './setup.js';
 
 export async function runCommand(o: { config: string }): Promise<void> {
   const { config, logger } = setup(o.config);
   const runtime = await createRuntime(config, logger);
   // Receive connectors (if any) start after the runtime, so a port already in use fails the start loudly.
-  const receivers = await startReceivers(config.receive ?? [], logger).catch(async (err) => {
+  // The listener (smtp-server) and the web admin (fastify) are loaded only when configured: an instance
+  // that only fetches starts faster and stays smaller.
+  const receive = config.receive ?? [];
+  const receivers = await (async () => {
+    if (receive.length === 0) return { close: async () => undefined };
+    const { startReceivers } = await import('../receive/index.js');
+    return startReceivers(receive, logger);
+  })().catch(async (err) => {
     await runtime.close();
     throw err;
   });
@@ -27,7 +32,11 @@ export async function runCommand(o: { config: string }): Promise<void> {
     },
     logger,
   );
-  const web = await startWeb(config, runtime, scheduler, logger).catch(async (err) => {
+  const web = await (async () => {
+    if (!config.web) return undefined;
+    const { startWeb } = await import('../web/index.js');
+    return startWeb(config, runtime, scheduler, logger);
+  })().catch(async (err) => {
     await runtime.close();
     throw err;
   });
