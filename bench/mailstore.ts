@@ -13,8 +13,17 @@ export class MailStore {
     private readonly owner: { uid: number; gid: number },
   ) {}
 
-  static async start(users: string[]): Promise<MailStore> {
-    const dovecot = await startDovecot({ users, name: 'bench', password: 'bench-secret' });
+  /**
+   * `loginMode: 'performance'` runs Dovecot's login processes the way busy providers do (long-lived,
+   * so TLS session tickets resume); 'secure' is Dovecot's default (a process per connection).
+   */
+  static async start(users: string[], loginMode: 'secure' | 'performance'): Promise<MailStore> {
+    const dovecot = await startDovecot({
+      users,
+      name: `bench-${loginMode}`,
+      password: 'bench-secret',
+      loginMode,
+    });
     const st = statSync(dovecot.maildir(users[0]!));
     return new MailStore(dovecot, { uid: st.uid, gid: st.gid });
   }

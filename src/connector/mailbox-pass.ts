@@ -142,9 +142,13 @@ export async function runMailboxPass(
 
     // C. Remove at the source what the store holds as delivered or durably quarantined.
     const remove = removable(plan, listing, known, ctx.now());
-    // Group commit: one fsync round for the whole pass, before the provider's copy can go.
-    await ctx.spool.syncAll();
-    await ctx.store.sync();
+    // Group commit: one fsync round for the whole pass, before the provider's copy can go (and, in
+    // keep mode, so a power cut cannot forget what was delivered). A pass that fetched, delivered and
+    // removes nothing has nothing to make durable: an idle poll costs no disk flush.
+    if (remove.length > 0 || s.fetched > 0 || s.delivered > 0) {
+      await ctx.spool.syncAll();
+      await ctx.store.sync();
+    }
     if (remove.length > 0) await session.delete(remove.map((r) => r.msg));
     await session.close();
     session = undefined;

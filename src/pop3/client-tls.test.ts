@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { openPop3 } from './client.js';
+import { openSocket } from './connect.js';
 import type { Pop3Options } from './options.js';
 import { type Pop3Server, type Pop3ServerOptions, startPop3Server } from './server/index.js';
 
@@ -157,6 +159,29 @@ describe('POP3 over TLS', () => {
           hint: /servername/,
         },
       );
+    } finally {
+      await server.close();
+    }
+  });
+  test('a second connection resumes the TLS session; one made without verification is never reused for a verified one', async () => {
+    const { server } = await start({ tls: { key, cert, implicitTls: true } });
+    try {
+      // Unverified first: its session must not let a verifying connection skip the check.
+      const loose = await openPop3(options(server, { tls: 'tls', tlsVerify: false }));
+      await loose.close();
+      await assert.rejects(openPop3(options(server, { tls: 'tls' })), { code: 'TLS_FAILED' });
+
+      const verified = options(server, { tls: 'tls', ca: cert });
+      const first = await openPop3(verified);
+      await first.list();
+      await first.close();
+      const again = (await openSocket(verified, 'test', 5000)) as TLSSocket;
+      try {
+        assert.equal(again.isSessionReused(), true, 'second handshake resumed');
+        assert.equal(again.authorized, true);
+      } finally {
+        again.destroy();
+      }
     } finally {
       await server.close();
     }

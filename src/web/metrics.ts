@@ -2,6 +2,7 @@
 // session durations, errors by code, target latency. Fed by the scheduler's watcher, kept in memory.
 import type { PassEvent, PassSummary } from '../connector/mailbox-pass.js';
 import type { Target } from '../delivery/target.js';
+import { tlsHandshakes } from '../pop3/connect.js';
 
 /** Session durations: a quick empty poll (~50 ms) up to a slow mailbox with big mail (10 min). */
 const SESSION_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -150,6 +151,12 @@ export class Metrics {
       ...this.sessionSeconds.render(),
       ...this.targetSeconds.render(),
     ];
+    lines.push(
+      '# HELP postbote_source_tls_handshakes_total TLS handshakes with POP3 servers since start, by whether a session was resumed.',
+      '# TYPE postbote_source_tls_handshakes_total counter',
+      `postbote_source_tls_handshakes_total{resumed="true"} ${tlsHandshakes.resumed}`,
+      `postbote_source_tls_handshakes_total{resumed="false"} ${tlsHandshakes.full}`,
+    );
     for (const g of gauges) {
       lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
       for (const [labels, value] of g.values) lines.push(`${g.name}${fmt(labels)} ${value}`);

@@ -162,6 +162,7 @@ describe('web server security and API', () => {
     );
     assert.match(metrics.body, /^postbote_target_transaction_seconds_count\{result="ok"\} 2$/m);
     assert.match(metrics.body, /^postbote_messages_in_state\{state="quarantined"\} 1$/m);
+    assert.match(metrics.body, /^postbote_source_tls_handshakes_total\{resumed="true"\} \d+$/m);
     // Token requests are not cookies: no CSRF token needed.
     const fetchNow = await app.inject({ method: 'POST', url: '/api/mailboxes/info/fetch', headers: auth });
     assert.equal(fetchNow.statusCode, 202);

@@ -1,6 +1,7 @@
 // Builds what a private Dovecot instance needs on disk: its configuration text, the passwd-file,
 // the self-signed TLS certificate, and the system user that owns the Maildirs.
 import { execFile } from 'node:child_process';
+import { cpus } from 'node:os';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -25,6 +26,11 @@ export interface ConfigParams {
   ports: DovecotPorts;
   uid: number;
   gid: number;
+  /**
+   * Login processes: 'secure' (Dovecot's default, a new process per connection) or 'performance' (a
+   * few long-lived ones per core, as busy providers run them; TLS session tickets then resume).
+   */
+  loginMode?: 'secure' | 'performance';
 }
 
 /** Paths of the files inside one instance's directory, in one place so config and harness agree. */
@@ -89,7 +95,7 @@ userdb {
 }
 
 service pop3-login {
-  inet_listener pop3 {
+${p.loginMode === 'performance' ? `  service_count = 0\n  process_min_avail = ${Math.max(1, cpus().length)}\n` : ''}  inet_listener pop3 {
     address = 127.0.0.1
     port = ${p.ports.pop3}
   }

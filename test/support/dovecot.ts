@@ -34,6 +34,8 @@ export interface DovecotOptions {
   password?: string;
   /** Readable part of the instance name and directory (e.g. the test file's name). */
   name?: string;
+  /** Dovecot's login process mode (see ConfigParams); default 'secure', Dovecot's own default. */
+  loginMode?: 'secure' | 'performance';
 }
 
 export interface Dovecot {
@@ -99,7 +101,7 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
     await makeCertificate(files.cert, files.key);
     await writeFile(files.passwd, renderPasswd(options.users, password), { mode: 0o644 });
     for (const user of options.users) await createMaildir(maildir(user), uid, gid);
-    ports = await launch(dir, instanceName, uid, gid);
+    ports = await launch(dir, instanceName, uid, gid, options.loginMode);
   } catch (err) {
     await tmp.remove();
     throw err;
@@ -134,13 +136,19 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
   };
 }
 
-async function launch(dir: string, instanceName: string, uid: number, gid: number): Promise<DovecotPorts> {
+async function launch(
+  dir: string,
+  instanceName: string,
+  uid: number,
+  gid: number,
+  loginMode: 'secure' | 'performance' | undefined,
+): Promise<DovecotPorts> {
   const files = instancePaths(dir);
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const [pop3, pop3s, imap, imaps, lmtp] = await freePorts(5);
     const ports: DovecotPorts = { pop3: pop3!, pop3s: pop3s!, imap: imap!, imaps: imaps!, lmtp: lmtp! };
-    await writeFile(files.config, renderConfig({ dir, instanceName, ports, uid, gid }));
+    await writeFile(files.config, renderConfig({ dir, instanceName, ports, uid, gid, loginMode }));
     const failure = await runMaster(files.config, `${dir}/startup.err`);
     if (failure !== undefined) {
       const log = readLog(files.log);
