@@ -1,28 +1,32 @@
 // Fetching one new message: stream it into the spool, decide its routing, record it, then deliver it
 // (or hold it: too large, looping, duplicate). The order is the durability guarantee: nothing is
 // delivered before spool and store have it.
+
+import type { Readable } from 'node:stream';
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
 import { isPostboteError } from '../errors.js';
 import { attachmentNames } from '../message/attachments.js';
 import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
 import { routingStep } from '../routing/step.js';
-import type { SourceMessage, SourceSession } from '../source/types.js';
+import type { SourceMessage } from '../source/types.js';
 import type { SpooledFile } from '../spool/spool.js';
 import type { MailboxPlan } from './mailbox-pass.js';
 
+/** `stream` is the message's bytes as requested from the server; absent when it is too large to fetch. */
 export async function fetchAndDeliver(
   ctx: DeliveryContext,
   plan: MailboxPlan,
-  session: SourceSession,
   msg: SourceMessage,
+  stream: Readable | undefined,
   onFetched: (bytes: number) => void,
 ): Promise<AttemptOutcome> {
-  if (msg.size > plan.maxMessageSize) {
+  if (msg.size > plan.maxMessageSize || !stream) {
+    stream?.destroy();
     return quarantineUnfetched(ctx, plan, msg, `${msg.size} bytes on the server`);
   }
   let spooled: SpooledFile;
   try {
-    spooled = await ctx.spool.write(session.retrieve(msg), plan.maxMessageSize);
+    spooled = await ctx.spool.write(stream, plan.maxMessageSize);
   } catch (err) {
     // The server under-reported the size: remember the message so the next pass does not loop on it.
     // The session is mid-RETR and unusable, so the pass ends here (the error aborts it).

@@ -7,6 +7,7 @@ import type { RouteInput } from '../routing/types.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord, type SessionRecord } from '../store/types.js';
 import { fetchAndDeliver, origin } from './fetch-message.js';
+import { prefetched } from './prefetch.js';
 
 const DAY_MS = 86_400_000;
 
@@ -129,9 +130,15 @@ export async function runMailboxPass(
     options.onEvent?.({ type: 'listed', mailbox: plan.name, count: listing.length, fresh: fresh.length });
 
     // B. New messages: spool and record before any delivery, so a crash never loses track.
-    for (const msg of fresh) {
-      if (stopped() || targetDown) break;
-      const outcome = await fetchAndDeliver(ctx, plan, session, msg, (bytes) => {
+    // The next messages are requested while one is handled (prefetched): stopping early destroys
+    // their streams, and the session skips what arrives of them before it deletes and quits.
+    const fits = (m: SourceMessage) => m.size <= plan.maxMessageSize;
+    for (const { msg, stream } of prefetched(session, fresh, fits)) {
+      if (stopped() || targetDown) {
+        stream?.destroy();
+        break;
+      }
+      const outcome = await fetchAndDeliver(ctx, plan, msg, stream, (bytes) => {
         s.fetched++;
         s.bytes += bytes;
       });

@@ -7,7 +7,7 @@ import type { SourceMessage, SourceSession } from '../source/types.js';
 import { authenticate } from './auth.js';
 import { BodyCollector, MessageStream } from './body-sinks.js';
 import { openSocket, upgradeSocket } from './connect.js';
-import { Pop3Connection } from './connection.js';
+import { type CommandSpec, Pop3Connection } from './connection.js';
 import { bodyLines, joinListings, parseCapa, parseList, parseUidl } from './listings.js';
 import {
   DEFAULT_MAX_LINE_LENGTH,
@@ -156,33 +156,51 @@ export class Pop3Session implements SourceSession {
   }
 
   retrieve(message: SourceMessage): Readable {
+    return this.retrieveMany([message])[0]!;
+  }
+
+  /**
+   * RETR for several messages in one write (PIPELINING; callers pass one at a time otherwise). The
+   * streams fill in order, each held back by its reader; destroying one drains the rest of its body.
+   */
+  retrieveMany(messages: SourceMessage[]): Readable[] {
     const max = this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    const tooLarge = (size: number) =>
-      new PostboteError(
-        'MESSAGE_TOO_LARGE',
-        `message ${message.uid} is larger than ${max} octets (${size})`,
-        {
-          temporary: false,
-          where: this.where,
-          command: `RETR ${message.num}`,
-          hint: 'raise maxMessageSize, or let the message be quarantined',
-        },
-      );
-    const stream = new MessageStream(max, tooLarge);
-    if (message.size > max) {
-      // LIST already says it is too large: do not download it.
-      process.nextTick(() => stream.destroy(tooLarge(message.size)));
+    const specs: CommandSpec[] = [];
+    const sent: Array<{ stream: MessageStream; line: string }> = [];
+    const streams = messages.map((message) => {
+      const tooLarge = (size: number) =>
+        new PostboteError(
+          'MESSAGE_TOO_LARGE',
+          `message ${message.uid} is larger than ${max} octets (${size})`,
+          {
+            temporary: false,
+            where: this.where,
+            command: `RETR ${message.num}`,
+            hint: 'raise maxMessageSize, or let the message be quarantined',
+          },
+        );
+      const stream = new MessageStream(max, tooLarge);
+      if (message.size > max) {
+        // LIST already says it is too large: do not download it.
+        process.nextTick(() => stream.destroy(tooLarge(message.size)));
+        return stream;
+      }
+      stream.onWanted = () => this.conn.resume();
+      const line = `RETR ${message.num}`;
+      specs.push({ line, body: stream, timeout: this.timeouts.command });
+      sent.push({ stream, line });
       return stream;
-    }
-    stream.onWanted = () => this.conn.resume();
-    const line = `RETR ${message.num}`;
-    this.conn.command({ line, body: stream, timeout: this.timeouts.command }).then(
-      (reply) => {
-        if (reply.status !== '+OK') stream.destroy(this.errFor(reply, 'command', line));
-      },
-      (err: PostboteError) => stream.destroy(err),
-    );
-    return stream;
+    });
+    this.conn.send(specs).forEach((pending, i) => {
+      const { stream, line } = sent[i]!;
+      pending.then(
+        (reply) => {
+          if (reply.status !== '+OK') stream.destroy(this.errFor(reply, 'command', line));
+        },
+        (err: PostboteError) => stream.destroy(err),
+      );
+    });
+    return streams;
   }
 
   async top(message: SourceMessage, lines: number): Promise<Buffer> {

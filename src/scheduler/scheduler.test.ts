@@ -84,6 +84,8 @@ function plans(hosts: string[], opts: { failFirst?: string } = {}) {
             return [];
           },
           retrieve: () => Readable.from([]),
+          pipelining: false,
+          retrieveMany: (messages) => messages.map(() => Readable.from([])),
           top: async () => Buffer.alloc(0),
           delete: async () => undefined,
           close: async () => done(),

@@ -26,6 +26,14 @@ export interface SourceSession {
    * it errors with a PostboteError when the connection drops or stalls, and never ends early silently.
    */
   retrieve(message: SourceMessage): Readable;
+  /** Whether several commands may be in flight at once (POP3 PIPELINING), so retrieveMany can batch. */
+  readonly pipelining: boolean;
+  /**
+   * Requests several messages at once (one write, one round trip) and returns their streams in order;
+   * each fills only after the one before it has ended. Only with `pipelining`. A stream not wanted
+   * after all must be destroyed, so the session can skip its bytes and go on.
+   */
+  retrieveMany(messages: SourceMessage[]): Readable[];
   /** The header block plus `lines` body lines (POP3 TOP), buffered: headers are small and capped. */
   top(message: SourceMessage, lines: number): Promise<Buffer>;
   /** Marks messages for deletion; POP3 commits them only at close(). Pipelined where the server allows. */

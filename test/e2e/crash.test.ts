@@ -78,19 +78,35 @@ test(`kill -9 at ${KILLS} random moments loses no message`, async (t) => {
     rng = (rng * 1103515245 + 12345) % 2 ** 31;
     return rng / 2 ** 31;
   };
-  for (let i = 0; i < KILLS; i++) {
+  for (let attempt = 0; kills < KILLS && attempt < 3 * KILLS; attempt++) {
     const child = start();
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    // tsx start-up takes about a second; the pass runs after it.
-    const delay = 1000 + random() * 1500;
-    const finished = await Promise.race([exited.then(() => true), sleep(delay).then(() => false)]);
-    if (finished) break;
+    let finished = false;
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => {
+        finished = true;
+        resolve(code);
+      }),
+    );
+    // Kill mid-pass whatever the machine's speed: once this run has delivered two messages (at most
+    // one comes from the spool before the provider is asked, so login and listing are behind it), at
+    // a random moment within the next 250 ms. A kill in the middle of Dovecot's hand-over from login
+    // to the POP3 process can leave a session that holds the mailbox lock until Dovecot's autologout
+    // (10 min); that is Dovecot's to fix, and a real Postbote would wait for it through [IN-USE].
+    const before = receiver.received.length;
+    while (!finished && receiver.received.length < before + 2) await sleep(10);
+    await Promise.race([exited, sleep(random() * 250)]);
+    if (finished) {
+      if ((await exited) === 0) break; // everything delivered
+      // Refused, typically [IN-USE]: Dovecot has not yet noticed that the last killed session is gone.
+      await sleep(500);
+      continue;
+    }
     child.kill('SIGKILL');
     await exited;
     kills++;
   }
   let final = await runCli(['fetch', '-c', config]);
-  for (let retry = 0; retry < 5 && final.code !== 0; retry++) {
+  for (let retry = 0; retry < 20 && final.code !== 0; retry++) {
     await sleep(500); // Dovecot may still hold the killed session's lock ([IN-USE])
     final = await runCli(['fetch', '-c', config]);
   }
@@ -107,7 +123,7 @@ test(`kill -9 at ${KILLS} random moments loses no message`, async (t) => {
   t.diagnostic(`kills: ${kills}, messages: ${MESSAGES}, losses: ${losses}, duplicates: ${duplicates}`);
   console.log(`# crash test: ${kills} kills, ${MESSAGES} messages, ${losses} lost, ${duplicates} duplicated`);
   assert.equal(losses, 0);
-  assert.ok(kills >= 10, `only ${kills} kills landed mid-pass`);
+  assert.ok(kills >= 15, `only ${kills} kills landed mid-pass`);
   // At most one message can be in the window between the 250 and the commit when a kill lands.
   assert.ok(duplicates <= kills, `${duplicates} duplicates for ${kills} kills`);
   assert.equal(dovecot.count('crash'), 0);
