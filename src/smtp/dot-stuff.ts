@@ -1,5 +1,5 @@
-// SMTP DATA transparency (RFC 5321 4.5.2) as a Transform: doubles a leading '.', turns bare LF and
-// bare CR into CRLF (RFC 5321 2.3.8 forbids them), and ends the data with CRLF '.' CRLF.
+// SMTP DATA transparency (RFC 5321 4.5.2): doubles a leading '.', turns bare LF and
+// bare CR into CRLF (RFC 5321 2.3.8 forbids them), and ends the data with CRLF '.' CRLF; DotStuffer pipes it.
 import { Transform, type TransformCallback } from 'node:stream';
 
 const CR = 0x0d;
@@ -11,29 +11,26 @@ const LF_BUF = Buffer.from('\n');
 
 /**
  * Works on whole chunks with Buffer.indexOf, so a CRLF message without leading dots passes through
- * as the same Buffer objects (no copy); only lines that need a change split the chunk.
+ * as the same Buffer objects (no copy); only lines that need a change split the chunk. Plain calls,
+ * no stream: the SMTP client drives it from its own loop.
  */
-export class DotStuffer extends Transform {
+export class DotStuffing {
   /** The next byte starts a line (also true before any byte: an empty body is just ".\r\n"). */
   private atLineStart = true;
   /** The previous chunk ended with a CR, already written; whether an LF follows is not known yet. */
   private pendingCR = false;
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (chunk.length > 0) this.push(this.stuff(chunk));
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
+  /** What ends the data: the missing line end, if any, and the final dot line. */
+  end(): Buffer {
     let tail: string;
     if (this.pendingCR) tail = '\n.\r\n';
     else if (this.atLineStart) tail = '.\r\n';
     else tail = '\r\n.\r\n';
-    this.push(Buffer.from(tail, 'latin1'));
-    callback();
+    return Buffer.from(tail, 'latin1');
   }
 
-  private stuff(chunk: Buffer): Buffer {
+  /** The chunk with transparency applied: the same Buffer when nothing needs a change. */
+  stuff(chunk: Buffer): Buffer {
     const len = chunk.length;
     const parts: Buffer[] = [];
     let segStart = 0;
@@ -84,5 +81,20 @@ export class DotStuffer extends Transform {
     if (segStart === 0 && parts.length === 0) return chunk;
     if (segStart < len) parts.push(chunk.subarray(segStart));
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+}
+
+/** The same as a Transform, for piping. */
+export class DotStuffer extends Transform {
+  private readonly core = new DotStuffing();
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (chunk.length > 0) this.push(this.core.stuff(chunk));
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.push(this.core.end());
+    callback();
   }
 }

@@ -1,14 +1,15 @@
 // The spool keeps the exact bytes fetched, so a delivery retry never needs the provider again.
-// A file is written under tmp/ and renamed into msg/ when complete: a crash leaves either nothing or a
-// complete file, never a torn one that looks whole. Quarantined messages stay in msg/ too: their state
-// lives in the store, so no crash can separate a file from its record.
+// A file counts only once the store has a record of it, made after the file is complete (with its
+// size and SHA-256): a crash mid-write leaves a file no record names, which sweep() removes at the
+// next start, so no torn file is ever taken for whole (and none needs a rename). Quarantined messages
+// stay in msg/ too: their state lives in the store, so no crash can separate a file from its record.
 //
 // Group commit: a process crash (kill -9) cannot lose what was written, the page cache survives it;
 // only a power cut can. So files are fsynced in batches by syncAll(), which the mailbox pass calls
 // before it deletes anything at the provider. A message delivered before that needed no fsync at all.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { type FileHandle, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
@@ -33,6 +34,10 @@ export interface SpooledFile {
   header: Buffer;
 }
 
+/** Keys are unique per process without a random draw per message: a per-process prefix and a counter. */
+const KEY_PREFIX = randomBytes(4).toString('hex');
+let keySeq = 0;
+
 export class Spool {
   readonly dir: string;
   /** Files written since the last syncAll(): not yet safe against a power cut. */
@@ -56,8 +61,8 @@ export class Spool {
    * process crash at once and a power cut after the next syncAll().
    */
   async write(source: Readable, maxSize: number): Promise<SpooledFile> {
-    const key = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
-    const tmp = join(this.dir, 'tmp', key);
+    const key = `${Date.now().toString(36)}-${KEY_PREFIX}${(keySeq++).toString(36)}`;
+    const file = this.path(key);
     const hash = createHash('sha256');
     const capture = new HeaderCapture();
     let size = 0;
@@ -87,7 +92,7 @@ export class Spool {
         if (size > MAX_KEPT_BYTES) whole = undefined;
         else whole?.push(chunk);
         if (batched >= SPOOL_WRITE_BATCH) {
-          fh ??= await open(tmp, 'wx');
+          fh ??= await open(file, 'wx');
           await writeAll(fh, batch);
           batch = [];
           batched = 0;
@@ -97,15 +102,13 @@ export class Spool {
         if (batch.length > 0) await writeAll(fh, batch);
         await fh.close();
         fh = undefined;
-        await rename(tmp, this.path(key));
       } else {
-        writeSmallSync(tmp, batch);
-        renameSync(tmp, this.path(key));
+        writeSmallSync(file, batch);
       }
       this.unsynced.add(key);
     } catch (err) {
       await fh?.close().catch(() => undefined);
-      await rm(tmp, { force: true });
+      await rm(file, { force: true });
       throw err;
     }
     if (whole) this.keep(key, Buffer.concat(whole, size));
@@ -185,7 +188,7 @@ export class Spool {
     }
   }
 
-  /** Removes leftovers of a crash: partial files in tmp/ and files the store does not know. */
+  /** Removes leftovers of a crash: files the store does not know (and tmp/, used by earlier versions). */
   async sweep(known: Set<string>): Promise<number> {
     let removed = 0;
     for (const f of await readdir(join(this.dir, 'tmp'))) {
