@@ -8,7 +8,7 @@
 // only a power cut can. So files are fsynced in batches by syncAll(), which the mailbox pass calls
 // before it deletes anything at the provider. A message delivered before that needed no fsync at all.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { type FileHandle, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -43,7 +43,7 @@ export class Spool {
   /** Files written since the last syncAll(): not yet safe against a power cut. */
   private readonly unsynced = new Set<string>();
   /** Small messages just written, by key, oldest first: what open() serves without reading the file. */
-  private readonly kept = new Map<string, Buffer>();
+  private readonly kept = new Map<string, { chunks: Buffer[]; size: number }>();
   private keptBytes = 0;
 
   constructor(dir: string) {
@@ -111,18 +111,18 @@ export class Spool {
       await rm(file, { force: true });
       throw err;
     }
-    if (whole) this.keep(key, Buffer.concat(whole, size));
+    if (whole) this.keep(key, whole, size);
     return { key, size, sha256: hash.digest('hex'), header: capture.header() };
   }
 
-  /** Remembers a just-written small message, evicting the oldest beyond the memory bound. */
-  private keep(key: string, data: Buffer): void {
-    this.kept.set(key, data);
-    this.keptBytes += data.length;
+  /** Remembers a just-written small message (its chunks, not a copy), evicting the oldest beyond the bound. */
+  private keep(key: string, chunks: Buffer[], size: number): void {
+    this.kept.set(key, { chunks, size });
+    this.keptBytes += size;
     for (const [k, d] of this.kept) {
       if (this.keptBytes <= MAX_KEPT_TOTAL) break;
       this.kept.delete(k);
-      this.keptBytes -= d.length;
+      this.keptBytes -= d.size;
     }
   }
 
@@ -130,13 +130,13 @@ export class Spool {
     const d = this.kept.get(key);
     if (!d) return;
     this.kept.delete(key);
-    this.keptBytes -= d.length;
+    this.keptBytes -= d.size;
   }
 
   /** The message's bytes: from memory when it was just written and is small, else from the file. */
   open(key: string): Readable {
     const kept = this.kept.get(key);
-    if (kept) return Readable.from([kept], { objectMode: false });
+    if (kept) return Readable.from(kept.chunks, { objectMode: false });
     return createReadStream(this.path(key), { highWaterMark: SPOOL_READ_CHUNK });
   }
 
@@ -220,7 +220,11 @@ async function fsync(path: string): Promise<void> {
 function writeSmallSync(path: string, chunks: Buffer[]): void {
   const fd = openSync(path, 'wx');
   try {
-    let rest = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    const written = chunks.length > 0 ? writevSync(fd, chunks) : 0;
+    if (written === total) return;
+    // A short write (rare on local files): the rest goes out from where it stopped.
+    let rest = Buffer.concat(chunks).subarray(written);
     while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
   } finally {
     closeSync(fd);
