@@ -82,6 +82,7 @@ export function catchAllSamples(): Buffer[] {
       [
         'Return-Path: <list-bounces@lists.example.net>',
         'Delivered-To: bob@example.com',
+        'Received: from lists.example.net by pop.provider.example for <bob@example.com>; ' + DATE,
         'From: Project list <project@lists.example.net>',
         'To: project@lists.example.net',
         'Subject: [project] Release 2.0',
