@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { hashPassword, verifyPassword } from '../util/password.js';
 import { guardBody } from './body-guard.js';
 import { ipMatcher, normalizeAddress } from './ip-ranges.js';
-import { deliverToMaildir } from './maildir.js';
+import { deliverToMaildir, sweepMaildirTmp } from './maildir.js';
 import { RecipientPolicy } from './policy.js';
 import { protocolLogger } from './protocol-log.js';
 import { RateLimiter } from './rate-limit.js';
@@ -18,6 +18,8 @@ import { traceHeader } from './trace.js';
 
 // How long close() lets sessions finish a message in hand before they get 421 (smtp-server's timer).
 const CLOSE_TIMEOUT_MS = 30_000;
+/** How often the Maildirs' tmp/ folders are swept of what crashes left (Maildir's 36-hour rule). */
+const SWEEP_INTERVAL_MS = 6 * 3_600_000;
 // Idle sessions are dropped after this; RFC 5321 4.5.3.2.7 asks servers to wait at least 5 minutes.
 const SOCKET_TIMEOUT_MS = 5 * 60_000;
 
@@ -193,13 +195,26 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
   }
   log.info({ addresses }, `receive connector ${config.name} listening on ${addresses.join(', ')}`);
 
+  // Files a crash left in the Maildirs' tmp/ are swept at start and every few hours after.
+  const maildir = config.deliver.maildir;
+  const sweep = async () => {
+    if (maildir === undefined) return;
+    const removed = await sweepMaildirTmp(maildir);
+    if (removed > 0) log.info({ removed }, `removed ${removed} stale file(s) from the Maildirs' tmp/`);
+  };
+  await sweep();
+  const sweeper = maildir === undefined ? undefined : setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+  sweeper?.unref();
+
   return {
     name: config.name,
     addresses,
-    close: () =>
-      Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(
+    close: () => {
+      if (sweeper) clearInterval(sweeper);
+      return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(
         () => {},
-      ),
+      );
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 // Maildir delivery (the qmail/Dovecot layout): the message is written once into tmp/, fsynced, then
 // hard-linked into every recipient's new/ and each new/ is fsynced; only then is the delivery final.
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -97,4 +97,46 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** The Maildir convention: a file that sat in tmp/ for 36 hours was left by a crash and may go. */
+export const TMP_MAX_AGE_MS = 36 * 3_600_000;
+
+/**
+ * Removes what crashes left in DIR/<recipient>/tmp/ (a kill during DATA: the client got no 250 and
+ * sends again, so the file is nobody's), once it is older than `maxAgeMs`: a younger one may still be
+ * a delivery in progress. Returns how many files went; a folder that cannot be read is skipped.
+ */
+export async function sweepMaildirTmp(
+  root: string,
+  now = Date.now(),
+  maxAgeMs = TMP_MAX_AGE_MS,
+): Promise<number> {
+  let removed = 0;
+  let boxes: string[];
+  try {
+    boxes = await readdir(root);
+  } catch {
+    return 0; // nothing delivered yet
+  }
+  for (const box of boxes) {
+    const tmp = join(root, box, 'tmp');
+    let files: string[];
+    try {
+      files = await readdir(tmp);
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const file = join(tmp, f);
+      try {
+        if (now - (await stat(file)).mtimeMs < maxAgeMs) continue;
+        await unlink(file);
+        removed++;
+      } catch {
+        // gone meanwhile, or not ours to remove: leave it
+      }
+    }
+  }
+  return removed;
 }
