@@ -91,4 +91,17 @@ describe('receive configuration', () => {
       /cannot read certificate file/,
     );
   });
+  test('deliver: TLS towards an lmtp or smtp next hop reads its CA; a maildir takes no TLS', () => {
+    writeFileSync(join(dir, 'hop-ca.pem'), '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n');
+    const base = `${head}    remoteIpRanges: []\n    acceptedDomains: [corp.local]\n`;
+    const c = parse(`${base}    deliver: { smtp: "mx.corp.local:25", tls: starttls, ca: hop-ca.pem }\n`);
+    const d = c.receive![0]!.deliver;
+    assert.equal(d.tls, 'starttls');
+    assert.equal(d.tlsVerify, true);
+    assert.equal(d.ca, join(dir, 'hop-ca.pem'));
+    assert.match(d.caPem ?? '', /BEGIN CERTIFICATE/);
+    assert.equal(parse(`${base}    deliver: { lmtp: "127.0.0.1:24" }\n`).receive![0]!.deliver.tls, 'none');
+    fails(`${base}    deliver: { maildir: m, tls: starttls }\n`, /not to a maildir/);
+    fails(`${base}    deliver: { smtp: "mx.corp.local:25", tls: sometimes }\n`, /tls/);
+  });
 });

@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Config, MailboxConfig, RawConfig, ReceiveConfig, TargetConfig } from './types.js';
+import type {
+  Config,
+  MailboxConfig,
+  RawConfig,
+  ReceiveConfig,
+  ReceiveDeliver,
+  TargetConfig,
+} from './types.js';
 
 /** A problem found while resolving; load.ts adds the line and column. */
 export interface ResolveIssue {
@@ -97,12 +104,21 @@ export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config
     };
   });
 
+  const resolveDeliver = (
+    deliver: NonNullable<typeof raw.receive>[number]['deliver'],
+    caPath: PropertyKey[],
+  ): ReceiveDeliver => {
+    if (deliver.maildir !== undefined) return { maildir: resolve(baseDir, deliver.maildir) };
+    const { ca: hopCa, ...hop } = deliver;
+    return hopCa === undefined ? hop : { ...hop, ca: resolve(baseDir, hopCa), caPem: readCa(hopCa, caPath) };
+  };
+
   const receive = raw.receive?.map((listener, index): ReceiveConfig => {
     const { tls, deliver, ...rest } = listener;
     const at = (...keys: string[]) => ['receive', index, 'tls', ...keys];
     return {
       ...rest,
-      deliver: deliver.maildir === undefined ? deliver : { maildir: resolve(baseDir, deliver.maildir) },
+      deliver: resolveDeliver(deliver, ['receive', index, 'deliver', 'ca']),
       ...(tls && {
         tls: {
           cert: resolve(baseDir, tls.cert),

@@ -18,7 +18,7 @@ import {
   strict,
   text,
 } from './fields.js';
-import { name } from './schema-sections.js';
+import { name, TLS_MODES } from './schema-sections.js';
 
 // 36 MB: Exchange 2013+'s default MaxMessageSize on receive connectors, so both sides agree by default.
 const DEFAULT_MAX_MESSAGE_SIZE = 36 * 1024 * 1024;
@@ -120,6 +120,10 @@ export const receiveSchema = strict({
     lmtp: hostPort().optional(),
     maildir: text('a folder').optional(),
     smtp: hostPort().optional(),
+    /** TLS towards the next hop (lmtp or smtp): none, starttls or tls; verified unless tlsVerify: false. */
+    tls: oneOf(TLS_MODES).default('none'),
+    tlsVerify: bool().default(true),
+    ca: text('a file path').optional(),
   }).superRefine((deliver, ctx) => {
     const set = [deliver.lmtp, deliver.maildir, deliver.smtp].filter((v) => v !== undefined).length;
     if (set !== 1) {
@@ -127,6 +131,14 @@ export const receiveSchema = strict({
         code: 'custom',
         message: set === 0 ? 'one of lmtp, maildir or smtp is required' : 'only one of lmtp, maildir or smtp',
         params: { missing: set === 0, hint: 'e.g. deliver: { lmtp: "127.0.0.1:24" }' },
+      });
+    }
+    if (deliver.maildir !== undefined && (deliver.tls !== 'none' || deliver.ca !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [deliver.tls !== 'none' ? 'tls' : 'ca'],
+        message: 'TLS settings apply to an lmtp or smtp next hop, not to a maildir',
+        params: { hint: 'remove tls/ca here, or deliver by lmtp or smtp' },
       });
     }
   }),

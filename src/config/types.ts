@@ -46,8 +46,20 @@ export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;
 export type DeliveryConfig = RawConfig['delivery'];
 export type SchedulerConfig = RawConfig['scheduler'];
 type RawReceive = NonNullable<RawConfig['receive']>[number];
+type RawDeliver = RawReceive['deliver'];
+/** Where a listener hands mail on: exactly one of lmtp, maildir, smtp; TLS only for a next hop. */
+export type ReceiveDeliver = Simplify<
+  Pick<RawDeliver, 'lmtp' | 'maildir' | 'smtp'> & {
+    tls?: RawDeliver['tls'];
+    tlsVerify?: boolean;
+    /** Absolute path of the next hop's extra CA file, and its contents. */
+    ca?: string;
+    caPem?: string;
+  }
+>;
 export type ReceiveConfig = Simplify<
-  Omit<RawReceive, 'tls'> & {
+  Omit<RawReceive, 'tls' | 'deliver'> & {
+    deliver: ReceiveDeliver;
     /** Absolute paths of the certificate and key files, and their contents (the key is a secret). */
     tls?: { cert: string; key: string; certPem: string; keyPem: string; required: boolean };
   }

@@ -54,7 +54,15 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
     }
     const hop = splitHostPort((d.lmtp ?? d.smtp)!);
     return relayMessage(
-      { ...hop, lmtp: d.lmtp !== undefined, helo: fqdn, logger: log.child({ cid }) },
+      {
+        ...hop,
+        lmtp: d.lmtp !== undefined,
+        helo: fqdn,
+        logger: log.child({ cid }),
+        ...(d.tls !== undefined ? { tls: d.tls } : {}),
+        ...(d.tlsVerify !== undefined ? { tlsVerify: d.tlsVerify } : {}),
+        ...(d.caPem !== undefined ? { ca: d.caPem } : {}),
+      },
       envelope,
       body,
     );

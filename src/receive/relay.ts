@@ -5,7 +5,7 @@ import { isPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { connectSmtp } from '../smtp/client.js';
 import { replyKind } from '../smtp/refusal.js';
-import type { RecipientReply, SmtpReply } from '../smtp/types.js';
+import type { RecipientReply, SmtpReply, SmtpTls } from '../smtp/types.js';
 
 export interface Answer {
   code: number;
@@ -19,6 +19,10 @@ export interface NextHop {
   port: number;
   helo: string;
   logger: Logger;
+  /** TLS towards the next hop, verified unless tlsVerify is false; `ca` is an extra CA (PEM). */
+  tls?: SmtpTls;
+  tlsVerify?: boolean;
+  ca?: string;
 }
 
 /** "host:port" or "[v6]:port" as the configuration writes it. */
@@ -43,7 +47,9 @@ export async function relayMessage(
       host: hop.host,
       port: hop.port,
       lmtp: hop.lmtp,
-      tls: 'none',
+      tls: hop.tls ?? 'none',
+      ...(hop.tlsVerify === false ? { tlsVerify: false } : {}),
+      ...(hop.ca !== undefined ? { ca: hop.ca } : {}),
       helo: hop.helo,
       logger: hop.logger,
     });

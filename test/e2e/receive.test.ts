@@ -407,3 +407,56 @@ describe('receive connector handing on to a further SMTP hop', () => {
     transport.close();
   });
 });
+
+describe('receive connector handing on over STARTTLS', () => {
+  let tmp: TempDir;
+  let cert: string;
+  let next: Receiver;
+
+  before(async () => {
+    tmp = await makeTempDir('postbote-next-hop-tls-');
+    await makeCertificate(join(tmp.path, 'cert.pem'), join(tmp.path, 'key.pem'));
+    cert = readFileSync(join(tmp.path, 'cert.pem'), 'utf8');
+    next = await startReceiver({ tls: { cert, key: readFileSync(join(tmp.path, 'key.pem')) } });
+  });
+  after(async () => {
+    await next?.stop();
+    await tmp?.remove();
+  });
+
+  async function send(deliver: ReceiveConfig['deliver']): Promise<{ code: number; response: string }> {
+    const r = await startReceivers([listenerConfig({ deliver })], silentLogger());
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: portOf(r.listeners[0]!),
+      ignoreTLS: true,
+      localAddress: '127.0.0.2',
+    } as TransportOptions);
+    try {
+      const info = await transport.sendMail({
+        envelope: { from: 's@example.net', to: ['judy@corp.local'] },
+        raw: MESSAGE,
+      });
+      return { code: 250, response: info.response };
+    } catch (err) {
+      const e = err as { responseCode?: number; response?: string };
+      return { code: e.responseCode ?? 0, response: e.response ?? String(err) };
+    } finally {
+      transport.close();
+      await r.close();
+    }
+  }
+
+  test('with the next hop’s CA the message goes on encrypted; an unverifiable certificate is a 451', async () => {
+    const hop = `127.0.0.1:${next.port}`;
+    const ok = await send({ smtp: hop, tls: 'starttls', caPem: cert });
+    assert.equal(ok.code, 250, ok.response);
+    assert.equal(next.received.length, 1);
+    assert.equal(next.received[0]!.secure, true, 'the hop saw STARTTLS');
+
+    const untrusted = await send({ smtp: hop, tls: 'starttls' });
+    assert.equal(untrusted.code, 451, untrusted.response);
+    assert.match(untrusted.response, /4\.4\.1 next hop smtp 127\.0\.0\.1:\d+ unavailable/);
+    assert.equal(next.received.length, 1, 'nothing sent in clear instead');
+  });
+});
