@@ -460,3 +460,70 @@ describe('receive connector handing on over STARTTLS', () => {
     assert.equal(next.received.length, 1, 'nothing sent in clear instead');
   });
 });
+
+describe('receive connector rate limits', () => {
+  let tmp: TempDir;
+  let stop: () => Promise<void>;
+  let port: number;
+
+  before(async () => {
+    tmp = await makeTempDir('postbote-receive-rate-');
+    const r = await startReceivers(
+      [
+        listenerConfig({
+          deliver: { maildir: join(tmp.path, 'mail') },
+          rateLimits: { connectionsPerMinute: 3, messagesPerMinute: 2 },
+        }),
+      ],
+      silentLogger(),
+    );
+    stop = r.close;
+    port = portOf(r.listeners[0]!);
+  });
+  after(async () => {
+    await stop?.();
+    await tmp?.remove();
+  });
+
+  test('past its message and connection budgets a remote address gets 451 and 421, another does not', async () => {
+    // Connection 1 of 127.0.0.2: two messages pass, the third is over the message budget.
+    const s = await SmtpSocket.open({ port, localAddress: '127.0.0.2' });
+    try {
+      await s.read();
+      await s.command('EHLO client.test');
+      for (const n of [1, 2]) {
+        assert.match(await s.command('MAIL FROM:<s@example.net>'), /^250 /, `message ${n}`);
+        assert.match(await s.command('RCPT TO:<judy@corp.local>'), /^250 /);
+        assert.match(await s.command('DATA'), /^354 /);
+        s.write(`Subject: ${n}\r\n\r\nhello\r\n.\r\n`);
+        assert.match(await s.read(), /^250 /);
+      }
+      assert.match(await s.command('MAIL FROM:<s@example.net>'), /^451 4\.7\.0 Message rate limit/);
+    } finally {
+      s.close();
+    }
+    // Connections 2 and 3 are within the budget, the 4th is refused at once; swaks from .2 sees it too.
+    for (const n of [2, 3]) {
+      const c = await SmtpSocket.open({ port, localAddress: '127.0.0.2' });
+      assert.match(await c.read(), /^220 /, `connection ${n}`);
+      c.close();
+    }
+    const refused = await swaks([
+      '--server',
+      `127.0.0.1:${port}`,
+      '--local-interface',
+      '127.0.0.2',
+      '--to',
+      'judy@corp.local',
+      '--from',
+      's@example.net',
+      '--quit-after',
+      'CONNECT',
+    ]);
+    assert.match(refused.out, /421 4\.7\.0 Too many connections from \[127\.0\.0\.2\]/);
+    // The budget is per remote address: 127.0.0.11 is still welcome.
+    const other = await SmtpSocket.open({ port, localAddress: '127.0.0.11' });
+    assert.match(await other.read(), /^220 /);
+    other.close();
+  });
+});
