@@ -2,76 +2,20 @@
 // source-address lock, relay refusal, unknown recipients, size limit, AUTH only after STARTTLS,
 // Maildir delivery on disk, and LMTP into a real Dovecot read back over POP3 byte for byte.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import nodemailer, { type TransportOptions } from 'nodemailer';
 import { pino } from 'pino';
-import type { ReceiveConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log.js';
 import { openPop3 } from '../../src/pop3/client.js';
-import { type Listener, startReceivers } from '../../src/receive/index.js';
 import { hashPassword } from '../../src/util/password.js';
 import { dovecotUnavailable, startDovecot } from '../support/dovecot.js';
 import { makeCertificate } from '../support/dovecot-config.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
-import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
 import { SmtpSocket, smtpDialog } from './receive-dialog.js';
-
-const MB = 1024 * 1024;
-
-function listenerConfig(overrides: Partial<ReceiveConfig> & Pick<ReceiveConfig, 'deliver'>): ReceiveConfig {
-  return {
-    name: 'test',
-    bindings: ['127.0.0.1:0'],
-    remoteIpRanges: ['127.0.0.2', '127.0.0.10-127.0.0.20', '::1'],
-    auth: 'none',
-    users: [],
-    allowInsecureAuth: false,
-    acceptedDomains: [
-      { domain: 'corp.local' },
-      { domain: 'team.example', recipients: ['alice@team.example'] },
-    ],
-    maxMessageSize: 1 * MB,
-    maxRecipients: 10,
-    rateLimits: { connectionsPerMinute: 600, messagesPerMinute: 600 },
-    ...overrides,
-  };
-}
-
-function portOf(l: Listener): number {
-  return Number(l.addresses[0]!.split(':').pop());
-}
-
-/** Runs swaks; resolves with its exit code and the whole transcript. */
-function swaks(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'swaks',
-      ['--timeout', '30', '--suppress-data', ...args],
-      { timeout: 60_000, maxBuffer: 16 * MB },
-      (err, stdout, stderr) => {
-        const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code, out: stdout + stderr });
-      },
-    );
-  });
-}
-
-function newFiles(root: string, recipient: string, sub = 'new'): string[] {
-  try {
-    return readdirSync(join(root, recipient, sub));
-  } catch {
-    return [];
-  }
-}
-
-const MESSAGE =
-  'From: sender@example.net\r\nTo: bob@corp.local\r\nSubject: receive test\r\nMessage-ID: <r1@example.net>\r\n\r\n' +
-  'first line\r\n.leading dot survives\r\n\r\nlast line\r\n';
+import { listen, listenerConfig, MB, MESSAGE, newFiles, swaks } from './receive-world.js';
 
 describe('receive connector with Maildir delivery', () => {
   let tmp: TempDir;
@@ -82,9 +26,7 @@ describe('receive connector with Maildir delivery', () => {
   before(async () => {
     tmp = await makeTempDir('postbote-receive-');
     maildir = join(tmp.path, 'mail');
-    const r = await startReceivers([listenerConfig({ deliver: { maildir } })], silentLogger());
-    stop = r.close;
-    port = portOf(r.listeners[0]!);
+    ({ port, close: stop } = await listen(listenerConfig({ deliver: { maildir } })));
   });
   after(async () => {
     await stop?.();
@@ -224,9 +166,7 @@ describe('receive connector with auth: required and STARTTLS', () => {
       users: [{ user: 'postbote', passwordHash: await hashPassword('s3cret-pw') }],
       tls: { cert, key, certPem: ca, keyPem: readFileSync(key, 'utf8'), required: false },
     });
-    const r = await startReceivers([config], pino({ level: 'debug' }, sink));
-    stop = r.close;
-    port = portOf(r.listeners[0]!);
+    ({ port, close: stop } = await listen(config, pino({ level: 'debug' }, sink)));
   });
   after(async () => {
     await stop?.();
@@ -286,9 +226,7 @@ describe('receive connector delivering to Dovecot over LMTP', { skip: dovecotUna
   before(async () => {
     dovecot = await startDovecot({ users: ['grace', 'heidi'], name: 'receive-lmtp' });
     const config = listenerConfig({ deliver: { lmtp: `127.0.0.1:${dovecot.ports.lmtp}` } });
-    const r = await startReceivers([config], silentLogger());
-    stop = r.close;
-    port = portOf(r.listeners[0]!);
+    ({ port, close: stop } = await listen(config));
   });
   after(async () => {
     await stop?.();
@@ -362,105 +300,6 @@ describe('receive connector delivering to Dovecot over LMTP', { skip: dovecotUna
   });
 });
 
-describe('receive connector handing on to a further SMTP hop', () => {
-  let next: Receiver;
-  let stop: () => Promise<void>;
-  let port: number;
-
-  before(async () => {
-    next = await startReceiver({
-      onRcpt: (address) =>
-        address.startsWith('full@') ? { code: 452, message: '4.2.2 mailbox full' } : undefined,
-    });
-    const r = await startReceivers(
-      [listenerConfig({ deliver: { smtp: `127.0.0.1:${next.port}` } })],
-      silentLogger(),
-    );
-    stop = r.close;
-    port = portOf(r.listeners[0]!);
-  });
-  after(async () => {
-    await stop?.();
-    await next?.stop();
-  });
-
-  test('250 only after the next hop accepted; its 4xx comes back as 451', async () => {
-    const transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port,
-      ignoreTLS: true,
-      localAddress: '127.0.0.2',
-    } as TransportOptions);
-    const info = await transport.sendMail({
-      envelope: { from: 's@example.net', to: ['judy@corp.local'] },
-      raw: MESSAGE,
-    });
-    assert.match(info.response, /^250 2\.0\.0 delivered by smtp /);
-    assert.equal(next.received.length, 1);
-    assert.ok(next.received[0]!.raw.toString('latin1').endsWith(MESSAGE));
-    await assert.rejects(
-      transport.sendMail({ envelope: { from: 's@example.net', to: ['full@corp.local'] }, raw: MESSAGE }),
-      (err: { responseCode?: number; response?: string }) =>
-        err.responseCode === 451 && /<full@corp\.local>/.test(err.response ?? ''),
-    );
-    assert.equal(next.received.length, 1);
-    transport.close();
-  });
-});
-
-describe('receive connector handing on over STARTTLS', () => {
-  let tmp: TempDir;
-  let cert: string;
-  let next: Receiver;
-
-  before(async () => {
-    tmp = await makeTempDir('postbote-next-hop-tls-');
-    await makeCertificate(join(tmp.path, 'cert.pem'), join(tmp.path, 'key.pem'));
-    cert = readFileSync(join(tmp.path, 'cert.pem'), 'utf8');
-    next = await startReceiver({ tls: { cert, key: readFileSync(join(tmp.path, 'key.pem')) } });
-  });
-  after(async () => {
-    await next?.stop();
-    await tmp?.remove();
-  });
-
-  async function send(deliver: ReceiveConfig['deliver']): Promise<{ code: number; response: string }> {
-    const r = await startReceivers([listenerConfig({ deliver })], silentLogger());
-    const transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: portOf(r.listeners[0]!),
-      ignoreTLS: true,
-      localAddress: '127.0.0.2',
-    } as TransportOptions);
-    try {
-      const info = await transport.sendMail({
-        envelope: { from: 's@example.net', to: ['judy@corp.local'] },
-        raw: MESSAGE,
-      });
-      return { code: 250, response: info.response };
-    } catch (err) {
-      const e = err as { responseCode?: number; response?: string };
-      return { code: e.responseCode ?? 0, response: e.response ?? String(err) };
-    } finally {
-      transport.close();
-      await r.close();
-    }
-  }
-
-  test('with the next hop’s CA the message goes on encrypted; an unverifiable certificate is a 451', async () => {
-    const hop = `127.0.0.1:${next.port}`;
-    const ok = await send({ smtp: hop, tls: 'starttls', caPem: cert });
-    assert.equal(ok.code, 250, ok.response);
-    assert.equal(next.received.length, 1);
-    assert.equal(next.received[0]!.secure, true, 'the hop saw STARTTLS');
-
-    const untrusted = await send({ smtp: hop, tls: 'starttls' });
-    assert.equal(untrusted.code, 451, untrusted.response);
-    assert.match(untrusted.response, /4\.4\.1 next hop smtp 127\.0\.0\.1:\d+ unavailable/);
-    assert.equal(next.received.length, 1, 'nothing sent in clear instead');
-  });
-});
-
 describe('receive connector rate limits', () => {
   let tmp: TempDir;
   let stop: () => Promise<void>;
@@ -468,17 +307,12 @@ describe('receive connector rate limits', () => {
 
   before(async () => {
     tmp = await makeTempDir('postbote-receive-rate-');
-    const r = await startReceivers(
-      [
-        listenerConfig({
-          deliver: { maildir: join(tmp.path, 'mail') },
-          rateLimits: { connectionsPerMinute: 3, messagesPerMinute: 2 },
-        }),
-      ],
-      silentLogger(),
-    );
-    stop = r.close;
-    port = portOf(r.listeners[0]!);
+    ({ port, close: stop } = await listen(
+      listenerConfig({
+        deliver: { maildir: join(tmp.path, 'mail') },
+        rateLimits: { connectionsPerMinute: 3, messagesPerMinute: 2 },
+      }),
+    ));
   });
   after(async () => {
     await stop?.();
