@@ -4,10 +4,10 @@ import { isIP, Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { PostboteError, toPostboteError } from '../errors.js';
 import type { Pop3Options } from './options.js';
+import { resumption } from './tls-resumption.js';
 
-function tlsOptions(o: Pop3Options): tls.ConnectionOptions {
+function tlsOptions(o: Pop3Options, session: Buffer | undefined): tls.ConnectionOptions {
   const servername = o.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
-  const session = resumable(sessionKey(o));
   return {
     rejectUnauthorized: o.tlsVerify !== false,
     ...(o.ca !== undefined ? { secureContext: contextWithCa(o.ca.toString()) } : {}),
@@ -16,78 +16,17 @@ function tlsOptions(o: Pop3Options): tls.ConnectionOptions {
   };
 }
 
-// TLS session resumption: the last session ticket per server and trust setting. Polling a mailbox
-// every minute repeats the same handshake; resuming skips the key exchange and the certificate chain
-// (verified when the session was made) and costs a third of the CPU. A server that has never resumed
-// one (Dovecot in its default login mode gives every connection a new process with its own ticket
-// key) is offered none for an hour after ten tries: parsing a ticket for nothing costs CPU too.
-const MAX_CACHED_SESSIONS = 1024;
-const MISSES_BEFORE_PAUSE = 10;
-const PAUSE_MS = 60 * 60_000;
-interface Resumption {
-  session?: Buffer;
-  /** Offers the server did not take, while it has never taken one. */
-  misses: number;
-  /** The server has resumed a session of ours: keep offering, whatever the odd miss. */
-  resumes: boolean;
-  pausedUntil: number;
-}
-const sessions = new Map<string, Resumption>();
-
-/** TLS handshakes since start: how many resumed a session, how many were full (for metrics). */
-export const tlsHandshakes = { full: 0, resumed: 0 };
-
-/** Sessions are only shared between connections that would verify the server the same way. */
-function sessionKey(o: Pop3Options): string {
-  const ca = o.ca === undefined ? '' : String(contextId(o.ca.toString()));
-  return `${o.host}\0${o.port}\0${o.servername ?? ''}\0${o.tlsVerify !== false}\0${ca}`;
-}
-
-function resumable(key: string): Buffer | undefined {
-  const r = sessions.get(key);
-  return r && r.pausedUntil <= Date.now() ? r.session : undefined;
-}
-
-/** Keeps the tickets `socket` receives, and learns whether the server honours them. */
-function rememberSessions(socket: tls.TLSSocket, o: Pop3Options, offered: boolean): void {
-  const key = sessionKey(o);
-  let r = sessions.get(key);
-  if (!r) {
-    if (sessions.size >= MAX_CACHED_SESSIONS) sessions.delete(sessions.keys().next().value!);
-    r = { misses: 0, resumes: false, pausedUntil: 0 };
-    sessions.set(key, r);
-  }
-  const entry = r;
-  socket.once('secureConnect', () => {
-    if (socket.isSessionReused()) tlsHandshakes.resumed++;
-    else tlsHandshakes.full++;
-    if (!offered || entry.resumes) return;
-    if (socket.isSessionReused()) entry.resumes = true;
-    else if (++entry.misses >= MISSES_BEFORE_PAUSE) {
-      entry.misses = 0;
-      entry.pausedUntil = Date.now() + PAUSE_MS;
-    }
-  });
-  socket.on('session', (session: Buffer) => {
-    entry.session = session;
-  });
+/** A TLS client socket with the session resumption for its server wired in. */
+function connectTls(o: Pop3Options, extra: tls.ConnectionOptions): tls.TLSSocket {
+  const r = resumption(o);
+  const secure = tls.connect({ ...extra, ...tlsOptions(o, r.session) });
+  r.track(secure);
+  return secure;
 }
 
 // Distinct extra CAs whose secure contexts are kept; a configuration names a handful at most.
 const MAX_CACHED_CONTEXTS = 32;
 const contexts = new Map<string, tls.SecureContext>();
-const contextIds = new Map<string, number>();
-let nextContextId = 0;
-
-function contextId(ca: string): number {
-  let id = contextIds.get(ca);
-  if (id === undefined) {
-    if (contextIds.size >= MAX_CACHED_CONTEXTS) contextIds.delete(contextIds.keys().next().value!);
-    id = nextContextId++;
-    contextIds.set(ca, id);
-  }
-  return id;
-}
 
 /**
  * A secure context trusting the system roots plus `ca`, built once per CA. Building one parses all
@@ -142,10 +81,7 @@ export function openSocket(o: Pop3Options, where: string, timeout: number): Prom
     const base = { host: o.host, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}) };
     let socket: Socket;
     if (implicit) {
-      const options = tlsOptions(o);
-      const secure = tls.connect({ ...base, ...options });
-      rememberSessions(secure, o, options.session !== undefined);
-      socket = secure;
+      socket = connectTls(o, base);
     } else {
       socket = new Socket().connect(base);
     }
@@ -189,9 +125,7 @@ export function upgradeSocket(
   timeout: number,
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const options = tlsOptions(o);
-    const secure = tls.connect({ socket: plain, ...options });
-    rememberSessions(secure, o, options.session !== undefined);
+    const secure = connectTls(o, { socket: plain });
     const timer = setTimeout(() => {
       secure.destroy();
       reject(

@@ -2,7 +2,7 @@
 // session durations, errors by code, target latency. Fed by the scheduler's watcher, kept in memory.
 import type { PassEvent, PassSummary } from '../connector/mailbox-pass.js';
 import type { Target } from '../delivery/target.js';
-import { tlsHandshakes } from '../pop3/connect.js';
+import { tlsHandshakes } from '../pop3/tls-resumption.js';
 
 /** Session durations: a quick empty poll (~50 ms) up to a slow mailbox with big mail (10 min). */
 const SESSION_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
