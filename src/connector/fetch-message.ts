@@ -12,7 +12,10 @@ import type { SourceMessage } from '../source/types.js';
 import type { SpooledFile } from '../spool/spool.js';
 import type { MailboxPlan } from './mailbox-pass.js';
 
-/** `stream` is the message's bytes as requested from the server; absent when it is too large to fetch. */
+/**
+ * `stream` is the message's bytes as requested from the server; absent when the pass did not request
+ * it because the listed size is over maxMessageSize.
+ */
 export async function fetchAndDeliver(
   ctx: DeliveryContext,
   plan: MailboxPlan,
@@ -20,10 +23,7 @@ export async function fetchAndDeliver(
   stream: Readable | undefined,
   onFetched: (bytes: number) => void,
 ): Promise<AttemptOutcome> {
-  if (msg.size > plan.maxMessageSize || !stream) {
-    stream?.destroy();
-    return quarantineUnfetched(ctx, plan, msg, `${msg.size} bytes on the server`);
-  }
+  if (!stream) return quarantineUnfetched(ctx, plan, msg, `${msg.size} bytes on the server`);
   let spooled: SpooledFile;
   try {
     spooled = await ctx.spool.write(stream, plan.maxMessageSize);

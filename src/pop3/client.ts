@@ -7,7 +7,7 @@ import type { SourceMessage, SourceSession } from '../source/types.js';
 import { authenticate } from './auth.js';
 import { BodyCollector, MessageStream } from './body-sinks.js';
 import { openSocket, upgradeSocket } from './connect.js';
-import { type CommandSpec, Pop3Connection } from './connection.js';
+import { Pop3Connection } from './connection.js';
 import { bodyLines, joinListings, parseCapa, parseList, parseUidl } from './listings.js';
 import {
   DEFAULT_MAX_LINE_LENGTH,
@@ -165,8 +165,7 @@ export class Pop3Session implements SourceSession {
    */
   retrieveMany(messages: SourceMessage[]): Readable[] {
     const max = this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    const specs: CommandSpec[] = [];
-    const sent: Array<{ stream: MessageStream; line: string }> = [];
+    const requested: Array<{ line: string; stream: MessageStream }> = [];
     const streams = messages.map((message) => {
       const tooLarge = (size: number) =>
         new PostboteError(
@@ -186,13 +185,14 @@ export class Pop3Session implements SourceSession {
         return stream;
       }
       stream.onWanted = () => this.conn.resume();
-      const line = `RETR ${message.num}`;
-      specs.push({ line, body: stream, timeout: this.timeouts.command });
-      sent.push({ stream, line });
+      requested.push({ line: `RETR ${message.num}`, stream });
       return stream;
     });
-    this.conn.send(specs).forEach((pending, i) => {
-      const { stream, line } = sent[i]!;
+    const replies = this.conn.send(
+      requested.map(({ line, stream }) => ({ line, body: stream, timeout: this.timeouts.command })),
+    );
+    replies.forEach((pending, i) => {
+      const { line, stream } = requested[i]!;
       pending.then(
         (reply) => {
           if (reply.status !== '+OK') stream.destroy(this.errFor(reply, 'command', line));

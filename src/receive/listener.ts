@@ -198,30 +198,29 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
       servers.push(server);
     }
   } catch (err) {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await closeAll(servers);
     throw err;
   }
   log.info({ addresses }, `receive connector ${config.name} listening on ${addresses.join(', ')}`);
 
   // Files a crash left in the Maildirs' tmp/ are swept at start and every few hours after.
   const maildir = config.deliver.maildir;
-  const sweep = async () => {
-    if (maildir === undefined) return;
-    const removed = await sweepMaildirTmp(maildir);
-    if (removed > 0) log.info({ removed }, `removed ${removed} stale file(s) from the Maildirs' tmp/`);
-  };
-  await sweep();
-  const sweeper = maildir === undefined ? undefined : setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
-  sweeper?.unref();
+  let sweeper: NodeJS.Timeout | undefined;
+  if (maildir !== undefined) {
+    const sweep = async () => {
+      const removed = await sweepMaildirTmp(maildir);
+      if (removed > 0) log.info({ removed }, `removed ${removed} stale file(s) from the Maildirs' tmp/`);
+    };
+    await sweep();
+    sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS).unref();
+  }
 
   return {
     name: config.name,
     addresses,
     close: () => {
       if (sweeper) clearInterval(sweeper);
-      return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(
-        () => {},
-      );
+      return closeAll(servers);
     },
   };
 }
@@ -229,4 +228,9 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
 /** Per-session command switches (smtp-server reads session.disabledCommands before its own option). */
 function setDisabled(session: object, commands: string[]): void {
   (session as { disabledCommands?: string[] }).disabledCommands = commands;
+}
+
+/** Stops accepting and waits for the sessions in hand (smtp-server's closeTimeout bounds the wait). */
+async function closeAll(servers: SMTPServer[]): Promise<void> {
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 }
