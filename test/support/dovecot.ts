@@ -277,7 +277,7 @@ function killAllLive(): void {
   for (const [dir, pidFile] of live) {
     const pid = readPid(pidFile);
     if (pid !== undefined) killGroup(pid);
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
   live.clear();
 }

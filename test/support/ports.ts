@@ -80,5 +80,10 @@ export interface TempDir {
 /** A fresh private directory under os.tmpdir(); `remove()` deletes it and everything in it. */
 export async function makeTempDir(prefix: string): Promise<TempDir> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix.endsWith('-') ? prefix : `${prefix}-`));
-  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
+  // Retries: a server stopped a moment ago (Dovecot's children) may still be writing into the folder,
+  // and removing it then fails with ENOTEMPTY.
+  return {
+    path: dir,
+    remove: () => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }),
+  };
 }
