@@ -22,6 +22,10 @@ export type ErrorCode =
   | 'POP3_SYS_TEMP'
   | 'POP3_SYS_PERM'
   | 'POP3_COMMAND'
+  | 'POP3_DESYNC'
+  | 'POP3_UNREADABLE'
+  // any source: a listing line that cannot be trusted (that message is left alone)
+  | 'SOURCE_LISTING'
   // SMTP / LMTP target
   | 'SMTP_GREETING'
   | 'SMTP_AUTH'

@@ -20,7 +20,7 @@ export async function checkMailbox(mailbox: MailboxConfig, logger: Logger): Prom
   try {
     const session = await openSource(mailbox, logger);
     try {
-      const list = await session.list();
+      const list = (await session.list()).messages;
       const bytes = list.reduce((n, m) => n + m.size, 0);
       const tls = session.secure ? 'TLS verified' : 'no TLS';
       return {

@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { openSource } from '../app/runtime.js';
 import { envelopeSender } from '../connector/fetch-message.js';
+import { identify } from '../connector/identity.js';
+import { headerDigest } from '../message/header-digest.js';
 import { firstHeader, parseHeaders } from '../message/headers.js';
 import { type RoutingOutcome, routingStep } from '../routing/step.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -35,14 +37,18 @@ export async function routeCommand(o: { config: string; mailbox: string; json?: 
   const previews: Preview[] = [];
   try {
     await store?.migrate();
-    const known = store ? await store.messagesOf(mailbox.name) : new Map();
+    const records = store ? await store.messagesOf(mailbox.name) : [];
     const seen = previewSeen(store);
     const session = await openSource(mailbox, logger);
     try {
-      for (const msg of await session.list()) {
+      const listing = await session.list();
+      // Which listed message is a known record, told apart as a pass would (uid, size, headers).
+      const ids = await identify(listing, records, async (m) => headerDigest(await session.top(m, 0)));
+      const known = new Map(ids.matched.map(({ msg, record }) => [msg.num, record]));
+      for (const msg of listing.messages) {
         const headers = parseHeaders(await session.top(msg, 0));
         const subject = firstHeader(headers, 'subject') ?? null;
-        const rec = known.get(msg.uid);
+        const rec = known.get(msg.num);
         if (rec) {
           previews.push({ uid: msg.uid, size: msg.size, subject, known: rec.state });
           continue;

@@ -4,12 +4,11 @@
 
 import type { Readable } from 'node:stream';
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
-import { isPostboteError } from '../errors.js';
 import { attachmentNames } from '../message/attachments.js';
+import { headerDigest } from '../message/header-digest.js';
 import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
 import { routingStep } from '../routing/step.js';
 import type { SourceMessage } from '../source/types.js';
-import type { SpooledFile } from '../spool/spool.js';
 import type { MailboxPlan } from './mailbox-pass.js';
 
 /**
@@ -23,18 +22,12 @@ export async function fetchAndDeliver(
   stream: Readable | undefined,
   onFetched: (bytes: number) => void,
 ): Promise<AttemptOutcome> {
-  if (!stream) return quarantineUnfetched(ctx, plan, msg, `${msg.size} bytes on the server`);
-  let spooled: SpooledFile;
-  try {
-    spooled = await ctx.spool.write(stream, plan.maxMessageSize);
-  } catch (err) {
-    // The server under-reported the size: remember the message so the next pass does not loop on it.
-    // The session is mid-RETR and unusable, so the pass ends here (the error aborts it).
-    if (isPostboteError(err) && err.code === 'MESSAGE_TOO_LARGE') {
-      await quarantineUnfetched(ctx, plan, msg, `more than ${plan.maxMessageSize} bytes received`);
-    }
-    throw err;
+  if (!stream) {
+    const reason = `too large to fetch: ${msg.size} bytes on the server, limit ${plan.maxMessageSize} (maxMessageSize); left on the server`;
+    return quarantineUnfetched(ctx, plan, msg, reason);
   }
+  // A read that fails throws (the pass decides what it costs: see read-failure.ts); nothing is recorded.
+  const spooled = await ctx.spool.write(stream, plan.maxMessageSize);
   const headers = parseHeaders(spooled.header);
   const sender = envelopeSender(plan, headers);
   const routing = await routingStep(ctx.store, {
@@ -52,6 +45,8 @@ export async function fetchAndDeliver(
   const record = await ctx.store.addSpooled({
     mailbox: plan.name,
     uid: msg.uid,
+    sourceSize: msg.size,
+    headerDigest: headerDigest(spooled.header),
     spoolKey: spooled.key,
     size: spooled.size,
     sha256: spooled.sha256,
@@ -89,19 +84,19 @@ export async function fetchAndDeliver(
 }
 
 /**
- * A message over the size limit is recorded as quarantined without its bytes: it is never fetched
+ * A message too large or unreadable is recorded as quarantined without its bytes: it is not fetched
  * again, and never deleted at the source (the provider's copy is the only one).
  */
-async function quarantineUnfetched(
+export async function quarantineUnfetched(
   ctx: DeliveryContext,
   plan: MailboxPlan,
   msg: SourceMessage,
-  what: string,
-): Promise<AttemptOutcome> {
-  const reason = `too large to fetch: ${what}, limit ${plan.maxMessageSize} (maxMessageSize); left on the server`;
+  reason: string,
+): Promise<AttemptOutcome & { kind: 'final' }> {
   const record = await ctx.store.addSpooled({
     mailbox: plan.name,
     uid: msg.uid,
+    sourceSize: msg.size,
     spoolKey: null,
     size: msg.size,
     sha256: '',

@@ -1,15 +1,29 @@
 // One pass over one mailbox: deliver what is pending from the spool, fetch what is new (spool, record,
-// deliver), then remove at the source only what the store says is safe, and commit (QUIT).
+// deliver), then remove at the source only what the store says is safe, and commit (QUIT). A message
+// that cannot be read costs only itself: the pass skips it (reopening the session when the failure
+// broke it) and goes on; after MAX_READ_FAILURES passes it is quarantined unread and the postmaster told.
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
 import { needsNotice, sendNotice } from '../delivery/notice.js';
-import { isPostboteError, type PostboteError, toPostboteError } from '../errors.js';
+import { isPostboteError, PostboteError, toPostboteError } from '../errors.js';
 import type { RouteInput } from '../routing/types.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord, type SessionRecord } from '../store/types.js';
 import { fetchAndDeliver, origin } from './fetch-message.js';
+import { identify } from './identity.js';
 import { prefetched } from './prefetch.js';
+import { type ReadFailureVerdict, readFailure, topDigest } from './read-failure.js';
 
 const DAY_MS = 86_400_000;
+/**
+ * Sessions one pass may open: the first, and reopenings after a message broke one (desynchronised
+ * pipelining, a body that never ends). Bounded so a server that breaks every session cannot loop.
+ */
+export const MAX_SESSIONS_PER_PASS = 4;
+
+export interface OpenOptions {
+  /** false: one command at a time even if the server offers PIPELINING (after a desynchronised session). */
+  pipelining?: boolean;
+}
 
 export interface MailboxPlan {
   name: string;
@@ -28,7 +42,7 @@ export interface MailboxPlan {
   secure: boolean;
   /** Told about quarantined and rerouted mail (delivery.postmaster). */
   postmaster?: string;
-  open(): Promise<SourceSession>;
+  open(options?: OpenOptions): Promise<SourceSession>;
 }
 
 export type PassEvent =
@@ -57,6 +71,9 @@ export interface PassSummary extends Omit<SessionRecord, 'error'> {
   error?: PostboteError;
 }
 
+/** Mailboxes whose server desynchronised a pipelined session: one command at a time from then on. */
+const noPipelining = new Set<string>();
+
 export async function runMailboxPass(
   ctx: DeliveryContext,
   plan: MailboxPlan,
@@ -78,12 +95,14 @@ export async function runMailboxPass(
   };
   const log = ctx.logger.child({ mailbox: plan.name });
   const stopped = () => options.signal?.aborted === true;
-  const known = await ctx.store.messagesOf(plan.name);
+  const known = new Map((await ctx.store.messagesOf(plan.name)).map((r) => [r.id, r]));
   let targetDown: PostboteError | undefined;
+  /** Problems that cost single messages, not the pass: the first is reported as the pass's error. */
+  const problems: PostboteError[] = [];
 
   const notices: MessageRecord[] = [];
   const count = (outcome: AttemptOutcome) => {
-    known.set(outcome.record.uid, outcome.record);
+    known.set(outcome.record.id, outcome.record);
     if (plan.postmaster && needsNotice(outcome.record)) notices.push(outcome.record);
     if (outcome.kind === 'target-unavailable') targetDown = outcome.error;
     if (outcome.record.state === 'delivered') s.delivered++;
@@ -106,7 +125,7 @@ export async function runMailboxPass(
     if (!(await ctx.spool.intact(rec.spoolKey, rec.size))) {
       log.error({ uid: rec.uid, key: rec.spoolKey }, 'spool file damaged (power cut?): fetching it again');
       await ctx.store.discard(rec.id);
-      known.delete(rec.uid);
+      known.delete(rec.id);
       continue;
     }
     count(await attemptDelivery(ctx, origin(plan), rec));
@@ -116,63 +135,117 @@ export async function runMailboxPass(
       // Recorded even while the target is down: the notice then waits in the spool like any message.
       if (!plan.postmaster) break;
       const outcome = await sendNotice(ctx, origin(plan), plan.postmaster, record);
-      known.set(outcome.record.uid, outcome.record);
+      known.set(outcome.record.id, outcome.record);
     }
   };
   await tellPostmaster();
 
+  /** Messages that failed in this pass, by uid and size: a reopened session skips them. */
+  const failedThisPass = new Set<string>();
+  const failKey = (m: SourceMessage) => `${m.size} ${m.uid}`;
   let session: SourceSession | undefined;
   try {
-    session = await plan.open();
-    const listing = await session.list();
-    s.listed = listing.length;
-    const fresh = listing.filter((m) => !known.has(m.uid));
-    options.onEvent?.({ type: 'listed', mailbox: plan.name, count: listing.length, fresh: fresh.length });
+    for (let round = 1; ; round++) {
+      session = await plan.open(noPipelining.has(plan.name) ? { pipelining: false } : {});
+      const listing = await session.list();
+      s.listed = listing.messages.length;
+      for (const r of listing.refused) {
+        const err = new PostboteError(
+          'SOURCE_LISTING',
+          `listing line refused: ${r.why}: ${JSON.stringify(r.line.slice(0, 200))}`,
+          {
+            temporary: true,
+            where: `${plan.protocol} ${plan.host}`,
+            hint: 'the server sent a listing line Postbote cannot trust: that message is left on the server, untouched; tell the provider',
+          },
+        );
+        if (round === 1) problems.push(err);
+        log.warn({ line: r.line.slice(0, 200) }, err.message);
+      }
+      const open = session;
+      const ids = await identify(listing, [...known.values()], (m) => topDigest(open, m));
+      for (const note of ids.notes) log.warn(note);
+      if (ids.detach.length > 0) {
+        await ctx.store.detach(
+          ids.detach.map((r) => r.id),
+          ctx.now(),
+        );
+        for (const r of ids.detach) known.set(r.id, { ...r, detachedAt: ctx.now() });
+      }
+      const fresh = ids.fresh.filter((m) => !failedThisPass.has(failKey(m)));
+      options.onEvent?.({ type: 'listed', mailbox: plan.name, count: s.listed, fresh: fresh.length });
 
-    // B. New messages: spool and record before any delivery, so a crash never loses track.
-    // The next messages are requested while one is handled (prefetched): stopping early destroys
-    // their streams, and the session skips what arrives of them before it deletes and quits.
-    const fits = (m: SourceMessage) => m.size <= plan.maxMessageSize;
-    for (const { msg, stream } of prefetched(session, fresh, fits)) {
-      if (stopped() || targetDown) {
-        stream?.destroy();
+      // B. New messages: spool and record before any delivery, so a crash never loses track.
+      // The next messages are requested while one is handled (prefetched): stopping early destroys
+      // their streams, and the session skips what arrives of them before it deletes and quits.
+      const matched = new Map(ids.matched.map(({ msg, record }) => [msg.num, record]));
+      let broken: ReadFailureVerdict | undefined;
+      const fits = (m: SourceMessage) => m.size <= plan.maxMessageSize;
+      for (const { msg, stream } of prefetched(session, fresh, fits)) {
+        if (stopped() || targetDown) {
+          stream?.destroy();
+          break;
+        }
+        try {
+          const outcome = await fetchAndDeliver(ctx, plan, msg, stream, (bytes) => {
+            s.fetched++;
+            s.bytes += bytes;
+          });
+          matched.set(msg.num, outcome.record);
+          count(outcome);
+        } catch (err) {
+          const verdict = await readFailure(ctx, plan, msg, err);
+          failedThisPass.add(failKey(msg));
+          problems.push(verdict.error);
+          log.warn(
+            { uid: msg.uid, err: verdict.error.toJSON() },
+            `message ${msg.uid} not read: ${verdict.error.describe()}`,
+          );
+          if (verdict.record) {
+            matched.set(msg.num, verdict.record);
+            count({ kind: 'final', record: verdict.record });
+          }
+          if (verdict.desync) noPipelining.add(plan.name);
+          if (!verdict.sessionAlive) {
+            broken = verdict;
+            break;
+          }
+        }
+      }
+      if (broken) {
+        session.abort();
+        session = undefined;
+        if (round < MAX_SESSIONS_PER_PASS && !stopped() && !targetDown) {
+          log.info(
+            `reopening the session to go on after message failures (${round}/${MAX_SESSIONS_PER_PASS})`,
+          );
+          continue;
+        }
         break;
       }
-      const outcome = await fetchAndDeliver(ctx, plan, msg, stream, (bytes) => {
-        s.fetched++;
-        s.bytes += bytes;
-      });
-      count(outcome);
-    }
-
-    await tellPostmaster();
-
-    // C. Remove at the source what the store holds as delivered or durably quarantined.
-    const remove = removable(plan, listing, known, ctx.now());
-    // Group commit: one fsync round for the whole pass, before the provider's copy can go (and, in
-    // keep mode, so a power cut cannot forget what was delivered). A pass that fetched, delivered and
-    // removes nothing has nothing to make durable: an idle poll costs no disk flush.
-    if (remove.length > 0 || s.fetched > 0 || s.delivered > 0) {
-      await ctx.spool.syncAll();
-      await ctx.store.sync();
-    }
-    if (remove.length > 0) await session.delete(remove.map((r) => r.msg));
-    await session.close();
-    session = undefined;
-    if (remove.length > 0)
-      await ctx.store.markSourceRemoved(
-        remove.map((r) => r.id),
-        ctx.now(),
+      await tellPostmaster();
+      const removed = await removeAtSource(
+        ctx,
+        plan,
+        session,
+        listing.messages,
+        matched,
+        s.fetched + s.delivered > 0,
       );
-    s.removed = remove.length;
-    if (plan.keep) await forgetVanished(ctx, listing, known);
+      session = undefined;
+      s.removed = removed.count;
+      problems.push(...removed.problems);
+      break;
+    }
   } catch (err) {
     session?.abort();
     s.error = isPostboteError(err) ? err : toPostboteError(err, `${plan.protocol} ${plan.host}`);
     log.warn({ err: s.error.toJSON() }, `mailbox ${plan.name}: ${s.error.describe()}`);
   }
+
   await tellPostmaster(); // notices of a pass that ended early
   if (targetDown && !s.error) s.error = targetDown;
+  if (!s.error && problems.length > 0) s.error = problems[0];
   s.pending = [...known.values()].filter((r) => r.state === 'spooled' || r.state === 'deferred').length;
   s.ok = !s.error;
   s.endedAt = ctx.now();
@@ -183,12 +256,12 @@ export async function runMailboxPass(
 function removable(
   plan: MailboxPlan,
   listing: SourceMessage[],
-  known: Map<string, MessageRecord>,
+  matched: Map<number, MessageRecord>,
   now: number,
 ): Array<{ msg: SourceMessage; id: number }> {
   const out: Array<{ msg: SourceMessage; id: number }> = [];
   for (const msg of listing) {
-    const rec = known.get(msg.uid);
+    const rec = matched.get(msg.num);
     if (!rec || !FINAL_STATES.has(rec.state)) continue;
     // A quarantined record without bytes (never fetched) must keep the provider's copy.
     if (rec.state === 'quarantined' && rec.spoolKey === null) continue;
@@ -200,13 +273,42 @@ function removable(
   return out;
 }
 
-/** Keep mode: once the server no longer lists a message, its uid need not be remembered. */
-async function forgetVanished(
+/**
+ * C. Removes at the source what the store holds as delivered or durably quarantined, then commits (QUIT).
+ * A DELE the server refuses costs only that message: the others are still committed.
+ */
+async function removeAtSource(
   ctx: DeliveryContext,
-  listing: SourceMessage[],
-  known: Map<string, MessageRecord>,
-): Promise<void> {
-  const listed = new Set(listing.map((m) => m.uid));
-  const gone = [...known.values()].filter((r) => !listed.has(r.uid) && r.state === 'delivered');
-  if (gone.length > 0) await ctx.store.forget(gone.map((r) => r.id));
+  plan: MailboxPlan,
+  session: SourceSession,
+  listed: SourceMessage[],
+  matched: Map<number, MessageRecord>,
+  wroteSomething: boolean,
+): Promise<{ count: number; problems: PostboteError[] }> {
+  const remove = removable(plan, listed, matched, ctx.now());
+  // Group commit: one fsync round for the whole pass, before the provider's copy can go (and, in
+  // keep mode, so a power cut cannot forget what was delivered). A pass that fetched, delivered and
+  // removes nothing has nothing to make durable: an idle poll costs no disk flush.
+  if (remove.length > 0 || wroteSomething) {
+    await ctx.spool.syncAll();
+    await ctx.store.sync();
+  }
+  const refused = remove.length > 0 ? await session.delete(remove.map((r) => r.msg)) : [];
+  const problems = refused.map((r) => {
+    const err = toPostboteError(r.error, `${plan.protocol} ${plan.host}`);
+    ctx.logger.warn(
+      { mailbox: plan.name, uid: r.message.uid, err: err.toJSON() },
+      `message ${r.message.uid} not removed: ${err.describe()}`,
+    );
+    return err;
+  });
+  await session.close();
+  const refusedNums = new Set(refused.map((r) => r.message.num));
+  const gone = remove.filter((r) => !refusedNums.has(r.msg.num));
+  if (gone.length > 0)
+    await ctx.store.markSourceRemoved(
+      gone.map((r) => r.id),
+      ctx.now(),
+    );
+  return { count: gone.length, problems };
 }

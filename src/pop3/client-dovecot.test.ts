@@ -36,7 +36,7 @@ describe('POP3 client against Dovecot', { skip }, () => {
       const port = mode === 'tls' ? dovecot.ports.pop3s : dovecot.ports.pop3;
       const s = await openPop3({ ...base(), tls: mode, port, auth });
       assert.equal(s.secure, mode !== 'none');
-      const list = await s.list();
+      const list = (await s.list()).messages;
       assert.equal(list.length, 2);
       const bodies = await Promise.all(list.map((m) => buffer(s.retrieve(m))));
       assert.deepEqual(bodies.map((b) => b.toString()).sort(), MESSAGES.map((b) => b.toString()).sort());

@@ -72,7 +72,7 @@ describe('POP3 client faults', () => {
   test('a connection dropped mid-RETR makes the stream error, never end', async () => {
     await withServer({ hooks: { retrCutAfter: 100_000 } }, async (o) => {
       const s = await openPop3(o);
-      const [, big] = await s.list();
+      const [, big] = (await s.list()).messages;
       await assert.rejects(buffer(s.retrieve(big!)), { code: 'CONNECTION_CLOSED', temporary: true });
       s.abort();
     });
@@ -96,19 +96,32 @@ describe('POP3 client faults', () => {
     });
   });
 
-  test('-ERR on a pipelined DELE is a temporary POP3_COMMAND carrying the reply', async () => {
+  test('-ERR on a pipelined DELE refuses only that message, as a temporary error carrying the reply', async () => {
     const hooks = {
       onCommand: (c: { command: string; args: string }) =>
         c.command === 'DELE' && c.args === '2' ? { reply: '-ERR [SYS/TEMP] cannot delete now' } : undefined,
     };
     await withServer({ hooks }, async (o, server) => {
       const s = await openPop3(o);
-      await assert.rejects(s.delete(await s.list()), {
-        code: 'POP3_SYS_TEMP',
-        temporary: true,
-        command: 'DELE 2',
-        reply: { code: '-ERR', enhanced: 'SYS/TEMP', text: 'cannot delete now' },
-      });
+      const refused = await s.delete((await s.list()).messages);
+      assert.deepEqual(
+        refused.map((r) => r.message.num),
+        [2],
+      );
+      assert.deepEqual(
+        {
+          code: (refused[0]!.error as PostboteError).code,
+          temporary: (refused[0]!.error as PostboteError).temporary,
+          command: (refused[0]!.error as PostboteError).command,
+          reply: (refused[0]!.error as PostboteError).reply,
+        },
+        {
+          code: 'POP3_SYS_TEMP',
+          temporary: true,
+          command: 'DELE 2',
+          reply: { code: '-ERR', enhanced: 'SYS/TEMP', text: 'cannot delete now' },
+        },
+      );
       await s.close();
       assert.equal(server.mailbox('info').length, 1, 'message 1 was deleted, message 2 kept');
     });
@@ -117,7 +130,11 @@ describe('POP3 client faults', () => {
     };
     await withServer({ hooks: plain }, async (o) => {
       const s = await openPop3(o);
-      await assert.rejects(s.delete(await s.list()), { code: 'POP3_COMMAND', temporary: true });
+      const refused = await s.delete((await s.list()).messages);
+      assert.deepEqual(
+        refused.map((r) => (r.error as PostboteError).code),
+        ['POP3_COMMAND', 'POP3_COMMAND'],
+      );
       s.abort();
     });
   });
@@ -151,7 +168,7 @@ describe('POP3 client faults', () => {
   test('a message over maxMessageSize fails with MESSAGE_TOO_LARGE and the session goes on', async () => {
     await withServer({}, async (o) => {
       const s = await openPop3({ ...o, maxMessageSize: 1_000_000 });
-      const [small, big] = await s.list();
+      const [small, big] = (await s.list()).messages;
       await assert.rejects(buffer(s.retrieve(big!)), { code: 'MESSAGE_TOO_LARGE', temporary: false });
       // A server that understates the size in LIST is caught by counting the bytes.
       await assert.rejects(buffer(s.retrieve({ ...big!, size: 10 })), { code: 'MESSAGE_TOO_LARGE' });
@@ -163,7 +180,7 @@ describe('POP3 client faults', () => {
   test('holds the socket back while the consumer is slow, and still delivers every byte', async () => {
     await withServer({}, async (o) => {
       const s = await openPop3(o);
-      const [, big] = await s.list();
+      const [, big] = (await s.list()).messages;
       const stream = s.retrieve(big!);
       await once(stream, 'readable');
       // Give an unbounded reader time to swallow the whole 5 MiB; a bounded one stops near its highWaterMark.
@@ -177,7 +194,7 @@ describe('POP3 client faults', () => {
   test('a stream destroyed early leaves the session usable', async () => {
     await withServer({}, async (o) => {
       const s = await openPop3(o);
-      const [small, big] = await s.list();
+      const [small, big] = (await s.list()).messages;
       const stream = s.retrieve(big!);
       await once(stream, 'readable');
       stream.destroy();

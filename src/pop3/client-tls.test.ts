@@ -56,7 +56,7 @@ describe('POP3 over TLS', () => {
       const s = await openPop3(options(server, { tls: 'starttls', ca: cert }));
       assert.equal(s.secure, true);
       assert.equal(s.capabilities.has('STLS'), false, 'CAPA asked again after TLS');
-      const [m] = await s.list();
+      const [m] = (await s.list()).messages;
       assert.ok((await buffer(s.retrieve(m!))).equals(MESSAGE));
       await s.close();
       const firstSecret = seen.findIndex((c) => SECRET_COMMANDS.has(c));
@@ -71,7 +71,7 @@ describe('POP3 over TLS', () => {
     try {
       const s = await openPop3(options(server, { tls: 'tls', ca: cert, host: '127.0.0.1' }));
       assert.equal(s.secure, true);
-      assert.equal((await s.list()).length, 1);
+      assert.equal((await s.list()).messages.length, 1);
       await s.close();
     } finally {
       await server.close();

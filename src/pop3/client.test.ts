@@ -30,7 +30,7 @@ describe('POP3 client over plain TCP', () => {
 
   test('round-trips messages byte for byte (leading dots, 8-bit, long lines, bare LF)', async () => {
     const s = await openPop3(options(server));
-    const list = await s.list();
+    const list = (await s.list()).messages;
     assert.equal(list.length, MESSAGES.length);
     for (const [i, m] of list.entries()) {
       const got = await buffer(s.retrieve(m));
@@ -87,7 +87,7 @@ describe('POP3 client over plain TCP', () => {
     const s = await openPop3(options(server));
     assert.ok(s.capabilities.has('PIPELINING'));
     assert.deepEqual(s.capabilities.get('SASL'), ['PLAIN', 'LOGIN']);
-    const [first] = await s.list();
+    const [first] = (await s.list()).messages;
     assert.equal((await s.top(first!, 0)).toString(), 'Subject: plain\r\n\r\n');
     await s.noop();
     await s.close();
@@ -105,7 +105,7 @@ describe('POP3 deletion semantics', () => {
     const server = await startPop3Server({ users: { info: { password: 'secret', messages: MESSAGES } } });
     try {
       const s = await openPop3(options(server));
-      const list = await s.list();
+      const list = (await s.list()).messages;
       await s.delete(list.slice(0, 3));
       await s.reset();
       await s.delete(list.slice(0, 2));
@@ -121,12 +121,12 @@ describe('POP3 deletion semantics', () => {
     const server = await startPop3Server({ users: { info: { password: 'secret', messages: MESSAGES } } });
     try {
       const s = await openPop3(options(server));
-      await s.delete(await s.list());
+      await s.delete((await s.list()).messages);
       s.abort();
       // The lock is released when the server sees the connection go; a new session sees everything.
       await server.idle();
       const again = await openPop3(options(server));
-      assert.equal((await again.list()).length, MESSAGES.length);
+      assert.equal((await again.list()).messages.length, MESSAGES.length);
       await again.close();
       assert.equal(server.mailbox('info').length, MESSAGES.length);
     } finally {
@@ -144,7 +144,7 @@ describe('POP3 deletion semantics', () => {
     try {
       const s = await openPop3(options(server));
       assert.equal(s.capabilities.has('PIPELINING'), false);
-      await s.delete((await s.list()).slice(0, 2));
+      await s.delete((await s.list()).messages.slice(0, 2));
       await s.close();
       assert.equal(server.mailbox('info').length, MESSAGES.length - 2);
       assert.deepEqual(seen.slice(-5), ['UIDL', 'LIST', 'DELE', 'DELE', 'QUIT']);

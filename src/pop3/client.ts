@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
-import type { SourceMessage, SourceSession } from '../source/types.js';
+import type { RefusedDeletion, SourceListing, SourceMessage, SourceSession } from '../source/types.js';
 import { authenticate } from './auth.js';
 import { BodyCollector, MessageStream } from './body-sinks.js';
 import { openSocket, upgradeSocket } from './connect.js';
@@ -133,7 +133,7 @@ export class Pop3Session implements SourceSession {
     await this.single('RSET', 'command');
   }
 
-  async list(): Promise<SourceMessage[]> {
+  async list(): Promise<SourceListing> {
     const cap = Number.POSITIVE_INFINITY; // one short line per message: bounded by the line cap alone
     const [uidl, list] = this.pipelining
       ? ((await this.multiMany(['UIDL', 'LIST'], cap)) as [MultiResult, MultiResult])
@@ -148,11 +148,8 @@ export class Pop3Session implements SourceSession {
       });
     }
     if (list.reply.status !== '+OK') this.throwErr(list.reply, 'command', 'LIST');
-    const uids = parseUidl(bodyLines(uidl.body!));
-    const sizes = parseList(bodyLines(list.body!));
-    const joined = uids && sizes ? joinListings(uids, sizes) : undefined;
-    if (!joined) throw this.protocolError('UIDL and LIST replies are malformed or disagree');
-    return joined;
+    const listing = joinListings(parseUidl(bodyLines(uidl.body!)), parseList(bodyLines(list.body!)));
+    return listing;
   }
 
   retrieve(message: SourceMessage): Readable {
@@ -210,17 +207,22 @@ export class Pop3Session implements SourceSession {
     return body!;
   }
 
-  async delete(messages: SourceMessage[]): Promise<void> {
+  async delete(messages: SourceMessage[]): Promise<RefusedDeletion[]> {
     const batch = this.pipelining ? PIPELINE_BATCH : 1;
+    const refused: RefusedDeletion[] = [];
     for (let i = 0; i < messages.length; i += batch) {
-      const lines = messages.slice(i, i + batch).map((m) => `DELE ${m.num}`);
+      const slice = messages.slice(i, i + batch);
+      const lines = slice.map((m) => `DELE ${m.num}`);
       const replies = await Promise.all(
         this.conn.send(lines.map((line) => ({ line, timeout: this.timeouts.command }))),
       );
+      // One refused DELE costs only that message: the others are still committed at QUIT.
       replies.forEach((reply, j) => {
-        if (reply.status !== '+OK') this.throwErr(reply, 'dele', lines[j]!);
+        if (reply.status !== '+OK')
+          refused.push({ message: slice[j]!, error: this.errFor(reply, 'dele', lines[j]!) });
       });
     }
+    return refused;
   }
 
   async close(): Promise<void> {

@@ -81,13 +81,13 @@ function plans(hosts: string[], opts: { failFirst?: string } = {}) {
           secure: false,
           async list() {
             await sleep(30);
-            return [];
+            return { messages: [], refused: [] };
           },
           retrieve: () => Readable.from([]),
           pipelining: false,
           retrieveMany: (messages) => messages.map(() => Readable.from([])),
           top: async () => Buffer.alloc(0),
-          delete: async () => undefined,
+          delete: async () => [],
           close: async () => done(),
           abort: () => done(),
         };

@@ -12,14 +12,33 @@ export interface SourceMessage {
   size: number;
 }
 
+/** A listing line the session could not trust, left alone (never fetched, never deleted) and reported. */
+export interface RefusedEntry {
+  /** The server's line as received (or the message number and value, for entries missing in one listing). */
+  line: string;
+  why: string;
+}
+
+export interface SourceListing {
+  /** In the server's order (POP3: message number). A uid may appear more than once: servers are not perfect. */
+  messages: SourceMessage[];
+  refused: RefusedEntry[];
+}
+
+/** What delete() could not mark: the rest were marked and are committed by close(). */
+export interface RefusedDeletion {
+  message: SourceMessage;
+  error: Error;
+}
+
 export interface SourceSession {
   readonly protocol: SourceProtocol;
   /** Host name of the provider server, for the Received header and messages. */
   readonly server: string;
   /** Whether the session runs over TLS (implicit or STLS/STARTTLS), for the Received header's `with`. */
   readonly secure: boolean;
-  /** Lists the messages in the mailbox with their stable ids. */
-  list(): Promise<SourceMessage[]>;
+  /** Lists the messages in the mailbox with their stable ids, and the entries it could not trust. */
+  list(): Promise<SourceListing>;
   /**
    * Streams one message exactly as stored (transparency dot-unstuffed, CRLF as sent).
    * The stream must be consumed to its end or destroyed before the next call on the session;
@@ -36,8 +55,12 @@ export interface SourceSession {
   retrieveMany(messages: SourceMessage[]): Readable[];
   /** The header block plus `lines` body lines (POP3 TOP), buffered: headers are small and capped. */
   top(message: SourceMessage, lines: number): Promise<Buffer>;
-  /** Marks messages for deletion; POP3 commits them only at close(). Pipelined where the server allows. */
-  delete(messages: SourceMessage[]): Promise<void>;
+  /**
+   * Marks messages for deletion; POP3 commits them only at close(). Pipelined where the server allows.
+   * A message the server refuses to mark is returned, not thrown: the others still go at close().
+   * Rejects only when the session itself failed (connection lost).
+   */
+  delete(messages: SourceMessage[]): Promise<RefusedDeletion[]>;
   /** Commits deletions (POP3 QUIT) and closes. */
   close(): Promise<void>;
   /** Drops the connection without committing anything (deletions stay undone). */

@@ -68,7 +68,7 @@ test('a discarded record (lost spool file) is not a duplicate of itself when fet
   await store.close();
 });
 
-test('a version 1 store is upgraded in place: old records kept, duplicate state counted', async () => {
+test('a version 1 store is upgraded in place: old records and their attempts kept, duplicate state counted', async () => {
   const file = await tempFile();
   const db = new Database(file);
   db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)');
@@ -78,12 +78,18 @@ test('a version 1 store is upgraded in place: old records kept, duplicate state 
     `INSERT INTO messages (mailbox, uid, state, size, sha256, sender, recipients, fetched_at, updated_at)
      VALUES ('info', 'old', 'delivered', 1, '', '', '[]', 1, 1)`,
   ).run();
+  db.prepare(
+    `INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES (1, 1, 'delivered', 'ok', '[]')`,
+  ).run();
   db.close();
   const store = new SqliteStore(file);
   await store.migrate();
-  const old = (await store.messagesOf('info')).get('old');
+  const old = (await store.messagesOf('info')).find((r) => r.uid === 'old');
   assert.equal(old?.state, 'delivered');
   assert.deepEqual(old?.explanation, []);
+  // Version 3 rebuilds the messages table: the attempts that refer to it must survive.
+  assert.equal((await store.attemptsOf(old!.id)).length, 1);
+  assert.equal(old?.sourceSize, null, 'an old record has no fingerprint: matched by uid alone');
   const rec = await store.addSpooled(msg('u2', ['bob@corp.local'], 5));
   await store.recordAttempt(
     rec.id,

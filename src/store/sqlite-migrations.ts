@@ -70,4 +70,61 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       CREATE INDEX routed_lookup ON routed (fingerprint, recipient, at);
     `,
   },
+  {
+    // A message's identity at the source is its UID *and* its fingerprint: servers reuse UIDs (after a
+    // deletion, or hash-based for equal content) and some list one UID twice. So (mailbox, uid) is no
+    // longer unique: the table is rebuilt without that constraint (SQLite cannot drop one in place;
+    // migrate() runs this with foreign keys off, so the attempts rows stay). New columns:
+    // source_size (LIST size when it was fetched), header_digest (of its header block, compared with
+    // TOP n 0), detached_at (the UID no longer designates this record at the source: vanished from a
+    // listing, or reused for another message; the record stays for the log and, if pending, delivery).
+    // read_failures counts failed reads of a message that could not be fetched, across passes.
+    version: 3,
+    sql: `
+      CREATE TABLE messages_v3 (
+        id INTEGER PRIMARY KEY,
+        mailbox TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        state TEXT NOT NULL,
+        spool_key TEXT,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        message_id TEXT,
+        sender TEXT NOT NULL,
+        subject TEXT,
+        recipients TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        reason TEXT,
+        fetched_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        source_removed_at INTEGER,
+        fingerprint TEXT,
+        explanation TEXT,
+        source_size INTEGER,
+        header_digest TEXT,
+        detached_at INTEGER
+      );
+      INSERT INTO messages_v3 (id, mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
+          recipients, attempts, next_attempt_at, reason, fetched_at, updated_at, source_removed_at, fingerprint,
+          explanation)
+        SELECT id, mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject, recipients,
+          attempts, next_attempt_at, reason, fetched_at, updated_at, source_removed_at, fingerprint, explanation
+        FROM messages;
+      DROP TABLE messages;
+      ALTER TABLE messages_v3 RENAME TO messages;
+      CREATE INDEX messages_source ON messages (mailbox, uid) WHERE detached_at IS NULL;
+      CREATE INDEX messages_pending ON messages (state, next_attempt_at) WHERE state IN ('spooled','deferred');
+      CREATE INDEX messages_fetched ON messages (fetched_at);
+      CREATE TABLE read_failures (
+        mailbox TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        last_error TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, uid, size)
+      );
+    `,
+  },
 ];

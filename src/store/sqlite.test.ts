@@ -30,7 +30,6 @@ test('records survive a reopen, attempts are logged, and migrations run once', a
   await store.migrate();
   const rec = await store.addSpooled(msg('u1'));
   await store.addSpooled(msg('u2'));
-  await assert.rejects(store.addSpooled(msg('u1')), /UNIQUE/);
   await store.recordAttempt(
     rec.id,
     {
@@ -47,7 +46,7 @@ test('records survive a reopen, attempts are logged, and migrations run once', a
 
   store = new SqliteStore(file);
   await store.migrate();
-  const all = await store.messagesOf('info');
+  const all = new Map((await store.messagesOf('info')).map((r) => [r.uid, r]));
   assert.equal(all.get('u1')?.state, 'delivered');
   assert.equal(all.get('u1')?.attempts, 1);
   assert.equal(all.get('u1')?.spoolKey, null);
@@ -60,15 +59,61 @@ test('records survive a reopen, attempts are logged, and migrations run once', a
   assert.equal((await store.attemptsOf(rec.id))[0]?.outcome, 'delivered');
   await store.markSourceRemoved([rec.id], 3000);
   assert.equal((await store.get(rec.id))?.sourceRemovedAt, 3000);
-  await store.forget([rec.id, all.get('u2')!.id]); // only delivered ones may be forgotten
-  assert.deepEqual([...(await store.messagesOf('info')).keys()], ['u2']);
+  await store.detach([rec.id, all.get('u2')!.id], 4000);
+  // A detached record no longer answers for its uid, but one still to deliver stays in the pass's view.
+  assert.deepEqual(
+    (await store.messagesOf('info')).map((r) => [r.uid, r.detachedAt]),
+    [['u2', 4000]],
+  );
+  assert.equal((await store.get(rec.id))?.detachedAt, 4000);
   assert.deepEqual(await store.counts(), {
     spooled: 1,
     deferred: 0,
-    delivered: 0,
+    delivered: 1,
     quarantined: 0,
     deleted: 0,
     duplicate: 0,
   });
+  await store.close();
+});
+
+test('a uid may name several records; detached ones leave the view once final', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'postbote-store-'));
+  dirs.push(dir);
+  const store = new SqliteStore(join(dir, 's.sqlite'));
+  await store.migrate();
+  // Servers reuse and repeat uids: the pass tells the records apart by size and headers.
+  const first = await store.addSpooled({ ...msg('u1'), sourceSize: 10, headerDigest: 'd1' });
+  const second = await store.addSpooled({ ...msg('u1'), sourceSize: 20, headerDigest: 'd2' });
+  assert.deepEqual(
+    (await store.messagesOf('info')).map((r) => [r.id, r.sourceSize, r.headerDigest]),
+    [
+      [first.id, 10, 'd1'],
+      [second.id, 20, 'd2'],
+    ],
+  );
+  await store.recordAttempt(
+    first.id,
+    {
+      state: 'delivered',
+      recipients: [],
+      nextAttemptAt: null,
+      reason: null,
+      spoolKey: null,
+      countsAsAttempt: true,
+    },
+    { at: 2, outcome: 'delivered', detail: 'ok', recipients: [] },
+  );
+  await store.detach([first.id, second.id], 3);
+  // The delivered one is history; the pending one still waits for delivery from the spool.
+  assert.deepEqual(
+    (await store.messagesOf('info')).map((r) => r.id),
+    [second.id],
+  );
+  assert.equal(await store.noteReadFailure({ mailbox: 'info', uid: 'u9', size: 5, error: 'x', at: 1 }), 1);
+  assert.equal(await store.noteReadFailure({ mailbox: 'info', uid: 'u9', size: 5, error: 'y', at: 2 }), 2);
+  // Read at last: the count starts again.
+  await store.addSpooled(msg('u9'));
+  assert.equal(await store.noteReadFailure({ mailbox: 'info', uid: 'u9', size: 5, error: 'z', at: 3 }), 1);
   await store.close();
 });

@@ -16,6 +16,7 @@ import type {
   MessageRecord,
   MessageState,
   NewMessage,
+  ReadFailure,
   SeenCopy,
   SessionRecord,
   Store,
@@ -41,6 +42,9 @@ interface MessageRow {
   updated_at: number;
   source_removed_at: number | null;
   explanation?: string | null;
+  source_size?: number | null;
+  header_digest?: string | null;
+  detached_at?: number | null;
 }
 
 function fromRow(row: MessageRow): MessageRecord {
@@ -63,6 +67,9 @@ function fromRow(row: MessageRow): MessageRecord {
     updatedAt: row.updated_at,
     sourceRemovedAt: row.source_removed_at,
     explanation: row.explanation ? JSON.parse(row.explanation) : [],
+    sourceSize: row.source_size ?? null,
+    headerDigest: row.header_digest ?? null,
+    detachedAt: row.detached_at ?? null,
   };
 }
 
@@ -121,18 +128,36 @@ export class SqliteStore implements Store {
         },
       );
     }
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.sql('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, Date.now());
-      })();
+    if (current === latest) return;
+    // A migration may rebuild a table (SQLite's documented way to drop a constraint). With foreign keys
+    // on, dropping the old table would cascade into its children; they are switched off around the
+    // migrations (the pragma has no effect inside a transaction) and checked before each commit.
+    this.db.pragma('foreign_keys = OFF');
+    try {
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        this.db.transaction(() => {
+          this.db.exec(m.sql);
+          const broken = this.db.pragma('foreign_key_check') as unknown[];
+          if (broken.length > 0) {
+            throw new PostboteError('STORE', `migration ${m.version} broke ${broken.length} references`, {
+              temporary: false,
+            });
+          }
+          this.sql('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, Date.now());
+        })();
+      }
+    } finally {
+      this.db.pragma('foreign_keys = ON');
     }
   }
 
-  async messagesOf(mailbox: string): Promise<Map<string, MessageRecord>> {
-    const rows = this.sql('SELECT * FROM messages WHERE mailbox = ?').all(mailbox) as MessageRow[];
-    return new Map(rows.map((r) => [r.uid, fromRow(r)]));
+  async messagesOf(mailbox: string): Promise<MessageRecord[]> {
+    const rows = this.sql(
+      `SELECT * FROM messages WHERE mailbox = ? AND (detached_at IS NULL OR state IN ('spooled','deferred'))
+         ORDER BY id`,
+    ).all(mailbox) as MessageRow[];
+    return rows.map(fromRow);
   }
 
   async get(id: number): Promise<MessageRecord | undefined> {
@@ -144,8 +169,8 @@ export class SqliteStore implements Store {
     const insert = this.db.transaction(() => {
       const row = this.sql(
         `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
-             recipients, fetched_at, updated_at, fingerprint, explanation)
-           VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+             recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest)
+           VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
       ).get(
         m.mailbox,
         m.uid,
@@ -160,7 +185,11 @@ export class SqliteStore implements Store {
         m.fetchedAt,
         m.fingerprint ?? null,
         m.explanation ? JSON.stringify(m.explanation) : null,
+        m.sourceSize ?? null,
+        m.headerDigest ?? null,
       ) as MessageRow;
+      // Read at last: whatever failed before is history.
+      this.sql('DELETE FROM read_failures WHERE mailbox = ? AND uid = ?').run(m.mailbox, m.uid);
       // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
       if (m.fingerprint !== undefined) {
         const seen = this.sql('INSERT INTO routed (message, fingerprint, recipient, at) VALUES (?, ?, ?, ?)');
@@ -238,11 +267,21 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async forget(ids: number[]): Promise<void> {
-    const stmt = this.sql("DELETE FROM messages WHERE id = ? AND state = 'delivered'");
+  async detach(ids: number[], at: number): Promise<void> {
+    const stmt = this.sql('UPDATE messages SET detached_at = ? WHERE id = ? AND detached_at IS NULL');
     this.db.transaction(() => {
-      for (const id of ids) stmt.run(id);
+      for (const id of ids) stmt.run(at, id);
     })();
+  }
+
+  async noteReadFailure(f: ReadFailure): Promise<number> {
+    const row = this.sql(
+      `INSERT INTO read_failures (mailbox, uid, size, count, last_error, at) VALUES (?, ?, ?, 1, ?, ?)
+         ON CONFLICT (mailbox, uid, size) DO UPDATE SET count = count + 1, last_error = excluded.last_error,
+           at = excluded.at
+         RETURNING count`,
+    ).get(f.mailbox, f.uid, f.size, f.error, f.at) as { count: number };
+    return row.count;
   }
 
   async discard(id: number): Promise<void> {

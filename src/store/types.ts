@@ -58,6 +58,24 @@ export interface MessageRecord {
   sourceRemovedAt: number | null;
   /** The routing decision step by step (headers, aliases, rules, duplicates); empty for older records. */
   explanation?: string[];
+  /** The size the server listed when it was fetched (POP3 LIST); null for older records. */
+  sourceSize?: number | null;
+  /** Digest of the header block as fetched (see message/header-digest.ts); null when not fetched. */
+  headerDigest?: string | null;
+  /**
+   * When the uid stopped designating this record at the source (vanished from a listing, or reused
+   * by the server for another message); null while it does.
+   */
+  detachedAt?: number | null;
+}
+
+/** A message that could not be read from the source (RETR refused or unreadable), counted across passes. */
+export interface ReadFailure {
+  mailbox: string;
+  uid: string;
+  size: number;
+  error: string;
+  at: number;
 }
 
 export interface NewMessage {
@@ -75,6 +93,8 @@ export interface NewMessage {
   /** Duplicate suppression: recorded with each pending recipient in the same transaction. */
   fingerprint?: string;
   explanation?: string[];
+  sourceSize?: number;
+  headerDigest?: string;
 }
 
 /** An earlier copy of a message for one recipient (duplicate suppression). */
@@ -150,8 +170,11 @@ export interface ActivityBucket {
 export interface Store {
   /** Creates or upgrades the schema. Called once on start. */
   migrate(): Promise<void>;
-  /** Every record of a mailbox, keyed by uid. */
-  messagesOf(mailbox: string): Promise<Map<string, MessageRecord>>;
+  /**
+   * A mailbox's records whose uid still designates a message at the source, plus detached ones still
+   * waiting for delivery (their bytes are in the spool), oldest first.
+   */
+  messagesOf(mailbox: string): Promise<MessageRecord[]>;
   get(id: number): Promise<MessageRecord | undefined>;
   /** Records a freshly spooled message; must be durable when it resolves. */
   addSpooled(message: NewMessage): Promise<MessageRecord>;
@@ -160,8 +183,13 @@ export interface Store {
   attemptsOf(id: number): Promise<AttemptRecord[]>;
   /** Marks messages as removed at the source, after the provider confirmed (QUIT). */
   markSourceRemoved(ids: number[], at: number): Promise<void>;
-  /** Forgets delivered messages of a keep-mode mailbox that the server no longer lists. */
-  forget(ids: number[]): Promise<void>;
+  /**
+   * Detaches records from their uid: the server no longer lists them, or now uses the uid for another
+   * message. They stay in the log (and in delivery, if pending) but never match a listing again.
+   */
+  detach(ids: number[], at: number): Promise<void>;
+  /** Counts one more failed read of a message (RETR refused, unreadable); returns the count so far. */
+  noteReadFailure(failure: ReadFailure): Promise<number>;
   /** Drops a record whose spool file was lost, so the message is fetched again from the provider. */
   discard(id: number): Promise<void>;
   /** Earlier copies of a message (by fingerprint) for these recipients since `since`, by recipient. */

@@ -265,7 +265,7 @@ describe('receive connector delivering to Dovecot over LMTP', { skip: dovecotUna
         password: dovecot.password(user),
       });
       try {
-        const list = await pop.list();
+        const list = (await pop.list()).messages;
         assert.equal(list.length, 1, dovecot.log());
         const chunks: Buffer[] = [];
         for await (const c of pop.retrieve(list[0]!)) chunks.push(c as Buffer);

@@ -16,11 +16,14 @@ export class Maildrop {
     for (const data of initial) this.add(data);
   }
 
-  /** Appends a message; its UIDL is stable for the life of the maildrop, and never reused. */
-  add(data: Buffer): StoredMessage {
+  /**
+   * Appends a message; its UIDL is stable for the life of the maildrop, and never reused unless `uid`
+   * is given (fault tests: servers that reuse or repeat uids).
+   */
+  add(data: Buffer, uid?: string): StoredMessage {
     this.serial += 1;
     const digest = createHash('sha1').update(data).digest('hex').slice(0, 12);
-    const message = { uid: `${this.serial.toString(16).padStart(8, '0')}.${digest}`, data };
+    const message = { uid: uid ?? `${this.serial.toString(16).padStart(8, '0')}.${digest}`, data };
     this.messages.push(message);
     return message;
   }
