@@ -158,6 +158,18 @@ describe('messages that cannot be read', () => {
     assert.equal(left(w), 1);
   });
 
+  test('a RETR that never answers breaks the session: it is reopened, the rest fetched and removed', async () => {
+    const w = await world([mail(1), mail(2), mail(3)], PLAIN);
+    w.pop3Hooks.onCommand = (c) => (c.command === 'RETR' && c.args === '2' ? 'stall' : undefined);
+    const first = await w.fetch();
+    assert.equal(first.ok, false);
+    assert.equal(first.error?.code, 'TIMEOUT');
+    assert.equal(first.delivered, 2);
+    assert.equal(first.removed, 2);
+    assert.deepEqual(subjects(w), ['message 1', 'message 3']);
+    assert.equal(left(w), 1);
+  });
+
   test('one DELE refused: the other deletions are still committed, the refused one removed next time', async () => {
     const w = await world([mail(1), mail(2), mail(3)], PLAIN);
     w.pop3Hooks.onCommand = (c) =>
