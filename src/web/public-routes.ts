@@ -10,6 +10,7 @@ import {
   SESSION_COOKIE,
   sameSecret,
 } from './auth.js';
+import { safeNext } from './safe-next.js';
 import type { WebContext } from './server.js';
 import { APP_CSS } from './static/app-css.js';
 import { APP_JS } from './static/app-js.js';
@@ -19,11 +20,6 @@ import { loginPage } from './views/login.js';
 const LOGINS_PER_MINUTE = 10;
 /** The login form's token lives as long as someone plausibly takes to type a password. */
 const LOGIN_FORM_S = 600;
-
-/** Only a local path: never send a freshly logged-in admin to another site. */
-function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/';
-}
 
 export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
   const pub = { public: true };
