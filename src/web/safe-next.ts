@@ -8,10 +8,16 @@ export const MAX_NEXT_LENGTH = 2048;
 /** Stands for this site: whatever resolves to another origin would leave it. `.invalid` never resolves. */
 const SITE = 'http://postbote.invalid';
 /** Control characters (browsers drop some, which turns `/\t/x` into `//x`) and backslashes (read as `/`). */
-const FORBIDDEN = /[\x00-\x1f\x7f\\]/;
+function hasForbidden(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
+}
 
 function isLocalPath(path: string): boolean {
-  if (!path.startsWith('/') || path.startsWith('//') || FORBIDDEN.test(path)) return false;
+  if (!path.startsWith('/') || path.startsWith('//') || hasForbidden(path)) return false;
   let url: URL;
   try {
     url = new URL(path, SITE);
