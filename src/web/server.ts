@@ -11,16 +11,10 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Spool } from '../spool/spool.js';
 import type { Store } from '../store/types.js';
 import { registerApi } from './api.js';
-import {
-  checkToken,
-  LoginGuard,
-  type Principal,
-  parseCookies,
-  SESSION_COOKIE,
-  Sessions,
-  type WebUser,
-} from './auth.js';
+import { checkToken, type Principal, parseCookies, SESSION_COOKIE, Sessions, type WebUser } from './auth.js';
+import { clip, FORM_BODY_LIMIT, JSON_BODY_LIMIT } from './limits.js';
 import { LiveHub } from './live.js';
+import { LoginGuard } from './login-guard.js';
 import { Metrics } from './metrics.js';
 import { registerPages } from './pages.js';
 import { registerPublic } from './public-routes.js';
@@ -98,15 +92,16 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
   const app = Fastify({
     logger: false,
     trustProxy: false,
-    bodyLimit: 64 * 1024,
+    bodyLimit: JSON_BODY_LIMIT,
     ...(tls ? { https: { cert: tls.certPem, key: tls.keyPem } } : {}),
   }) as unknown as FastifyInstance;
   const now = deps.now ?? Date.now;
+  const users = [...deps.web.users, ...(deps.extraUsers ?? [])];
   const ctx: WebContext = {
     deps,
-    users: [...deps.web.users, ...(deps.extraUsers ?? [])],
+    users,
     sessions: new Sessions(deps.web.sessionLifetime, now),
-    guard: new LoginGuard(now),
+    guard: new LoginGuard({ users: users.map((u) => u.user), now }),
     live: new LiveHub(),
     metrics: new Metrics(),
     secure: tls !== undefined,
@@ -132,7 +127,7 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
   });
 
   await app.register(rateLimit, { global: true, max: REQUESTS_PER_MINUTE, timeWindow: 60_000 });
-  await app.register(formbody);
+  await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('content-security-policy', CSP);
@@ -165,7 +160,7 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     const status = err.statusCode ?? 500;
-    if (status >= 500) log.error({ err, url: req.url }, 'web request failed');
+    if (status >= 500) log.error({ err, url: clip(req.url) }, 'web request failed');
     reply.code(status).send({ error: status >= 500 ? 'internal error (see the log)' : err.message });
   });
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { MAX_LOGIN_FAILURES } from '../../src/web/auth.js';
+import { MAX_LOGIN_FAILURES } from '../../src/web/login-guard.js';
 import type { WebContext } from '../../src/web/server.js';
 import {
   API_TOKEN,

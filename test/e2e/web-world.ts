@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log.js';
+import { type Logger, silentLogger } from '../../src/log.js';
 import { type Pop3Server, startPop3Server } from '../../src/pop3/server/index.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { hashPassword } from '../../src/util/password.js';
-import { buildWebServer, startWebServer, type WebServer } from '../../src/web/index.js';
+import { buildWebServer, startWebServer, type WebDeps, type WebServer } from '../../src/web/index.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
 import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
 
@@ -98,8 +98,12 @@ async function deps(w: WebWorld) {
   };
 }
 
-export async function buildFor(w: WebWorld) {
-  return buildWebServer(await deps(w));
+/** The web server over `w` (not listening, for inject); `o` replaces parts of what it is built with. */
+export async function buildFor(
+  w: WebWorld,
+  o: { logger?: Logger; checkMailbox?: WebDeps['checkMailbox'] } = {},
+) {
+  return buildWebServer({ ...(await deps(w)), ...o });
 }
 
 export async function startFor(w: WebWorld, listen = '127.0.0.1:0'): Promise<WebServer> {
