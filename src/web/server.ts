@@ -21,6 +21,12 @@ import { registerPublic } from './public-routes.js';
 
 /** Generous for one admin's browser and a Prometheus; stops a script hammering the API. */
 const REQUESTS_PER_MINUTE = 600;
+/**
+ * A whole request, head and body, must arrive within this (a login form takes milliseconds; nginx
+ * allows 60 s between reads of a body). Fastify's default is no limit: a client sending its body a byte
+ * a minute would hold a connection and its buffer for ever. The event stream is a response, not bound.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface WebDeps {
   config: Config;
@@ -32,6 +38,8 @@ export interface WebDeps {
   logger: Logger;
   /** Logins in addition to web.users (the demo's one-time password). */
   extraUsers?: WebUser[];
+  /** How long a client may take to send a whole request (REQUEST_TIMEOUT_MS); shorter in tests. */
+  requestTimeoutMs?: number;
   checkMailbox?: (mailbox: MailboxConfig, logger: Logger) => Promise<import('../app/check.js').CheckResult>;
   now?: () => number;
 }
@@ -89,11 +97,19 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInstance; ctx: WebContext }> {
   const tls = deps.web.tls;
+  const requestTimeout = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Given to node's server too: set only afterwards (as fastify does), node does not enforce it. Node
+  // looks for overdue requests on the interval (30 s by default, which would double the bound).
+  const server = {
+    requestTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.floor(requestTimeout / 6)),
+  };
   const app = Fastify({
     logger: false,
     trustProxy: false,
     bodyLimit: JSON_BODY_LIMIT,
-    ...(tls ? { https: { cert: tls.certPem, key: tls.keyPem } } : {}),
+    requestTimeout,
+    ...(tls ? { https: { ...server, cert: tls.certPem, key: tls.keyPem } } : { http: server }),
   }) as unknown as FastifyInstance;
   const now = deps.now ?? Date.now;
   const users = [...deps.web.users, ...(deps.extraUsers ?? [])];

@@ -1,6 +1,8 @@
 // The web admin against a hostile client, through fastify's inject: the login never redirects to another
 // site, and no field, body, name or log line grows with what the client sends.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { pino } from 'pino';
@@ -12,7 +14,16 @@ import {
   MAX_USER_LENGTH,
 } from '../../src/web/limits.js';
 import { MAX_TRACKED_NAMES } from '../../src/web/login-guard.js';
-import { ADMIN, API_TOKEN, buildFor, login, session, type WebWorld, webWorld } from './web-world.js';
+import {
+  ADMIN,
+  API_TOKEN,
+  buildFor,
+  login,
+  session,
+  startFor,
+  type WebWorld,
+  webWorld,
+} from './web-world.js';
 
 // Each a way to leave the site that a `^/(?!/)` check lets through (or a header to inject).
 const OFF_SITE = [
@@ -255,6 +266,29 @@ describe('web admin against a hostile client', () => {
       assert.ok(url.length <= MAX_LOGGED_CHARS + 32, `a URL of ${url.length} characters logged`);
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('a client that trickles its request is cut off with 408, not waited for', async () => {
+    const web = await startFor(w, '127.0.0.1:0', { requestTimeoutMs: 500 });
+    const socket = connect(Number(new URL(web.url).port), '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      const started = Date.now();
+      socket.write(
+        'POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+          'Content-Length: 1000\r\n\r\nuser=a',
+      );
+      let answer = '';
+      socket.on('data', (d: Buffer) => {
+        answer += d.toString('latin1');
+      });
+      await once(socket, 'close');
+      assert.match(answer, /^HTTP\/1\.1 408/);
+      assert.ok(Date.now() - started < 10_000, `closed after ${Date.now() - started} ms`);
+    } finally {
+      socket.destroy();
+      await web.close();
     }
   });
 });

@@ -106,9 +106,13 @@ export async function buildFor(
   return buildWebServer({ ...(await deps(w)), ...o });
 }
 
-export async function startFor(w: WebWorld, listen = '127.0.0.1:0'): Promise<WebServer> {
+export async function startFor(
+  w: WebWorld,
+  listen = '127.0.0.1:0',
+  o: { requestTimeoutMs?: number } = {},
+): Promise<WebServer> {
   const d = await deps(w);
-  return startWebServer({ ...d, web: { ...d.web, listen } });
+  return startWebServer({ ...d, web: { ...d.web, listen }, ...o });
 }
 
 /** The login form as a browser sends it: the form's token and cookie, then the post (from `ip`, if given). */
