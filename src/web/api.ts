@@ -7,6 +7,7 @@ import { defaultPort } from '../config/schema-sections.js';
 import type { MessageState } from '../store/types.js';
 import { ActionError, release, remove, retry } from './actions.js';
 import * as data from './data.js';
+import { MAX_PASSWORD_LENGTH, MAX_USER_LENGTH } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import type { WebContext } from './server.js';
 
@@ -33,8 +34,8 @@ export const searchQuerySchema = {
     recipient: { type: 'string', maxLength: 200 },
     subject: { type: 'string', maxLength: 200 },
     messageId: { type: 'string', maxLength: 200 },
-    from: { type: 'string', description: 'date (YYYY-MM-DD, UTC), fetched on or after' },
-    to: { type: 'string', description: 'date (YYYY-MM-DD, UTC), fetched on or before' },
+    from: { type: 'string', maxLength: 10, description: 'date (YYYY-MM-DD, UTC), fetched on or after' },
+    to: { type: 'string', maxLength: 10, description: 'date (YYYY-MM-DD, UTC), fetched on or before' },
     limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
     offset: { type: 'integer', minimum: 0, default: 0 },
   },
@@ -152,6 +153,7 @@ export function registerApi(app: FastifyInstance, ctx: WebContext): void {
         params: idParams,
         body: {
           type: 'object',
+          additionalProperties: false,
           properties: { recipient: { type: 'string', maxLength: 320 } },
           required: ['recipient'],
         },
@@ -226,8 +228,8 @@ export function registerApi(app: FastifyInstance, ctx: WebContext): void {
             port: { type: 'integer', minimum: 1, maximum: 65535 },
             tls: { type: 'string', enum: ['none', 'starttls', 'tls'] },
             tlsVerify: { type: 'boolean' },
-            user: { type: 'string', minLength: 1, maxLength: 320 },
-            password: { type: 'string', maxLength: 1024 },
+            user: { type: 'string', minLength: 1, maxLength: MAX_USER_LENGTH },
+            password: { type: 'string', maxLength: MAX_PASSWORD_LENGTH },
             auth: { type: 'string', enum: ['auto', 'user', 'apop', 'plain', 'login'] },
           },
           required: ['host', 'user', 'password'],

@@ -1,14 +1,10 @@
 // Who is asking: session cookies (argon2-checked logins, with a CSRF token per session), API tokens
-// (Bearer, compared by SHA-256), and the login lockout that makes guessing passwords slow.
+// (Bearer, compared by SHA-256); the lockout that makes guessing passwords slow is login-guard.ts.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { verifyPassword } from '../util/password.js';
 
 export const SESSION_COOKIE = 'postbote_session';
 export const LOGIN_COOKIE = 'postbote_login';
-/** Consecutive failed logins for one user name before it is locked for LOCKOUT_MS. */
-export const MAX_LOGIN_FAILURES = 5;
-/** 15 minutes: guessing at 5 tries per 15 minutes takes years; a mistyping admin waits a coffee. */
-export const LOCKOUT_MS = 15 * 60_000;
 /** Bounds memory if someone creates sessions in a loop: the oldest go first. */
 const MAX_SESSIONS = 1000;
 
@@ -63,32 +59,6 @@ export class Sessions {
 
   delete(id: string | undefined): void {
     if (id) this.sessions.delete(id);
-  }
-}
-
-/** Per user name: after MAX_LOGIN_FAILURES failures in a row, refuse even the right password for a while. */
-export class LoginGuard {
-  private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
-  constructor(private readonly now: () => number = Date.now) {}
-
-  lockedFor(user: string): number {
-    const f = this.failures.get(user.toLowerCase());
-    return f ? Math.max(0, f.lockedUntil - this.now()) : 0;
-  }
-
-  failed(user: string): void {
-    const key = user.toLowerCase();
-    const f = this.failures.get(key) ?? { count: 0, lockedUntil: 0 };
-    f.count++;
-    if (f.count >= MAX_LOGIN_FAILURES) {
-      f.lockedUntil = this.now() + LOCKOUT_MS;
-      f.count = 0;
-    }
-    this.failures.set(key, f);
-  }
-
-  succeeded(user: string): void {
-    this.failures.delete(user.toLowerCase());
   }
 }
 

@@ -1,11 +1,18 @@
 // Server-sent events for the pages: every pass event, finished pass and mailbox state change is
-// announced, and the page fetches what changed. Connections are bounded and closed on shutdown.
+// announced, and the page fetches what changed. Connections are bounded, so is what waits for a client
+// that stopped reading, and all are closed on shutdown.
 import type { ServerResponse } from 'node:http';
 
 /** Browsers reconnect by themselves; a comment line this often keeps proxies from closing the stream. */
 const HEARTBEAT_MS = 25_000;
 /** One admin has a few tabs; this bounds what a runaway client can hold open. */
 const MAX_CLIENTS = 100;
+/**
+ * Bytes waiting for one client that stopped reading (a suspended laptop, a hostile script). The page
+ * only needs to hear that something changed; a client this far behind is dropped, and EventSource
+ * reconnects and reloads once it reads again. 100 clients at this bound hold 25 MB at most.
+ */
+export const MAX_BUFFERED_BYTES = 256 * 1024;
 
 export interface LiveEvent {
   type: 'pass' | 'message' | 'state' | 'listed' | 'action';
@@ -46,7 +53,14 @@ export class LiveHub {
   }
 
   private write(chunk: string): void {
-    for (const res of this.clients) res.write(chunk);
+    for (const res of this.clients) {
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        this.clients.delete(res);
+        res.destroy();
+        continue;
+      }
+      res.write(chunk);
+    }
   }
 
   close(): void {

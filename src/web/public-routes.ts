@@ -10,6 +10,8 @@ import {
   SESSION_COOKIE,
   sameSecret,
 } from './auth.js';
+import { clip, MAX_FORM_TOKEN_LENGTH, MAX_PASSWORD_LENGTH, MAX_USER_LENGTH } from './limits.js';
+import { MAX_NEXT_LENGTH, safeNext } from './safe-next.js';
 import type { WebContext } from './server.js';
 import { APP_CSS } from './static/app-css.js';
 import { APP_JS } from './static/app-js.js';
@@ -20,10 +22,17 @@ const LOGINS_PER_MINUTE = 10;
 /** The login form's token lives as long as someone plausibly takes to type a password. */
 const LOGIN_FORM_S = 600;
 
-/** Only a local path: never send a freshly logged-in admin to another site. */
-function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/';
-}
+/** Checked before the handler: a field over its bound never reaches argon2, the lockout or the log. */
+const loginBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    user: { type: 'string', maxLength: MAX_USER_LENGTH },
+    password: { type: 'string', maxLength: MAX_PASSWORD_LENGTH },
+    _csrf: { type: 'string', maxLength: MAX_FORM_TOKEN_LENGTH },
+    next: { type: 'string', maxLength: MAX_NEXT_LENGTH },
+  },
+} as const;
 
 export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
   const pub = { public: true };
@@ -64,8 +73,17 @@ export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
 
   app.post(
     '/login',
-    { config: { ...pub, rateLimit: { max: LOGINS_PER_MINUTE, timeWindow: 60_000 } } },
+    {
+      config: { ...pub, rateLimit: { max: LOGINS_PER_MINUTE, timeWindow: 60_000 } },
+      schema: { body: loginBody },
+      // A browser gets its form back with the reason rather than a JSON error.
+      attachValidation: true,
+    },
     async (req, reply) => {
+      if (req.validationError) {
+        const limits = `at most ${MAX_USER_LENGTH} characters for the user name, ${MAX_PASSWORD_LENGTH} for the password`;
+        return form(reply, '/', `A field of the form is too long (${limits}).`, 400);
+      }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const next = safeNext(body.next);
       const sent = typeof body._csrf === 'string' ? body._csrf : '';
@@ -82,7 +100,7 @@ export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
       }
       if (!(await checkLogin(ctx.users, user, password))) {
         ctx.guard.failed(user);
-        ctx.deps.logger.warn({ component: 'web', user, ip: req.ip }, 'web login failed');
+        ctx.deps.logger.warn({ component: 'web', user: clip(user), ip: req.ip }, 'web login failed');
         return form(reply, next, 'Wrong user name or password.', 401);
       }
       ctx.guard.succeeded(user);

@@ -11,22 +11,22 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Spool } from '../spool/spool.js';
 import type { Store } from '../store/types.js';
 import { registerApi } from './api.js';
-import {
-  checkToken,
-  LoginGuard,
-  type Principal,
-  parseCookies,
-  SESSION_COOKIE,
-  Sessions,
-  type WebUser,
-} from './auth.js';
+import { checkToken, type Principal, parseCookies, SESSION_COOKIE, Sessions, type WebUser } from './auth.js';
+import { clip, FORM_BODY_LIMIT, JSON_BODY_LIMIT } from './limits.js';
 import { LiveHub } from './live.js';
+import { LoginGuard } from './login-guard.js';
 import { Metrics } from './metrics.js';
 import { registerPages } from './pages.js';
 import { registerPublic } from './public-routes.js';
 
 /** Generous for one admin's browser and a Prometheus; stops a script hammering the API. */
 const REQUESTS_PER_MINUTE = 600;
+/**
+ * A whole request, head and body, must arrive within this (a login form takes milliseconds; nginx
+ * allows 60 s between reads of a body). Fastify's default is no limit: a client sending its body a byte
+ * a minute would hold a connection and its buffer for ever. The event stream is a response, not bound.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface WebDeps {
   config: Config;
@@ -38,6 +38,8 @@ export interface WebDeps {
   logger: Logger;
   /** Logins in addition to web.users (the demo's one-time password). */
   extraUsers?: WebUser[];
+  /** How long a client may take to send a whole request (REQUEST_TIMEOUT_MS); shorter in tests. */
+  requestTimeoutMs?: number;
   checkMailbox?: (mailbox: MailboxConfig, logger: Logger) => Promise<import('../app/check.js').CheckResult>;
   now?: () => number;
 }
@@ -95,18 +97,27 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInstance; ctx: WebContext }> {
   const tls = deps.web.tls;
+  const requestTimeout = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Given to node's server too: set only afterwards (as fastify does), node does not enforce it. Node
+  // looks for overdue requests on the interval (30 s by default, which would double the bound).
+  const server = {
+    requestTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.floor(requestTimeout / 6)),
+  };
   const app = Fastify({
     logger: false,
     trustProxy: false,
-    bodyLimit: 64 * 1024,
-    ...(tls ? { https: { cert: tls.certPem, key: tls.keyPem } } : {}),
+    bodyLimit: JSON_BODY_LIMIT,
+    requestTimeout,
+    ...(tls ? { https: { ...server, cert: tls.certPem, key: tls.keyPem } } : { http: server }),
   }) as unknown as FastifyInstance;
   const now = deps.now ?? Date.now;
+  const users = [...deps.web.users, ...(deps.extraUsers ?? [])];
   const ctx: WebContext = {
     deps,
-    users: [...deps.web.users, ...(deps.extraUsers ?? [])],
+    users,
     sessions: new Sessions(deps.web.sessionLifetime, now),
-    guard: new LoginGuard(now),
+    guard: new LoginGuard({ users: users.map((u) => u.user), now }),
     live: new LiveHub(),
     metrics: new Metrics(),
     secure: tls !== undefined,
@@ -132,7 +143,7 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
   });
 
   await app.register(rateLimit, { global: true, max: REQUESTS_PER_MINUTE, timeWindow: 60_000 });
-  await app.register(formbody);
+  await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('content-security-policy', CSP);
@@ -165,7 +176,7 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     const status = err.statusCode ?? 500;
-    if (status >= 500) log.error({ err, url: req.url }, 'web request failed');
+    if (status >= 500) log.error({ err, url: clip(req.url) }, 'web request failed');
     reply.code(status).send({ error: status >= 500 ? 'internal error (see the log)' : err.message });
   });
 

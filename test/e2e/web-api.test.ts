@@ -4,34 +4,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { MAX_LOGIN_FAILURES } from '../../src/web/auth.js';
+import { MAX_LOGIN_FAILURES } from '../../src/web/login-guard.js';
 import type { WebContext } from '../../src/web/server.js';
-import { ADMIN, API_TOKEN, buildFor, MAILBOX_PASSWORD, mail, type WebWorld, webWorld } from './web-world.js';
+import {
+  API_TOKEN,
+  buildFor,
+  login,
+  MAILBOX_PASSWORD,
+  mail,
+  session,
+  type WebWorld,
+  webWorld,
+} from './web-world.js';
 
 function concrete(url: string): string {
   return url.replace(':name', 'info').replace(':id', '1');
-}
-
-async function login(app: FastifyInstance, password = ADMIN.password, user = ADMIN.user) {
-  const form = await app.inject({ method: 'GET', url: '/login' });
-  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
-  const formCookie = String(form.headers['set-cookie']).split(';')[0]!;
-  return app.inject({
-    method: 'POST',
-    url: '/login',
-    headers: { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ user, password, _csrf: token, next: '/' }).toString(),
-  });
-}
-
-async function session(app: FastifyInstance): Promise<{ cookie: string; csrf: string }> {
-  const res = await login(app);
-  assert.equal(res.statusCode, 303, res.body);
-  const cookie = [res.headers['set-cookie']].flat().find((c) => String(c).startsWith('postbote_session='))!;
-  const page = await app.inject({ method: 'GET', url: '/', headers: { cookie: cookie.split(';')[0]! } });
-  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)?.[1] ?? '';
-  assert.ok(csrf.length > 20);
-  return { cookie: cookie.split(';')[0]!, csrf };
 }
 
 describe('web server security and API', () => {

@@ -1,13 +1,15 @@
 // A running Postbote for the web tests: the in-process POP3 server as the provider, an smtp-server
 // receiver as the company server (refusing one kind of content with 550, so there is something to quarantine),
 // the runtime and scheduler as `postbote run` builds them, and the web server with one admin user.
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/log.js';
+import { type Logger, silentLogger } from '../../src/log.js';
 import { type Pop3Server, startPop3Server } from '../../src/pop3/server/index.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { hashPassword } from '../../src/util/password.js';
-import { buildWebServer, startWebServer, type WebServer } from '../../src/web/index.js';
+import { buildWebServer, startWebServer, type WebDeps, type WebServer } from '../../src/web/index.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
 import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
 
@@ -96,11 +98,49 @@ async function deps(w: WebWorld) {
   };
 }
 
-export async function buildFor(w: WebWorld) {
-  return buildWebServer(await deps(w));
+/** The web server over `w` (not listening, for inject); `o` replaces parts of what it is built with. */
+export async function buildFor(
+  w: WebWorld,
+  o: { logger?: Logger; checkMailbox?: WebDeps['checkMailbox'] } = {},
+) {
+  return buildWebServer({ ...(await deps(w)), ...o });
 }
 
-export async function startFor(w: WebWorld, listen = '127.0.0.1:0'): Promise<WebServer> {
+export async function startFor(
+  w: WebWorld,
+  listen = '127.0.0.1:0',
+  o: { requestTimeoutMs?: number } = {},
+): Promise<WebServer> {
   const d = await deps(w);
-  return startWebServer({ ...d, web: { ...d.web, listen } });
+  return startWebServer({ ...d, web: { ...d.web, listen }, ...o });
+}
+
+/** The login form as a browser sends it: the form's token and cookie, then the post (from `ip`, if given). */
+export async function login(
+  app: FastifyInstance,
+  password = ADMIN.password,
+  user = ADMIN.user,
+  o: { next?: string; ip?: string } = {},
+) {
+  const form = await app.inject({ method: 'GET', url: '/login' });
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+  const formCookie = String(form.headers['set-cookie']).split(';')[0]!;
+  return app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ user, password, _csrf: token, next: o.next ?? '/' }).toString(),
+    ...(o.ip ? { remoteAddress: o.ip } : {}),
+  });
+}
+
+/** A logged-in admin: the session cookie and the page's CSRF token. */
+export async function session(app: FastifyInstance): Promise<{ cookie: string; csrf: string }> {
+  const res = await login(app);
+  assert.equal(res.statusCode, 303, res.body);
+  const cookie = [res.headers['set-cookie']].flat().find((c) => String(c).startsWith('postbote_session='))!;
+  const page = await app.inject({ method: 'GET', url: '/', headers: { cookie: cookie.split(';')[0]! } });
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)?.[1] ?? '';
+  assert.ok(csrf.length > 20);
+  return { cookie: cookie.split(';')[0]!, csrf };
 }

@@ -1,4 +1,5 @@
 // The login form: user and password, the double-submit token, and where to go afterwards.
+import { MAX_PASSWORD_LENGTH, MAX_USER_LENGTH } from '../limits.js';
 import { type Html, html } from './html.js';
 import { layout } from './layout.js';
 
@@ -19,9 +20,9 @@ export function loginPage(o: { token: string; next: string; error?: string; noUs
     <input type="hidden" name="_csrf" value="${o.token}">
     <input type="hidden" name="next" value="${o.next}">
     <label for="user">User</label>
-    <input id="user" name="user" autocomplete="username" required autofocus>
+    <input id="user" name="user" autocomplete="username" maxlength="${MAX_USER_LENGTH}" required autofocus>
     <label for="password">Password</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <input id="password" name="password" type="password" autocomplete="current-password" maxlength="${MAX_PASSWORD_LENGTH}" required>
     <button type="submit" class="primary">Log in</button>
   </form>
 </section>`,
