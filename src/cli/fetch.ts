@@ -5,18 +5,23 @@ import type { PassSummary } from '../connector/mailbox-pass.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { EXIT_CONFIG, EXIT_FAILED } from './exit.js';
 import { Progress } from './progress.js';
-import { setup } from './setup.js';
+import { sayWaiting, setup, waitMs } from './setup.js';
 
 export interface FetchOptions {
   config: string;
   mailbox?: string[];
   json?: boolean;
+  wait?: string;
 }
 
 export async function fetchCommand(o: FetchOptions): Promise<void> {
   const interactive = process.stderr.isTTY === true && !o.json;
   const { config, logger } = setup(o.config, interactive);
-  const runtime = await createRuntime(config, logger);
+  const runtime = await createRuntime(config, logger, {
+    command: 'postbote fetch',
+    waitMs: waitMs(o.wait),
+    onWait: sayWaiting(logger, interactive, o.wait),
+  });
   try {
     const unknown = (o.mailbox ?? []).filter((n) => !runtime.plans.some((p) => p.name === n));
     if (unknown.length > 0) {
