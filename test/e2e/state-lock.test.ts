@@ -222,7 +222,7 @@ test('a second fetch refuses with the holder’s PID, a third waits and then wor
   );
 });
 
-test('run refuses at once beside a running service; after kill -9 the next process gets the lock at once', async () => {
+test('run refuses at once and route after its wait beside a running service; after kill -9 the next process gets the lock at once', async () => {
   const { file, state } = await config('killed');
   const service = startCli(['run', '-c', file]);
   try {
@@ -231,6 +231,12 @@ test('run refuses at once beside a running service; after kill -9 the next proce
     assert.equal(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stderr, new RegExp(`is in use by postbote run, PID ${service.pid}, `));
     assert.match(second.stderr, STARTED);
+    const route = await runCli(['route', '-c', file, '-m', 'killed', '--wait', '1s']);
+    assert.equal(route.code, 3, route.stdout + route.stderr);
+    assert.match(
+      route.stderr,
+      new RegExp(`waiting up to 1s[\\s\\S]*is in use by postbote run, PID ${service.pid}, `),
+    );
   } finally {
     service.child.kill('SIGKILL');
   }
