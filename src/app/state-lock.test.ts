@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -109,6 +109,16 @@ describe('StateLock', () => {
     assert.deepEqual(await readdir(dir), ['postbote.lock']);
     const again = await StateLock.acquire(dir, { command: 'postbote fetch', waitMs: 0 });
     again.release();
+  });
+
+  test('a lock file that cannot be opened is a STORE error with a hint, not a crash', async () => {
+    const dir = await stateDir();
+    await mkdir(join(dir, 'postbote.lock'));
+    await assert.rejects(StateLock.acquire(dir, { command: 'test', waitMs: 0 }), (err: Error) => {
+      assert.equal((err as { code?: string }).code, 'STORE');
+      assert.match(err.message, /postbote\.lock/);
+      return true;
+    });
   });
 
   test('assertHolds accepts only paths inside the locked folder, and only while held', async () => {

@@ -81,7 +81,19 @@ export class StateLock {
       const db = tryLock(`${abs}${sep}${LOCK_FILE}`);
       if (db) {
         const lock = new StateLock(abs, db);
-        lock.writeOwner(o.command);
+        try {
+          lock.writeOwner(o.command);
+        } catch (err) {
+          lock.release(); // a full disk must not leave this process holding a lock it cannot use
+          throw new PostboteError(
+            'STORE',
+            `cannot write ${OWNER_FILE} in ${abs}: ${(err as Error).message}`,
+            {
+              temporary: true,
+              cause: err,
+            },
+          );
+        }
         return lock;
       }
       if (Date.now() >= deadline) {
@@ -144,15 +156,16 @@ export class StateLock {
 
 /** The open transaction that is the lock, or undefined when another connection holds it. */
 function tryLock(file: string): Database.Database | undefined {
-  // timeout 0: SQLite's own busy wait would block the event loop; the caller polls instead.
-  const db = new Database(file, { timeout: 0 });
+  let db: Database.Database | undefined;
   try {
+    // timeout 0: SQLite's own busy wait would block the event loop; the caller polls instead.
+    db = new Database(file, { timeout: 0 });
     // No journal file beside the lock: it is never written, and a stray `-journal` would puzzle admins.
     db.pragma('journal_mode = MEMORY');
     db.exec('BEGIN EXCLUSIVE');
     return db;
   } catch (err) {
-    db.close();
+    db?.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') return undefined;
     throw new PostboteError('STORE', `cannot lock ${file}: ${(err as Error).message}`, {
       temporary: false,
