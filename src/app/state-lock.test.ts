@@ -121,6 +121,15 @@ describe('StateLock', () => {
     });
   });
 
+  test('a side file that cannot be written is a STORE error and leaves the lock free', async () => {
+    const dir = await stateDir();
+    await mkdir(join(dir, `${OWNER_FILE}.tmp`));
+    await assert.rejects(StateLock.acquire(dir, { command: 'test', waitMs: 0 }), { code: 'STORE' });
+    await rm(join(dir, `${OWNER_FILE}.tmp`), { recursive: true });
+    const lock = await StateLock.acquire(dir, { command: 'test', waitMs: 0 });
+    lock.release();
+  });
+
   test('assertHolds accepts only paths inside the locked folder, and only while held', async () => {
     const dir = await stateDir();
     const lock = await StateLock.acquire(dir, { command: 'test', waitMs: 0 });
