@@ -2,6 +2,7 @@
 // mailbox succeeded and nothing is left waiting.
 import { createRuntime } from '../app/runtime.js';
 import type { PassSummary } from '../connector/mailbox-pass.js';
+import { isPostboteError } from '../errors.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { EXIT_CONFIG, EXIT_FAILED } from './exit.js';
 import { Progress } from './progress.js';
@@ -21,6 +22,11 @@ export async function fetchCommand(o: FetchOptions): Promise<void> {
     command: 'postbote fetch',
     waitMs: waitMs(o.wait),
     onWait: sayWaiting(logger, interactive, o.wait),
+  }).catch((err: unknown) => {
+    // A script reading --json gets its answer on stdout even when the state was busy (exit 3).
+    if (o.json && isPostboteError(err) && err.code === 'STATE_IN_USE')
+      console.log(JSON.stringify({ ok: false, error: err.toJSON() }, null, 2));
+    throw err;
   });
   try {
     const unknown = (o.mailbox ?? []).filter((n) => !runtime.plans.some((p) => p.name === n));

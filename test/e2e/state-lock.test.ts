@@ -231,6 +231,12 @@ test('run refuses at once and route after its wait beside a running service; aft
     assert.equal(second.code, 3, second.stdout + second.stderr);
     assert.match(second.stderr, new RegExp(`is in use by postbote run, PID ${service.pid}, `));
     assert.match(second.stderr, STARTED);
+    const json = await runCli(['fetch', '-c', file, '--json', '--wait', '0']);
+    assert.equal(json.code, 3, json.stdout + json.stderr);
+    const report = JSON.parse(json.stdout) as { ok: boolean; error: { code: string; message: string } };
+    assert.equal(report.ok, false);
+    assert.equal(report.error.code, 'STATE_IN_USE');
+    assert.match(report.error.message, new RegExp(`postbote run, PID ${service.pid}, `));
     const route = await runCli(['route', '-c', file, '-m', 'killed', '--wait', '1s']);
     assert.equal(route.code, 3, route.stdout + route.stderr);
     assert.match(
