@@ -37,6 +37,8 @@ export type ErrorCode =
   // local
   | 'SPOOL'
   | 'STORE'
+  /** Another process holds the state's lock (src/app/state-lock.ts). */
+  | 'STATE_IN_USE'
   | 'CANCELLED';
 
 /** A reply as the server sent it, kept verbatim so users see the server's own words. */

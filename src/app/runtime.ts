@@ -1,5 +1,7 @@
 // Builds the running parts from a validated configuration: store, spool, target pool, and a plan per
 // mailbox. Shared by `run`, `fetch`, `check` and `demo`, so each command wires nothing by hand.
+// The state's lock comes first and goes last: nothing touches the store or the spool without it.
+import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config, MailboxConfig } from '../config/index.js';
@@ -15,6 +17,7 @@ import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
+import { StateLock } from './state-lock.js';
 
 export interface Runtime {
   config: Config;
@@ -23,7 +26,20 @@ export interface Runtime {
   target: Target;
   ctx: DeliveryContext;
   plans: Array<MailboxPlan & { interval: number }>;
+  /** Held from creation until close(): this process alone works on the state. */
+  lock: StateLock;
   close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Who takes the state's lock, for the message a second process gets: 'postbote fetch'. */
+  command?: string;
+  /** How long to wait for another process to release the state; 0 (the default) refuses at once. */
+  waitMs?: number;
+  /** Called once if the state is in use and this process starts waiting, with the holder's name. */
+  onWait?: (holder: string) => void;
+  /** A lock the caller took already (the demo, before it clears its folder); close() releases it. */
+  lock?: StateLock;
 }
 
 export function targetOptions(
@@ -99,19 +115,46 @@ export function mailboxPlan(
   };
 }
 
-export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+export async function createRuntime(
+  config: Config,
+  logger: Logger,
+  o: RuntimeOptions = {},
+): Promise<Runtime> {
   if (config.state.startsWith('postgres://') || config.state.startsWith('postgresql://')) {
+    o.lock?.release();
     throw new PostboteError('CONFIG_INVALID', 'a PostgreSQL state is not supported yet', {
       temporary: false,
       hint: 'set state: to a folder',
     });
   }
   const stateDir = resolve(config.state);
-  const store = new SqliteStore(join(stateDir, 'postbote.sqlite'));
-  await store.migrate();
-  const spool = new Spool(join(stateDir, 'spool'));
-  const swept = await spool.sweep(await store.spoolKeys());
-  if (swept > 0) logger.info({ swept }, 'removed spool files left over by an interrupted run');
+  let lock = o.lock;
+  if (lock) lock.assertHolds(stateDir);
+  else {
+    mkdirSync(stateDir, { recursive: true });
+    lock = await StateLock.acquire(stateDir, {
+      command: o.command ?? 'postbote',
+      waitMs: o.waitMs ?? 0,
+      onWait: o.onWait,
+    });
+  }
+  let store: SqliteStore | undefined;
+  try {
+    store = new SqliteStore(join(stateDir, 'postbote.sqlite'));
+    await store.migrate();
+    const spool = new Spool(join(stateDir, 'spool'));
+    // Under the lock: no other process can have written a file it has not recorded yet.
+    const swept = await spool.sweep(await store.spoolKeys(), lock);
+    if (swept > 0) logger.info({ swept }, 'removed spool files left over by an interrupted run');
+    return wire(config, logger, store, spool, lock);
+  } catch (err) {
+    await store?.close().catch(() => undefined);
+    lock.release();
+    throw err;
+  }
+}
+
+function wire(config: Config, logger: Logger, store: Store, spool: Spool, lock: StateLock): Runtime {
   const opts = targetOptions(config, logger);
   const target = new Target(opts, connectSmtp, logger.child({ component: 'target' }));
   const ctx: DeliveryContext = {
@@ -131,9 +174,14 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     target,
     ctx,
     plans,
+    lock,
     async close() {
-      await target.close();
-      await store.close();
+      try {
+        await target.close();
+        await store.close();
+      } finally {
+        lock.release(); // last: no write of this process may follow another's start
+      }
     },
   };
 }

@@ -1,9 +1,10 @@
 // `postbote demo`: the whole flow on this machine with nothing configured. An in-process POP3 server
 // holds sample mail for a plain and a catch-all mailbox, a local SMTP server plays the company server,
 // and Postbote runs between them twice: the second pass shows nothing is fetched or delivered again.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { createRuntime } from '../app/runtime.js';
+import { LOCK_FILE, OWNER_FILE, StateLock } from '../app/state-lock.js';
 import { parseConfig } from '../config/index.js';
 import type { PassSummary } from '../connector/mailbox-pass.js';
 import { startDemoReceiver } from '../demo/receiver.js';
@@ -47,8 +48,16 @@ mailboxes:
 
 export async function demoCommand(o: { dir: string; web?: boolean }): Promise<void> {
   const dir = resolve(o.dir);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+  // A demo already running in this folder keeps it: the lock is taken before anything is removed.
+  const stateDir = join(dir, 'state');
+  await mkdir(stateDir, { recursive: true });
+  const lock = await StateLock.acquire(stateDir, { command: 'postbote demo', waitMs: 0 });
+  try {
+    await clearExceptLock(dir, stateDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const logger = createLogger({ level: process.env.POSTBOTE_LOG_LEVEL ?? 'warn' });
   const pop3 = await startPop3Server({
     users: {
@@ -62,7 +71,7 @@ export async function demoCommand(o: { dir: string; web?: boolean }): Promise<vo
     baseDir: dir,
     env: { DEMO_PASSWORD: PASSWORD },
   });
-  const runtime = await createRuntime(config, logger);
+  const runtime = await createRuntime(config, logger, { lock });
   try {
     console.log(`Postbote demo in ${dir}`);
     console.log(
@@ -100,6 +109,17 @@ export async function demoCommand(o: { dir: string; web?: boolean }): Promise<vo
     await runtime.close();
     await receiver.close();
     await pop3.close();
+  }
+}
+
+/** Empties the demo folder for a fresh start, all but the lock files this process holds. */
+async function clearExceptLock(dir: string, stateDir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (join(dir, name) !== stateDir) await rm(join(dir, name), { recursive: true, force: true });
+  }
+  for (const name of await readdir(stateDir)) {
+    if (name !== LOCK_FILE && name !== OWNER_FILE)
+      await rm(join(stateDir, name), { recursive: true, force: true });
   }
 }
 

@@ -2,21 +2,32 @@
 // mailbox succeeded and nothing is left waiting.
 import { createRuntime } from '../app/runtime.js';
 import type { PassSummary } from '../connector/mailbox-pass.js';
+import { isPostboteError } from '../errors.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { EXIT_CONFIG, EXIT_FAILED } from './exit.js';
 import { Progress } from './progress.js';
-import { setup } from './setup.js';
+import { sayWaiting, setup, waitMs } from './setup.js';
 
 export interface FetchOptions {
   config: string;
   mailbox?: string[];
   json?: boolean;
+  wait?: string;
 }
 
 export async function fetchCommand(o: FetchOptions): Promise<void> {
   const interactive = process.stderr.isTTY === true && !o.json;
   const { config, logger } = setup(o.config, interactive);
-  const runtime = await createRuntime(config, logger);
+  const runtime = await createRuntime(config, logger, {
+    command: 'postbote fetch',
+    waitMs: waitMs(o.wait),
+    onWait: sayWaiting(logger, interactive, o.wait),
+  }).catch((err: unknown) => {
+    // A script reading --json gets its answer on stdout even when the state was busy (exit 3).
+    if (o.json && isPostboteError(err) && err.code === 'STATE_IN_USE')
+      console.log(JSON.stringify({ ok: false, error: err.toJSON() }, null, 2));
+    throw err;
+  });
   try {
     const unknown = (o.mailbox ?? []).filter((n) => !runtime.plans.some((p) => p.name === n));
     if (unknown.length > 0) {

@@ -25,10 +25,18 @@ function lazy<A>(load: () => Promise<(options: A) => Promise<void>>): (options: 
 const configOption = () =>
   new Option('-c, --config <file>', 'configuration file').default('postbote.yaml').env('POSTBOTE_CONFIG');
 
+/** How long to wait for another postbote process working on the same state (then exit 3). */
+const waitOption = (fallback: string) =>
+  new Option(
+    '--wait <duration>',
+    'if another postbote process works on the state, wait this long for it (e.g. 30s, 5m), then exit 3',
+  ).default(fallback);
+
 program
   .command('run')
   .description('run the service: poll every mailbox on its interval until SIGTERM')
   .addOption(configOption())
+  .addOption(waitOption('0'))
   .action(lazy(async () => (await import('./run.js')).runCommand));
 
 program
@@ -39,6 +47,7 @@ program
   .addOption(configOption())
   .option('-m, --mailbox <name...>', 'only these mailboxes')
   .option('--json', 'print a machine-readable summary')
+  .addOption(waitOption('30s'))
   .action(lazy(async () => (await import('./fetch.js')).fetchCommand));
 
 program
@@ -47,6 +56,7 @@ program
   .addOption(configOption())
   .requiredOption('-m, --mailbox <name>', 'the mailbox to preview')
   .option('--json', 'print a machine-readable list')
+  .addOption(waitOption('30s'))
   .action(lazy(async () => (await import('./route.js')).routeCommand));
 
 program

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { openSource } from '../app/runtime.js';
+import { StateLock } from '../app/state-lock.js';
 import { envelopeSender } from '../connector/fetch-message.js';
 import { identify } from '../connector/identity.js';
 import { headerDigest } from '../message/header-digest.js';
@@ -12,7 +13,7 @@ import { type RoutingOutcome, routingStep } from '../routing/step.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SeenCopy, Store } from '../store/types.js';
 import { EXIT_CONFIG } from './exit.js';
-import { setup } from './setup.js';
+import { sayWaiting, setup, waitMs } from './setup.js';
 
 interface Preview {
   uid: string;
@@ -23,7 +24,12 @@ interface Preview {
   outcome?: RoutingOutcome;
 }
 
-export async function routeCommand(o: { config: string; mailbox: string; json?: boolean }): Promise<void> {
+export async function routeCommand(o: {
+  config: string;
+  mailbox: string;
+  json?: boolean;
+  wait?: string;
+}): Promise<void> {
   const { config, logger } = setup(o.config, true);
   const mailbox = config.mailboxes.find((m) => m.name === o.mailbox);
   if (!mailbox) {
@@ -31,9 +37,19 @@ export async function routeCommand(o: { config: string; mailbox: string; json?: 
     process.exitCode = EXIT_CONFIG;
     return;
   }
-  // The store, when there is one, tells what was fetched already and what would be a duplicate.
+  // The store, when there is one, tells what was fetched already and what would be a duplicate. It is
+  // opened under the state's lock like every other command's (migrate() may write), so the preview
+  // waits for a pass in progress instead of reading it half done.
   const file = join(config.state, 'postbote.sqlite');
-  const store = config.stateKind === 'sqlite' && existsSync(file) ? new SqliteStore(file) : undefined;
+  const exists = config.stateKind === 'sqlite' && existsSync(file);
+  const lock = exists
+    ? await StateLock.acquire(config.state, {
+        command: 'postbote route',
+        waitMs: waitMs(o.wait),
+        onWait: sayWaiting(logger, true, o.wait),
+      })
+    : undefined;
+  const store = exists ? new SqliteStore(file) : undefined;
   const previews: Preview[] = [];
   try {
     await store?.migrate();
@@ -73,6 +89,7 @@ export async function routeCommand(o: { config: string; mailbox: string; json?: 
     }
   } finally {
     await store?.close();
+    lock?.release();
   }
   if (o.json) console.log(JSON.stringify({ mailbox: mailbox.name, messages: previews }, null, 2));
   else print(mailbox.name, previews);

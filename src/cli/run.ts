@@ -2,11 +2,17 @@
 // session finish the message in hand, commit and close, then exits.
 import { createRuntime } from '../app/runtime.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { setup } from './setup.js';
+import { sayWaiting, setup, waitMs } from './setup.js';
 
-export async function runCommand(o: { config: string }): Promise<void> {
+export async function runCommand(o: { config: string; wait?: string }): Promise<void> {
   const { config, logger } = setup(o.config);
-  const runtime = await createRuntime(config, logger);
+  // The service refuses at once when the state is in use (unless --wait): a second service beside
+  // the first is a mistake to report, not to queue.
+  const runtime = await createRuntime(config, logger, {
+    command: 'postbote run',
+    waitMs: waitMs(o.wait),
+    onWait: sayWaiting(logger, false, o.wait),
+  });
   // Receive connectors (if any) start after the runtime, so a port already in use fails the start loudly.
   // The listener (smtp-server) and the web admin (fastify) are loaded only when configured: an instance
   // that only fetches starts faster and stays smaller.

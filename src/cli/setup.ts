@@ -1,9 +1,35 @@
 // Loads the configuration and the logger the way every command does.
 import { type Config, loadConfig } from '../config/index.js';
+import { parseDuration } from '../config/units.js';
+import { PostboteError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 
 export function setup(file: string, quiet = false): { config: Config; logger: Logger } {
   const config = loadConfig(file);
   const level = process.env.POSTBOTE_LOG_LEVEL ?? (quiet ? 'warn' : config.log.level);
   return { config, logger: createLogger({ level }) };
+}
+
+/** `--wait 30s` in milliseconds; a bad value is a usage error (exit 2), not a silent default. */
+export function waitMs(text: string | undefined): number {
+  const ms = parseDuration(text ?? '0');
+  if (ms === undefined) {
+    throw new PostboteError(
+      'CONFIG_INVALID',
+      `--wait: expected a duration such as 30s or 5m, got "${text}"`,
+      {
+        temporary: false,
+      },
+    );
+  }
+  return ms;
+}
+
+/** Tells the user once that this command waits for another process, and for whom. */
+export function sayWaiting(logger: Logger, interactive: boolean, waitText: string | undefined) {
+  return (holder: string): void => {
+    const line = `state in use by ${holder}; waiting up to ${waitText}`;
+    if (interactive) console.error(`postbote: ${line}`);
+    else logger.info(line);
+  };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { StateLock } from '../app/state-lock.js';
 import { Spool } from './spool.js';
 
 const dirs: string[] = [];
@@ -68,8 +69,23 @@ describe('Spool', () => {
     const spool = await newSpool();
     const a = await spool.write(Readable.from([Buffer.from('a')]), 10);
     const b = await spool.write(Readable.from([Buffer.from('b')]), 10);
-    assert.equal(await spool.sweep(new Set([a.key])), 1);
+    const lock = await StateLock.acquire(spool.dir, { command: 'test', waitMs: 0 });
+    assert.equal(await spool.sweep(new Set([a.key]), lock), 1);
+    lock.release();
     assert.deepEqual(await readdir(join(spool.dir, 'msg')), [a.key]);
     await spool.remove(b.key); // already gone: no error
+  });
+
+  test('sweep removes nothing without the state lock: another process may not have recorded its file yet', async () => {
+    const spool = await newSpool();
+    const other = await newSpool();
+    const a = await spool.write(Readable.from([Buffer.from('a')]), 10);
+    const elsewhere = await StateLock.acquire(other.dir, { command: 'test', waitMs: 0 });
+    await assert.rejects(spool.sweep(new Set(), elsewhere), { code: 'STATE_IN_USE' });
+    elsewhere.release();
+    const released = await StateLock.acquire(spool.dir, { command: 'test', waitMs: 0 });
+    released.release();
+    await assert.rejects(spool.sweep(new Set(), released), { code: 'STATE_IN_USE' });
+    assert.deepEqual(await readdir(join(spool.dir, 'msg')), [a.key]);
   });
 });

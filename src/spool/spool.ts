@@ -34,6 +34,12 @@ export interface SpooledFile {
   header: Buffer;
 }
 
+/** The state's lock (src/app/state-lock.ts), as sweep() needs it: proof that this process holds it. */
+export interface StateLockProof {
+  /** Throws unless the lock is held and `path` lies in its state folder. */
+  assertHolds(path: string): void;
+}
+
 /** Keys are unique per process without a random draw per message: a per-process prefix and a counter. */
 const KEY_PREFIX = randomBytes(4).toString('hex');
 let keySeq = 0;
@@ -188,8 +194,13 @@ export class Spool {
     }
   }
 
-  /** Removes leftovers of a crash: files the store does not know (and tmp/, used by earlier versions). */
-  async sweep(known: Set<string>): Promise<number> {
+  /**
+   * Removes leftovers of a crash: files the store does not know (and tmp/, used by earlier versions).
+   * Only under the state's lock: another live process's file is unknown to the store until it records
+   * it, and removing it would cost that process its message (ENOENT at delivery).
+   */
+  async sweep(known: Set<string>, lock: StateLockProof): Promise<number> {
+    lock.assertHolds(this.dir);
     let removed = 0;
     for (const f of await readdir(join(this.dir, 'tmp'))) {
       await rm(join(this.dir, 'tmp', f), { force: true });
