@@ -22,7 +22,10 @@ export type ErrorCode =
   | 'POP3_SYS_TEMP'
   | 'POP3_SYS_PERM'
   | 'POP3_COMMAND'
+  | 'POP3_LISTING_TOO_LARGE'
+  /** Replies out of step with the commands (a body ran into the next reply): nothing read is trusted. */
   | 'POP3_DESYNC'
+  /** A message whose end cannot be found (last line without CRLF before the final dot). */
   | 'POP3_UNREADABLE'
   // any source: a listing line that cannot be trusted (that message is left alone)
   | 'SOURCE_LISTING'

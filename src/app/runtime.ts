@@ -64,7 +64,12 @@ export function targetOptions(
   };
 }
 
-export function openSource(mailbox: MailboxConfig, logger: Logger): Promise<SourceSession> {
+/** `pipelining: false` reads the mailbox one command at a time (after a POP3_DESYNC). */
+export function openSource(
+  mailbox: MailboxConfig,
+  logger: Logger,
+  session: { pipelining?: boolean } = {},
+): Promise<SourceSession> {
   if (mailbox.protocol !== 'pop3') {
     throw new PostboteError(
       'CONFIG_INVALID',
@@ -88,6 +93,7 @@ export function openSource(mailbox: MailboxConfig, logger: Logger): Promise<Sour
     timeouts: mailbox.timeouts,
     maxMessageSize: mailbox.maxMessageSize,
     logger: logger.child({ component: 'pop3', mailbox: mailbox.name }),
+    ...(session.pipelining === false ? { pipelining: false } : {}),
   });
 }
 
@@ -111,7 +117,7 @@ export function mailboxPlan(
     host: mailbox.host,
     secure: mailbox.tls !== 'none',
     interval: mailbox.interval ?? config.scheduler.interval,
-    open: () => openSource(mailbox, logger),
+    open: (session?: { pipelining?: boolean }) => openSource(mailbox, logger, session),
   };
 }
 

@@ -1,5 +1,5 @@
 // `postbote run`: the service. Polls every mailbox on its interval; SIGTERM or SIGINT lets each
-// session finish the message in hand, commit and close, then exits.
+// session finish the message in hand, commit and close (within scheduler.shutdownGrace), then exits.
 import { createRuntime } from '../app/runtime.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
@@ -56,9 +56,19 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await receivers.close();
+  // The passes stop first: a message in hand may be on its way to our own receive connector or use
+  // the target pool, and closing either under it would defer it for a refusal we caused ourselves.
+  const settled = await scheduler.stop();
+  if (!settled) {
+    // A delivery to the target still hangs after the grace and the settle time. Exiting now is what a
+    // kill -9 does (crash-safe: the provider keeps what was not recorded); closing the pool under it
+    // would record a deferral caused by ourselves.
+    logger.error('stopping: a delivery in flight did not finish in time; exiting without waiting for it');
+    logger.flush();
+    process.exit(1);
+  }
   await web?.close();
-  await scheduler.stop();
+  await receivers.close();
   await runtime.close();
   logger.info('postbote stopped');
   logger.flush();

@@ -29,7 +29,7 @@ delivery:
   maxMessageSize: 25MB
   maxReceivedHeaders: 40
   postmaster: postmaster@corp.local
-scheduler: { concurrency: 4, perHostConnections: 1, interval: 10m }
+scheduler: { concurrency: 4, perHostConnections: 1, interval: 10m, shutdownGrace: 45s }
 mailboxes:
   - name: info
     host: pop.provider.example
@@ -58,7 +58,7 @@ mailboxes:
     interval: 90
     enabled: false
     maxMessageSize: 512KB
-    timeouts: { connect: 10s, greeting: 20s, command: 1m, idle: 29m }
+    timeouts: { connect: 10s, greeting: 20s, command: 1m, idle: 29m, message: 2m }
 receive:
   - name: from-connector
     bindings: ["0.0.0.0:2526", "[::1]:2526"]
@@ -99,7 +99,12 @@ describe('a full valid configuration', () => {
     assert.equal(config.delivery.envelopeSender, 'bounces@corp.local');
     assert.deepEqual(config.delivery.retry, { initial: 30_000, max: 7_200_000, expireAfter: 259_200_000 });
     assert.equal(config.delivery.maxMessageSize, 25 * 1024 * 1024);
-    assert.deepEqual(config.scheduler, { concurrency: 4, perHostConnections: 1, interval: 600_000 });
+    assert.deepEqual(config.scheduler, {
+      concurrency: 4,
+      perHostConnections: 1,
+      interval: 600_000,
+      shutdownGrace: 45_000,
+    });
   });
 
   test('fills mailbox defaults from the protocol and the other sections', () => {
@@ -129,6 +134,7 @@ describe('a full valid configuration', () => {
       greeting: 20_000,
       command: 60_000,
       idle: 1_740_000,
+      message: 120_000,
     });
     assert.equal(catchall.interval, 90_000);
     assert.equal(catchall.maxMessageSize, 512 * 1024);
@@ -182,7 +188,12 @@ describe('defaults', () => {
     assert.deepEqual(config.delivery.retry, { initial: 60_000, max: 3_600_000, expireAfter: 432_000_000 });
     assert.equal(config.delivery.maxMessageSize, 100 * 1024 * 1024);
     assert.equal(config.delivery.maxReceivedHeaders, 30);
-    assert.deepEqual(config.scheduler, { concurrency: 8, perHostConnections: 2, interval: 300_000 });
+    assert.deepEqual(config.scheduler, {
+      concurrency: 8,
+      perHostConnections: 2,
+      interval: 300_000,
+      shutdownGrace: 30_000,
+    });
     assert.equal(config.receive, undefined);
     assert.equal(config.web, undefined);
   });

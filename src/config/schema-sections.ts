@@ -145,6 +145,8 @@ export const mailboxSchema = strict({
     greeting: duration().optional(),
     command: duration().optional(),
     idle: duration().optional(),
+    /** Per-message deadline (RETR): this plus 1 s per 10 KB of the message's size. */
+    message: duration().optional(),
   }).prefault({}),
 })
   .superRefine((mailbox, ctx) => {

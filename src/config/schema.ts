@@ -76,6 +76,8 @@ const schedulerSchema = strict({
   concurrency: intIn(1, 1000).default(8),
   perHostConnections: intIn(1, 100).default(2),
   interval: duration().default(300_000),
+  /** How long SIGTERM waits for the messages in hand before dropping provider sessions (nothing is lost). */
+  shutdownGrace: duration().default(30_000),
 });
 
 export const configSchema = strict({

@@ -53,10 +53,11 @@ export class MessageStream extends Readable implements BodySink {
   }
 }
 
-/** Collects a body in memory up to `maxBytes` total and `maxLine` per line. */
+/** Collects a body in memory up to `maxBytes` total, `maxLine` per line and `maxLines` lines. */
 export class BodyCollector implements BodySink {
   private readonly parts: Buffer[] = [];
   private size = 0;
+  private lines = 0;
   private lineLength = 0;
   private settle: { resolve(b: Buffer): void; reject(e: PostboteError): void } | undefined;
   private outcome: { body: Buffer } | { error: PostboteError } | undefined;
@@ -64,10 +65,12 @@ export class BodyCollector implements BodySink {
   constructor(
     private readonly maxBytes: number,
     private readonly maxLine: number,
-    private readonly overflow: (what: 'line' | 'body') => PostboteError,
+    private readonly overflow: (what: 'line' | 'body' | 'lines') => PostboteError,
+    private readonly maxLines = Number.POSITIVE_INFINITY,
   ) {}
 
   write(chunk: Buffer): 'more' | 'discard' {
+    if (this.outcome) return 'discard';
     this.size += chunk.length;
     const lastLf = chunk.lastIndexOf(0x0a);
     let longest: number;
@@ -79,8 +82,17 @@ export class BodyCollector implements BodySink {
       this.lineLength = chunk.length - lastLf - 1;
       longest = Math.max(longest, this.lineLength);
     }
-    if (longest > this.maxLine || this.size > this.maxBytes) {
-      this.finish({ error: this.overflow(longest > this.maxLine ? 'line' : 'body') });
+    if (lastLf >= 0 && this.maxLines !== Number.POSITIVE_INFINITY) this.lines += countLf(chunk, lastLf);
+    const over =
+      longest > this.maxLine
+        ? 'line'
+        : this.size > this.maxBytes
+          ? 'body'
+          : this.lines > this.maxLines
+            ? 'lines'
+            : undefined;
+    if (over) {
+      this.finish({ error: this.overflow(over) });
       return 'discard';
     }
     this.parts.push(chunk);
@@ -110,6 +122,12 @@ export class BodyCollector implements BodySink {
     if ('body' in o) this.settle.resolve(o.body);
     else this.settle.reject(o.error);
   }
+}
+
+function countLf(chunk: Buffer, lastLf: number): number {
+  let n = 0;
+  for (let lf = chunk.indexOf(0x0a); lf >= 0 && lf <= lastLf; lf = chunk.indexOf(0x0a, lf + 1)) n++;
+  return n;
 }
 
 /** Longest complete line within chunk[0..lastLf]; the first one continues a line of `carry` octets. */

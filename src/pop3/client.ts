@@ -13,7 +13,10 @@ import {
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_MESSAGE_SIZE,
   DEFAULT_TIMEOUTS,
+  MAX_LISTING_BYTES,
+  MAX_LISTING_ENTRIES,
   MAX_TOP_BYTES,
+  MIN_TRANSFER_RATE,
   PIPELINE_BATCH,
   type Pop3Options,
   pop3Where,
@@ -22,6 +25,17 @@ import { apopTimestamp, type Pop3Reply, toServerReply } from './reply.js';
 import { classifyErr, type Pop3Stage } from './resp-codes.js';
 
 type MultiResult = { reply: Pop3Reply; body?: Buffer };
+
+/** What a buffered multi-line reply may hold; a listing's overflow is the server's fault, named so. */
+interface MultiLimits {
+  bytes: number;
+  lines?: number;
+  listing?: boolean;
+}
+
+// A listing (UIDL, LIST) has one short line per message: bounded by entries and by bytes, so an
+// endless one fails instead of growing memory without limit.
+const LISTING_LIMITS: MultiLimits = { bytes: MAX_LISTING_BYTES, lines: MAX_LISTING_ENTRIES, listing: true };
 
 export class Pop3Session implements SourceSession {
   readonly protocol = 'pop3' as const;
@@ -49,7 +63,7 @@ export class Pop3Session implements SourceSession {
   }
 
   get pipelining(): boolean {
-    return this.capabilities.has('PIPELINING');
+    return this.options.pipelining !== false && this.capabilities.has('PIPELINING');
   }
 
   /** Greeting, CAPA, STLS when asked for, login, CAPA again (capabilities may change after login). */
@@ -112,7 +126,9 @@ export class Pop3Session implements SourceSession {
 
   private async refreshCapabilities(): Promise<void> {
     // CAPA is a few short lines: the byte cap is a line's worth.
-    const { reply, body } = await this.multi('CAPA', this.options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
+    const { reply, body } = await this.multi('CAPA', {
+      bytes: this.options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+    });
     this.capaKnown = reply.status === '+OK';
     this.capabilities = body ? parseCapa(bodyLines(body)) : new Map();
   }
@@ -134,10 +150,7 @@ export class Pop3Session implements SourceSession {
   }
 
   async list(): Promise<SourceListing> {
-    const cap = Number.POSITIVE_INFINITY; // one short line per message: bounded by the line cap alone
-    const [uidl, list] = this.pipelining
-      ? ((await this.multiMany(['UIDL', 'LIST'], cap)) as [MultiResult, MultiResult])
-      : [await this.multi('UIDL', cap), await this.multi('LIST', cap)];
+    const [uidl, list] = await this.listings();
     if (uidl.reply.status !== '+OK') {
       throw new PostboteError('POP3_COMMAND', `server does not support UIDL: ${uidl.reply.text}`, {
         temporary: false,
@@ -148,8 +161,21 @@ export class Pop3Session implements SourceSession {
       });
     }
     if (list.reply.status !== '+OK') this.throwErr(list.reply, 'command', 'LIST');
-    const listing = joinListings(parseUidl(bodyLines(uidl.body!)), parseList(bodyLines(list.body!)));
-    return listing;
+    return joinListings(parseUidl(bodyLines(uidl.body!)), parseList(bodyLines(list.body!)));
+  }
+
+  /** UIDL and LIST, bounded (LISTING_LIMITS); a listing that fails takes the connection with it. */
+  private async listings(): Promise<[MultiResult, MultiResult]> {
+    try {
+      if (this.pipelining) {
+        return (await this.multiMany(['UIDL', 'LIST'], LISTING_LIMITS)) as [MultiResult, MultiResult];
+      }
+      return [await this.multi('UIDL', LISTING_LIMITS), await this.multi('LIST', LISTING_LIMITS)];
+    } catch (err) {
+      // An overflowing listing would otherwise be drained to its end, which may never come.
+      this.conn.fail(err as PostboteError);
+      throw err;
+    }
   }
 
   retrieve(message: SourceMessage): Readable {
@@ -162,7 +188,7 @@ export class Pop3Session implements SourceSession {
    */
   retrieveMany(messages: SourceMessage[]): Readable[] {
     const max = this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    const requested: Array<{ line: string; stream: MessageStream }> = [];
+    const requested: Array<{ line: string; stream: MessageStream; size: number }> = [];
     const streams = messages.map((message) => {
       const tooLarge = (size: number) =>
         new PostboteError(
@@ -182,11 +208,17 @@ export class Pop3Session implements SourceSession {
         return stream;
       }
       stream.onWanted = () => this.conn.resume();
-      requested.push({ line: `RETR ${message.num}`, stream });
+      requested.push({ line: `RETR ${message.num}`, stream, size: message.size });
       return stream;
     });
     const replies = this.conn.send(
-      requested.map(({ line, stream }) => ({ line, body: stream, timeout: this.timeouts.command })),
+      requested.map(({ line, stream, size }) => ({
+        line,
+        body: stream,
+        timeout: this.timeouts.command,
+        deadline: this.timeouts.message,
+        expectedSize: size,
+      })),
     );
     replies.forEach((pending, i) => {
       const { line, stream } = requested[i]!;
@@ -202,7 +234,7 @@ export class Pop3Session implements SourceSession {
 
   async top(message: SourceMessage, lines: number): Promise<Buffer> {
     const line = `TOP ${message.num} ${lines}`;
-    const { reply, body } = await this.multi(line, MAX_TOP_BYTES);
+    const { reply, body } = await this.multi(line, { bytes: MAX_TOP_BYTES });
     if (reply.status !== '+OK') this.throwErr(reply, 'command', line);
     return body!;
   }
@@ -245,22 +277,15 @@ export class Pop3Session implements SourceSession {
   }
 
   /** Multi-line commands, buffered, written in one batch. A body is undefined when its reply was -ERR. */
-  private multiMany(lines: string[], maxBytes: number): Promise<MultiResult[]> {
+  private multiMany(lines: string[], limits: MultiLimits): Promise<MultiResult[]> {
     const maxLine = this.options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     const collectors = lines.map(
       (line) =>
-        new BodyCollector(maxBytes, maxLine, (what) =>
-          what === 'line'
-            ? new PostboteError('LINE_TOO_LONG', `a line of the reply to ${line} exceeds ${maxLine} octets`, {
-                temporary: true,
-                where: this.where,
-                command: line,
-              })
-            : new PostboteError('MESSAGE_TOO_LARGE', `the reply to ${line} exceeds ${maxBytes} octets`, {
-                temporary: false,
-                where: this.where,
-                command: line,
-              }),
+        new BodyCollector(
+          limits.bytes,
+          maxLine,
+          (what) => this.overflowError(line, what, limits, maxLine),
+          limits.lines,
         ),
     );
     const replies = this.conn.send(
@@ -274,8 +299,42 @@ export class Pop3Session implements SourceSession {
     );
   }
 
-  private async multi(line: string, maxBytes: number): Promise<MultiResult> {
-    return (await this.multiMany([line], maxBytes))[0]!;
+  private async multi(line: string, limits: MultiLimits): Promise<MultiResult> {
+    return (await this.multiMany([line], limits))[0]!;
+  }
+
+  private overflowError(
+    line: string,
+    what: 'line' | 'body' | 'lines',
+    limits: MultiLimits,
+    maxLine: number,
+  ): PostboteError {
+    const where = this.where;
+    if (what === 'line') {
+      return new PostboteError('LINE_TOO_LONG', `a line of the reply to ${line} exceeds ${maxLine} octets`, {
+        temporary: true,
+        where,
+        command: line,
+      });
+    }
+    if (!limits.listing) {
+      return new PostboteError('MESSAGE_TOO_LARGE', `the reply to ${line} exceeds ${limits.bytes} octets`, {
+        temporary: false,
+        where,
+        command: line,
+      });
+    }
+    const limit = what === 'lines' ? `${limits.lines} entries` : `${limits.bytes} octets`;
+    return new PostboteError(
+      'POP3_LISTING_TOO_LARGE',
+      `the server's ${line} listing exceeds ${limit}: the server is broken or hostile (no mailbox holds that many messages)`,
+      {
+        temporary: true,
+        where,
+        command: line,
+        hint: 'ask the provider to check the mailbox; Postbote stops reading the listing to protect its memory',
+      },
+    );
   }
 
   private check(reply: Pop3Reply, stage: Pop3Stage, command: string): void {
@@ -317,6 +376,7 @@ export async function openPop3(options: Pop3Options): Promise<Pop3Session> {
     logger,
     maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
     idleTimeout: timeouts.idle,
+    minRate: MIN_TRANSFER_RATE,
   });
   const session = new Pop3Session(conn, options);
   try {

@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import { PostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { BodyWatch } from './body-watch.js';
 import { DotUnstuffer } from './dot-unstuff.js';
 import { type Pop3Reply, parseReply, scanLine } from './reply.js';
 
@@ -23,12 +24,28 @@ export interface CommandSpec {
   body?: BodySink;
   /** Milliseconds until the status line must have arrived. */
   timeout: number;
+  /**
+   * Milliseconds the whole reply (status and body) may take from when it is next in line, plus one
+   * second per `minRate` octets of body (or of `expectedSize`, if more). Default: `timeout`.
+   */
+  deadline?: number;
+  /** The size LIST gave for a RETR: the body is watched for running past it (see body-watch.ts). */
+  expectedSize?: number;
 }
 
 interface Pending extends CommandSpec {
   phase: 'status' | 'body';
   unstuffer?: DotUnstuffer;
+  watch?: BodyWatch;
   discarding: boolean;
+  /** Written while earlier commands were unanswered: its reply may be mistaken for theirs. */
+  pipelined: boolean;
+  /** Body octets taken by the sink (discarded ones do not extend the deadline). */
+  accepted: number;
+  /** Milliseconds counted against the deadline so far, and since when the clock runs (unpaused). */
+  spent: number;
+  since?: number;
+  statusBy?: number;
   resolve(reply: Pop3Reply): void;
   reject(err: PostboteError): void;
 }
@@ -39,6 +56,8 @@ export interface ConnectionOptions {
   maxLineLength: number;
   /** Longest silence allowed while a body is streaming and we are not the ones holding it back. */
   idleTimeout: number;
+  /** Octets per second a reply's deadline grants beyond its base (MIN_TRANSFER_RATE). */
+  minRate: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -50,7 +69,6 @@ export class Pop3Connection {
   private paused = false;
   private failure: PostboteError | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private timerFor: { head: Pending; phase: Pending['phase'] } | undefined;
 
   constructor(
     socket: Socket,
@@ -72,7 +90,17 @@ export class Pop3Connection {
     const promises = specs.map(
       (spec) =>
         new Promise<Pop3Reply>((resolve, reject) => {
-          this.queue.push({ ...spec, phase: 'status', discarding: false, resolve, reject });
+          const pipelined = this.queue.length > 0;
+          this.queue.push({
+            ...spec,
+            phase: 'status',
+            discarding: false,
+            pipelined,
+            accepted: 0,
+            spent: 0,
+            resolve,
+            reject,
+          });
         }),
     );
     for (const spec of specs) {
@@ -207,9 +235,20 @@ export class Pop3Connection {
       );
       return false;
     }
+    if (reply.status === '+OK' && head.expectedSize !== undefined && this.inPipeline(head)) {
+      const announced = /^(\d+)\s+octets/i.exec(reply.text);
+      if (announced && Number(announced[1]) !== head.expectedSize) {
+        this.failDesync(
+          head,
+          `the reply to ${this.describe(head)} announces ${announced[1]} octets where LIST said ${head.expectedSize}: the server's replies are out of step with the commands`,
+        );
+        return false;
+      }
+    }
     if (reply.status === '+OK' && head.body) {
       head.phase = 'body';
       head.unstuffer = new DotUnstuffer();
+      if (head.expectedSize !== undefined) head.watch = new BodyWatch(head.expectedSize);
     } else {
       this.queue.shift();
     }
@@ -221,7 +260,18 @@ export class Pop3Connection {
     const r = head.unstuffer!.push(this.buf);
     this.buf = r.rest ?? EMPTY;
     for (const part of r.out) {
-      if (head.discarding) break;
+      const seen = head.watch?.push(part);
+      // Only a command with others in flight can swallow their replies; alone, "+OK" is message text.
+      if (seen && this.inPipeline(head)) {
+        const text = JSON.stringify(seen.text.replace(/[\r\n]+$/, ''));
+        this.failDesync(
+          head,
+          `the reply to ${this.describe(head)} ran past its listed size (${head.expectedSize} octets) into what looks like the next reply (${text}… at octet ${seen.offset}): the server's replies are out of step with the commands`,
+        );
+        return;
+      }
+      if (head.discarding) continue;
+      head.accepted += part.length;
       const verdict = head.body!.write(part);
       if (verdict === 'discard') head.discarding = true;
       else if (verdict === 'pause') this.paused = true;
@@ -237,34 +287,83 @@ export class Pop3Connection {
     this.fail(new PostboteError('PROTOCOL', message, { temporary: true, where: this.opts.where }));
   }
 
+  private inPipeline(head: Pending): boolean {
+    return head.pipelined || this.queue.length > 1;
+  }
+
+  /** Fails the connection: after a desynchronisation no later reply can be trusted either. */
+  private failDesync(head: Pending, message: string): void {
+    this.fail(
+      new PostboteError('POP3_DESYNC', message, {
+        temporary: true,
+        where: this.opts.where,
+        command: this.describe(head),
+        hint: 'usually a message on the server whose last line has no line break before the final dot; reading the mailbox one command at a time (without pipelining) isolates it',
+      }),
+    );
+  }
+
   /**
-   * One timer for the head of the queue: the command's timeout until its status line is complete
-   * (not reset by trickling bytes), then the idle timeout, reset by every chunk of body. No timer
-   * while we hold the socket paused: a slow consumer is not the server's fault.
+   * One timer for the head of the queue, the earliest of: its status line's timeout (not reset by
+   * trickling bytes), the idle timeout while a body streams (reset by every chunk), and the reply's
+   * overall deadline (base plus size at the minimum rate), so a reply that trickles cannot outlive
+   * it. No clock runs while we hold the socket paused: a slow consumer is not the server's fault.
    */
   private arm(): void {
+    this.clearTimer();
     const head = this.queue[0];
-    if (!head || this.paused || this.failure) {
-      this.clearTimer();
+    if (!head || this.failure) return;
+    const now = Date.now();
+    if (head.since !== undefined) head.spent += now - head.since;
+    head.since = undefined;
+    if (this.paused) return;
+    head.since = now;
+    head.statusBy ??= now + head.timeout;
+    const cmd = this.describe(head);
+    const allowed = this.allowed(head);
+    let ms = allowed - head.spent;
+    let what = `the reply to ${cmd} did not complete within its deadline of ${Math.round(allowed)} ms (${head.accepted} octets received)`;
+    const phaseMs = head.phase === 'status' ? head.statusBy - now : this.opts.idleTimeout;
+    if (phaseMs <= ms) {
+      ms = phaseMs;
+      what =
+        head.phase === 'status'
+          ? `no reply to ${cmd} within ${head.timeout} ms`
+          : `server silent for ${phaseMs} ms in the middle of the reply to ${cmd}`;
+    }
+    this.timer = setTimeout(() => this.expire(head, what), Math.max(0, ms));
+  }
+
+  /** The head's deadline in milliseconds: its base, plus the time its size takes at the minimum rate. */
+  private allowed(head: Pending): number {
+    const octets = Math.max(head.expectedSize ?? 0, head.accepted);
+    return (head.deadline ?? head.timeout) + (octets * 1000) / this.opts.minRate;
+  }
+
+  private expire(head: Pending, what: string): void {
+    const where = this.opts.where;
+    const command = this.describe(head);
+    if (head.phase === 'body' && head.watch?.missingCrlfAtEnd()) {
+      // The body stopped right after "X.\r\n" at its listed size: that was meant as the end, but the
+      // last line lacked its CRLF, so no terminator will ever come. Waiting again will not help.
+      const err = new PostboteError(
+        'POP3_UNREADABLE',
+        `the reply to ${command} never ended: the message's last line has no line break before the final dot (${head.watch.received} octets received, ${head.expectedSize} listed), so its end cannot be found`,
+        {
+          temporary: false,
+          where,
+          command,
+          hint: 'the provider holds a damaged copy of this message; it stays on the server: read or delete it by webmail, or ask the provider to repair it',
+        },
+      );
+      this.fail(err);
       return;
     }
-    const t = this.timerFor;
-    if (head.phase === 'status' && t?.head === head && t.phase === 'status') return;
-    this.clearTimer();
-    const ms = head.phase === 'status' ? head.timeout : this.opts.idleTimeout;
-    const what =
-      head.phase === 'status'
-        ? `no reply to ${this.describe(head)} within ${ms} ms`
-        : `server silent for ${ms} ms in the middle of the reply to ${this.describe(head)}`;
-    this.timerFor = { head, phase: head.phase };
-    this.timer = setTimeout(() => {
-      this.fail(new PostboteError('TIMEOUT', what, { temporary: true, where: this.opts.where }));
-    }, ms);
+    this.fail(new PostboteError('TIMEOUT', what, { temporary: true, where, command }));
   }
 
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.timerFor = undefined;
   }
 }

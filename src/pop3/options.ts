@@ -12,6 +12,11 @@ export interface Pop3Timeouts {
   command?: number;
   /** Longest silence in the middle of a multi-line body. */
   idle?: number;
+  /**
+   * Per-message deadline: RETR must complete within this plus one second per MIN_TRANSFER_RATE
+   * octets of the listed (or received, if more) size. Time the reader holds the stream back is not counted.
+   */
+  message?: number;
 }
 
 export interface Pop3Options {
@@ -35,6 +40,11 @@ export interface Pop3Options {
   maxMessageSize?: number;
   logger?: Logger;
   localAddress?: string;
+  /**
+   * false: one command at a time even when CAPA offers PIPELINING (after a POP3_DESYNC, to find the
+   * message that broke the pipeline). Default: pipeline when the server offers it.
+   */
+  pipelining?: boolean;
 }
 
 export const DEFAULT_TIMEOUTS: Required<Pop3Timeouts> = {
@@ -42,7 +52,21 @@ export const DEFAULT_TIMEOUTS: Required<Pop3Timeouts> = {
   greeting: 30_000,
   command: 60_000,
   idle: 60_000,
+  message: 60_000,
 };
+
+// The slowest transfer we wait for: 10 KB/s is a modem-era rate, far below any provider today, so a
+// server slower than that is stuck or trickling on purpose. A reply's deadline grows by one second
+// per this many octets (Postfix's smtp_min_data_rate idea), so large messages still get their time.
+export const MIN_TRANSFER_RATE = 10 * 1024;
+
+// A million messages is far beyond any real mailbox (providers cap them well below), and still bounds
+// what a listing may make us hold: an endless UIDL fails here instead of exhausting memory.
+export const MAX_LISTING_ENTRIES = 1_000_000;
+// The longest valid listing line: a 10-digit message number, a space, a 70-octet UID (RFC 1939 §7)
+// and CRLF is 83 octets; the byte cap lets every entry have that, about 84 MB in all.
+export const MAX_LISTING_LINE = 84;
+export const MAX_LISTING_BYTES = MAX_LISTING_ENTRIES * MAX_LISTING_LINE;
 
 // RFC 2449 caps status lines at 512 octets, but TOP returns message lines, and real mail carries
 // unwrapped lines of hundreds of kilobytes (HTML, base64 without breaks). 1 MiB takes those and

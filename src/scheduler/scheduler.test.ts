@@ -138,3 +138,47 @@ test('a failing mailbox is marked failing with its error, and recovers on the ne
   await s.stop();
   await ctx.store.close();
 });
+
+/** A mailbox whose session hangs in list() until it is aborted, like a server trickling forever. */
+function hangingPlan(onAbort: () => void): MailboxPlan & { interval: number } {
+  const base = plans(['slow']).list[0]!;
+  return {
+    ...base,
+    async open(): Promise<SourceSession> {
+      let fail: (err: Error) => void = () => undefined;
+      const hang = new Promise<never>((_, reject) => {
+        fail = reject;
+      });
+      return {
+        ...(await base.open()),
+        list: () => hang,
+        abort: () => {
+          onAbort();
+          fail(new PostboteError('CANCELLED', 'session aborted', { temporary: true }));
+        },
+      };
+    },
+  };
+}
+
+test('stop() aborts a session still busy after the shutdown grace, and starts no pass after it', async () => {
+  const ctx = await context();
+  let aborted = 0;
+  const s = new Scheduler(
+    ctx,
+    [hangingPlan(() => aborted++)],
+    { concurrency: 1, perHostConnections: 1, shutdownGrace: 300 },
+    silentLogger(),
+  );
+  const pass = s.runNow('mb0');
+  await sleep(50);
+  const started = Date.now();
+  await Promise.race([s.stop(), sleep(5000).then(() => assert.fail('stop() still waiting after 5 s'))]);
+  assert.ok(Date.now() - started < 2000, `stopped after ${Date.now() - started} ms`);
+  assert.ok(aborted >= 1, 'the session was dropped');
+  const summary = await pass;
+  assert.equal(summary.ok, false);
+  assert.equal(summary.deferred, 0);
+  await assert.rejects(s.runNow('mb0'), { code: 'CANCELLED' });
+  await ctx.store.close();
+});

@@ -1,17 +1,31 @@
 // Polls each mailbox on its interval: many in parallel, a bounded number of sessions per provider host,
 // never two sessions on one mailbox, backing off while a mailbox fails. stop() lets each session finish
-// the message in hand, commit, and close.
+// the message in hand, commit, and close, within a bounded grace.
 
 import type { MailboxPlan, PassEvent, PassSummary } from '../connector/mailbox-pass.js';
 import { runMailboxPass } from '../connector/mailbox-pass.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
+import { isPostboteError, PostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { SourceSession } from '../source/types.js';
 import { KeyedSemaphore, Semaphore } from '../util/semaphore.js';
 
 /** However long the interval, a failing mailbox is retried at least this often. */
 const MAX_FAILURE_BACKOFF_MS = 3_600_000;
 /** Spread the first polls so many mailboxes do not connect at the same instant. */
 const START_SPREAD_MS = 5_000;
+/**
+ * How long stop() lets passes finish the message in hand before it drops their provider sessions.
+ * 30 s: a message of a few MB arrives well within it, and it leaves room for the settle time below
+ * within systemd's default 90 s stop timeout. Dropping a session costs nothing: without QUIT the
+ * provider keeps every message, and what was fetched but not recorded is fetched again.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+/**
+ * After the sessions are dropped, what can still hold a pass is a delivery to the target in flight.
+ * It is waited for this long (cutting it could deliver twice) before stop() gives up on it.
+ */
+const STOP_SETTLE_MS = 10_000;
 
 export type MailboxState = 'idle' | 'running' | 'failing' | 'paused';
 
@@ -36,6 +50,8 @@ export interface SchedulerOptions {
   perHostConnections: number;
   onEvent?: (event: PassEvent) => void;
   onPass?: (summary: PassSummary) => void;
+  /** Milliseconds stop() waits for the message in hand before dropping provider sessions. */
+  shutdownGrace?: number;
 }
 
 interface Slot {
@@ -45,6 +61,8 @@ interface Slot {
   running?: Promise<PassSummary>;
   /** Another pass was asked for while one ran (it may have started before the request): run again. */
   again?: boolean;
+  /** Provider sessions the running pass opened: stop() drops them once the grace is over. */
+  sessions: Set<SourceSession>;
 }
 
 export class Scheduler {
@@ -53,6 +71,8 @@ export class Scheduler {
   private readonly perHost: KeyedSemaphore;
   private readonly abort = new AbortController();
   private readonly watchers = new Set<SchedulerWatcher>();
+  /** The grace is over: sessions are dropped as soon as they open. */
+  private forced = false;
 
   constructor(
     private readonly ctx: DeliveryContext,
@@ -66,6 +86,7 @@ export class Scheduler {
       this.slots.set(plan.name, {
         plan,
         status: { name: plan.name, state: 'idle', failures: 0, nextRunAt: null },
+        sessions: new Set(),
       });
     }
   }
@@ -109,11 +130,14 @@ export class Scheduler {
   requestRun(name: string): void {
     const slot = this.slots.get(name);
     if (!slot) throw new Error(`no mailbox named ${name}`);
+    if (this.abort.signal.aborted) return;
     if (slot.running) slot.again = true;
-    else
-      this.run(slot, false).catch((err) =>
-        this.logger.error({ err }, `mailbox ${slot.plan.name}: pass crashed`),
-      );
+    else this.run(slot, false).catch((err) => this.crashed(slot, err));
+  }
+
+  private crashed(slot: Slot, err: unknown): void {
+    if (isPostboteError(err) && err.code === 'CANCELLED' && this.abort.signal.aborted) return;
+    this.logger.error({ err }, `mailbox ${slot.plan.name}: pass crashed`);
   }
 
   private notify(slot: Slot): void {
@@ -137,11 +161,27 @@ export class Scheduler {
     this.notify(slot);
   }
 
-  /** Stops polling; sessions finish the message in hand, commit and close. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling; sessions finish the message in hand, commit and close. A pass still busy after the
+   * shutdown grace (a trickling provider) has its provider sessions dropped: nothing is committed at
+   * the provider, so nothing is lost. Resolves true once every pass ended, false if a delivery in flight
+   * still held one STOP_SETTLE_MS later (the caller then must not close what that delivery uses).
+   */
+  async stop(): Promise<boolean> {
     this.abort.abort();
     for (const slot of this.slots.values()) clearTimeout(slot.timer);
-    await Promise.all([...this.slots.values()].map((s) => s.running?.catch(() => undefined)));
+    const passes = Promise.all([...this.slots.values()].map((s) => s.running?.catch(() => undefined)));
+    if (await settles(passes, this.options.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS)) return true;
+    this.forced = true;
+    for (const slot of this.slots.values()) {
+      if (slot.sessions.size === 0) continue;
+      this.logger.warn(
+        { mailbox: slot.plan.name },
+        `mailbox ${slot.plan.name}: still busy after the shutdown grace; closing its provider session without committing (messages stay on the server)`,
+      );
+      for (const session of slot.sessions) session.abort();
+    }
+    return settles(passes, STOP_SETTLE_MS);
   }
 
   private schedule(slot: Slot, delay: number): void {
@@ -149,22 +189,23 @@ export class Scheduler {
     clearTimeout(slot.timer);
     slot.status.nextRunAt = Date.now() + delay;
     slot.timer = setTimeout(() => {
-      this.run(slot, false).catch((err) =>
-        this.logger.error({ err }, `mailbox ${slot.plan.name}: pass crashed`),
-      );
+      this.run(slot, false).catch((err) => this.crashed(slot, err));
     }, delay);
   }
 
   private run(slot: Slot, force: boolean): Promise<PassSummary> {
     if (slot.running) return slot.running;
+    if (this.abort.signal.aborted) return Promise.reject(stopping());
     clearTimeout(slot.timer);
     slot.status.nextRunAt = null;
     const running = this.global
       .run(() =>
         this.perHost.for(slot.plan.host).run(() => {
+          // Stopped while waiting for a turn: no new session, no new delivery.
+          if (this.abort.signal.aborted) throw stopping();
           slot.status.state = 'running';
           this.notify(slot);
-          return runMailboxPass(this.ctx, slot.plan, {
+          return runMailboxPass(this.ctx, this.tracked(slot), {
             force,
             signal: this.abort.signal,
             onEvent: (event) => {
@@ -180,9 +221,26 @@ export class Scheduler {
       })
       .finally(() => {
         slot.running = undefined;
+        slot.sessions.clear();
       });
     slot.running = running;
     return running;
+  }
+
+  /** The slot's plan, with the sessions it opens remembered so stop() can drop them. */
+  private tracked(slot: Slot): MailboxPlan {
+    return {
+      ...slot.plan,
+      open: async (...args: Parameters<MailboxPlan['open']>) => {
+        const session = await slot.plan.open(...args);
+        if (this.forced) {
+          session.abort();
+          throw stopping();
+        }
+        slot.sessions.add(session);
+        return session;
+      },
+    };
   }
 
   private finished(slot: Slot, summary: PassSummary): void {
@@ -202,5 +260,22 @@ export class Scheduler {
         : Math.min(interval * 2 ** (slot.status.failures - 1), Math.max(interval, MAX_FAILURE_BACKOFF_MS));
     this.schedule(slot, delay);
     this.notify(slot);
+  }
+}
+
+function stopping(): PostboteError {
+  return new PostboteError('CANCELLED', 'Postbote is shutting down', { temporary: true });
+}
+
+/** Whether `p` settles within `ms`. */
+async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
