@@ -10,7 +10,7 @@ import { hashPassword, verifyPassword } from '../util/password.js';
 import { guardBody } from './body-guard.js';
 import { ipMatcher, normalizeAddress } from './ip-ranges.js';
 import { deliverToMaildir, sweepMaildirTmp } from './maildir.js';
-import { RecipientPolicy } from './policy.js';
+import { hasSourceRoute, RecipientPolicy } from './policy.js';
 import { protocolLogger } from './protocol-log.js';
 import { RateLimiter } from './rate-limit.js';
 import { type Answer, relayMessage, splitHostPort } from './relay.js';
@@ -22,6 +22,9 @@ const CLOSE_TIMEOUT_MS = 30_000;
 const SWEEP_INTERVAL_MS = 6 * 3_600_000;
 // Idle sessions are dropped after this; RFC 5321 4.5.3.2.7 asks servers to wait at least 5 minutes.
 const SOCKET_TIMEOUT_MS = 5 * 60_000;
+
+/** smtp-server's per-client connection (its class is not exported by name). */
+type SMTPConnection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
 /** An error smtp-server turns into a reply: `code` plus text that starts with the enhanced code. */
 function reply(code: number, message: string): Error & { responseCode: number } {
@@ -38,7 +41,9 @@ export interface Listener {
 export async function startListener(config: ReceiveConfig, logger: Logger): Promise<Listener> {
   const log = logger.child({ component: 'receive', listener: config.name });
   const allowed = ipMatcher(config.remoteIpRanges);
-  const policy = new RecipientPolicy(config.acceptedDomains);
+  const policy = new RecipientPolicy(config.acceptedDomains, {
+    allowSenderRouting: config.allowSenderRouting,
+  });
   const connections = new RateLimiter(config.rateLimits.connectionsPerMinute);
   const messages = new RateLimiter(config.rateLimits.messagesPerMinute);
   const fqdn = config.fqdn ?? hostname();
@@ -102,6 +107,8 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
         return callback(reply(421, `4.7.0 Too many connections from [${ip}], try again later`));
       }
       if (hideAuthInClear && !session.secure) setDisabled(session, [...baseDisabled, 'AUTH']);
+      const connection = findConnection(servers, session.id);
+      if (connection) markSourceRoutes(connection);
       callback();
     },
 
@@ -136,7 +143,7 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
     },
 
     onRcptTo(address, _session, callback) {
-      const verdict = policy.check(address.address);
+      const verdict = policy.check(address.address, sourceRouted.has(address));
       if (!verdict.ok) return callback(reply(verdict.code, verdict.message));
       // Folder names and next-hop envelopes use the checked, lower-case address.
       address.address = verdict.address;
@@ -222,6 +229,30 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
       if (sweeper) clearInterval(sweeper);
       return closeAll(servers);
     },
+  };
+}
+
+/** The smtp-server connection behind a session (a few hundred at most, so a scan is cheap). */
+function findConnection(servers: readonly SMTPServer[], id: string): SMTPConnection | undefined {
+  for (const server of servers) {
+    for (const connection of server.connections) if (connection.id === id) return connection;
+  }
+  return undefined;
+}
+
+/** Parsed RCPT addresses whose command carried a source route, which smtp-server strips. */
+const sourceRouted = new WeakSet<object>();
+
+/**
+ * smtp-server removes `@relay,@relay:` from `<@relay,@relay:user@domain>` (RFC 5321 appendix C says
+ * to ignore it) before onRcptTo, so the raw command is looked at here, per connection.
+ */
+function markSourceRoutes(connection: SMTPConnection): void {
+  const parse = connection._parseAddressCommand;
+  connection._parseAddressCommand = function (name, command) {
+    const parsed = parse.call(this, name, command);
+    if (parsed && hasSourceRoute(command.toString())) sourceRouted.add(parsed);
+    return parsed;
   };
 }
 
