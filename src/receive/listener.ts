@@ -12,19 +12,21 @@ import { guardBody } from './body-guard.js';
 import { watchDataRate } from './data-rate.js';
 import { ipMatcher, normalizeAddress } from './ip-ranges.js';
 import { deliverToMaildir, sweepMaildirTmp } from './maildir.js';
-import { hasSourceRoute, RecipientPolicy } from './policy.js';
+import { RecipientPolicy } from './policy.js';
 import { protocolLogger } from './protocol-log.js';
 import { RateLimiter } from './rate-limit.js';
 import { type Answer, relayMessage, splitHostPort } from './relay.js';
-import { SessionGuard, type SMTPConnection } from './session-guard.js';
+import { SessionGuard } from './session-guard.js';
+import { findConnection, markSourceRoutes, sourceRouted } from './source-route.js';
 import { traceHeader } from './trace.js';
 
 // How long close() lets sessions finish a message in hand before they get 421 (smtp-server's timer).
 const CLOSE_TIMEOUT_MS = 30_000;
 /** How often the Maildirs' tmp/ folders are swept of what crashes left (Maildir's 36-hour rule). */
 const SWEEP_INTERVAL_MS = 6 * 3_600_000;
-// smtp-server counts a socket from accept, ours from onConnect (100 ms later): this many more cap the
-// sockets in between, so a flood of bare connects cannot pile up before the table sees them.
+// smtp-server counts a socket from accept, our table from onConnect (100 ms later): twice maxConnections
+// caps the sockets in between (smtp-server answers those 421 itself), so a flood of bare connects
+// cannot pile up before the table sees them, while the table's own 421s stay the ones clients see.
 const PRE_SESSION_HEADROOM = 2;
 
 /** An error smtp-server turns into a reply: `code` plus text that starts with the enhanced code. */
@@ -302,30 +304,6 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
       if (sweeper) clearInterval(sweeper);
       return closeAll(servers);
     },
-  };
-}
-
-/** The smtp-server connection behind a session (a few hundred at most, so a scan is cheap). */
-function findConnection(servers: readonly SMTPServer[], id: string): SMTPConnection | undefined {
-  for (const server of servers) {
-    for (const connection of server.connections) if (connection.id === id) return connection;
-  }
-  return undefined;
-}
-
-/** Parsed RCPT addresses whose command carried a source route, which smtp-server strips. */
-const sourceRouted = new WeakSet<object>();
-
-/**
- * smtp-server removes `@relay,@relay:` from `<@relay,@relay:user@domain>` (RFC 5321 appendix C says
- * to ignore it) before onRcptTo, so the raw command is looked at here, per connection.
- */
-function markSourceRoutes(connection: SMTPConnection): void {
-  const parse = connection._parseAddressCommand;
-  connection._parseAddressCommand = function (name, command) {
-    const parsed = parse.call(this, name, command);
-    if (parsed && hasSourceRoute(command.toString())) sourceRouted.add(parsed);
-    return parsed;
   };
 }
 
