@@ -170,7 +170,7 @@ describe('receive connector: session time and data rate', () => {
       }
       assert.match(reply, /^421 4\.4\.2 .*Session time limit exceeded/);
       const elapsed = Date.now() - started;
-      assert.ok(elapsed >= 2_000 && elapsed < 5_000, `closed after ${elapsed} ms`);
+      assert.ok(elapsed >= 2_000 && elapsed < 8_000, `closed after ${elapsed} ms`);
       assert.equal(await s.read(), '', 'and the connection is closed');
     } finally {
       s.close();
@@ -197,7 +197,8 @@ describe('receive connector: session time and data rate', () => {
     } finally {
       s.close();
     }
-    await sleep(100);
+    // The aborted write removes its tmp/ file once it sees the stream fail (later on a busy machine).
+    for (let i = 0; i < 100 && newFiles(maildir, 'slow@corp.local', 'tmp').length > 0; i++) await sleep(50);
     assert.deepEqual(newFiles(maildir, 'slow@corp.local'), []);
     assert.deepEqual(newFiles(maildir, 'slow@corp.local', 'tmp'), []);
   });
