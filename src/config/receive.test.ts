@@ -37,7 +37,50 @@ describe('receive configuration', () => {
     assert.equal(r.maxMessageSize, 36 * 1024 * 1024);
     assert.equal(r.maxRecipients, 200);
     assert.deepEqual(r.rateLimits, { connectionsPerMinute: 600, messagesPerMinute: 600 });
+    assert.equal(r.maxConnections, 100);
+    assert.equal(r.maxConnectionsPerIp, 20);
+    assert.deepEqual(r.timeouts, { idle: 300_000, session: 600_000 });
+    assert.equal(r.minDataRate, 500);
+    assert.deepEqual(r.authFailures, { perSession: 3, delay: 2_000, lockoutAfter: 10, lockout: 900_000 });
+    assert.equal(r.allowSenderRouting, false);
     assert.equal(r.deliver.maildir, join(dir, 'mail'));
+  });
+
+  test('connection, session and AUTH limits take durations and numbers; nonsense is refused', () => {
+    const base = `${head}    remoteIpRanges: []\n    acceptedDomains: [corp.local]\n    deliver: { maildir: m }\n`;
+    const r = parse(
+      `${base}    maxConnections: 50\n    maxConnectionsPerIp: 5\n    timeouts: { idle: 1m, session: 30m }\n` +
+        `    minDataRate: 2000\n    authFailures: { perSession: 1, delay: 500ms, lockoutAfter: 3, lockout: 1h }\n` +
+        `    allowSenderRouting: true\n`,
+    ).receive![0]!;
+    assert.deepEqual(
+      [
+        r.maxConnections,
+        r.maxConnectionsPerIp,
+        r.timeouts,
+        r.minDataRate,
+        r.authFailures,
+        r.allowSenderRouting,
+      ],
+      [
+        50,
+        5,
+        { idle: 60_000, session: 1_800_000 },
+        2000,
+        { perSession: 1, delay: 500, lockoutAfter: 3, lockout: 3_600_000 },
+        true,
+      ],
+    );
+    fails(`${base}    maxConnections: 0\n`, /maxConnections: expected a number from 1/);
+    fails(`${base}    timeouts: { session: soon }\n`, /timeouts\.session: expected a duration/);
+    fails(`${base}    authFailures: { tries: 3 }\n`, /authFailures/);
+  });
+
+  test('an internationalized domain written as Unicode and as A-label is listed twice', () => {
+    fails(
+      `${head}    remoteIpRanges: []\n    acceptedDomains: [bücher.example, xn--bcher-kva.example]\n    deliver: { maildir: m }\n`,
+      /domain xn--bcher-kva\.example is listed twice/,
+    );
   });
 
   test('an empty remoteIpRanges is allowed (it admits no one)', () => {

@@ -1,11 +1,13 @@
 // The `receive:` block: Postbote's own receive connector (listener addresses, who may connect, AUTH,
 // TLS, accepted domains, limits, and where accepted mail goes), modelled on Exchange's receive connectors.
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { parseIpRange } from '../receive/ip-ranges.js';
 import { showValue } from './config-error.js';
 import {
   bool,
   domain,
+  duration,
   host,
   hostPort,
   intIn,
@@ -26,6 +28,26 @@ const DEFAULT_MAX_MESSAGE_SIZE = 36 * 1024 * 1024;
 const DEFAULT_MAX_RECIPIENTS = 200;
 // 600 a minute: Exchange's default MessageRateLimit on Edge servers; a LAN connector sends far fewer.
 const DEFAULT_RATE_PER_MINUTE = 600;
+// 100 sessions in all: Postfix's default_process_limit (at most 100 smtpd processes); Exchange allows
+// 5000, sized for a hub, far above what a small company's connector ever sees at once.
+const DEFAULT_MAX_CONNECTIONS = 100;
+// 20 from one address: Exchange's MaxInboundConnectionPerSource; a sending server opens a handful.
+const DEFAULT_MAX_CONNECTIONS_PER_IP = 20;
+// 5 minutes idle: RFC 5321 4.5.3.2.7 asks a server to wait at least that long for the next command.
+const DEFAULT_IDLE_TIMEOUT = 5 * 60_000;
+// 10 minutes per session however busy: Exchange's ConnectionTimeout on receive connectors; a client
+// that trickles one byte a minute is otherwise never idle long enough to be dropped.
+const DEFAULT_SESSION_TIMEOUT = 10 * 60_000;
+// 500 bytes a second in DATA: Postfix's smtpd_min_data_rate; even a 36 MB message fits in 20 hours.
+const DEFAULT_MIN_DATA_RATE = 500;
+// 3 failed AUTH in a session, then 421: one typo and one retry; guessing needs a new connection.
+const DEFAULT_AUTH_FAILURES_PER_SESSION = 3;
+// 2 s before each failed AUTH is answered: Dovecot's auth_failure_delay; a person never notices it.
+const DEFAULT_AUTH_FAILURE_DELAY = 2_000;
+// 10 failures from one address lock it out for 15 minutes (the web admin's lockout time): with the
+// per-IP connection limit and the delay, at most 10 guesses per 15 minutes from one address.
+const DEFAULT_AUTH_LOCKOUT_AFTER = 10;
+const DEFAULT_AUTH_LOCKOUT = 15 * 60_000;
 
 /** An address, a CIDR block or a from-to range. */
 const remoteRange = () =>
@@ -114,6 +136,22 @@ export const receiveSchema = strict({
     connectionsPerMinute: intIn(1, 1_000_000).default(DEFAULT_RATE_PER_MINUTE),
     messagesPerMinute: intIn(1, 1_000_000).default(DEFAULT_RATE_PER_MINUTE),
   }).prefault({}),
+  /** Postfix's allow_untrusted_routing: `user%other@ours`, `other!user@ours`, `<@relay:user@ours>`. */
+  allowSenderRouting: bool().default(false),
+  maxConnections: intIn(1, 100_000).default(DEFAULT_MAX_CONNECTIONS),
+  maxConnectionsPerIp: intIn(1, 100_000).default(DEFAULT_MAX_CONNECTIONS_PER_IP),
+  timeouts: strict({
+    idle: duration().default(DEFAULT_IDLE_TIMEOUT),
+    session: duration().default(DEFAULT_SESSION_TIMEOUT),
+  }).prefault({}),
+  /** Bytes a second a client must keep up on average in DATA, with `timeouts.idle` as the credit. */
+  minDataRate: intIn(1, 1_000_000_000).default(DEFAULT_MIN_DATA_RATE),
+  authFailures: strict({
+    perSession: intIn(1, 100).default(DEFAULT_AUTH_FAILURES_PER_SESSION),
+    delay: duration().default(DEFAULT_AUTH_FAILURE_DELAY),
+    lockoutAfter: intIn(1, 10_000).default(DEFAULT_AUTH_LOCKOUT_AFTER),
+    lockout: duration().default(DEFAULT_AUTH_LOCKOUT),
+  }).prefault({}),
   banner: text().optional(),
   fqdn: host().optional(),
   deliver: strict({
@@ -169,13 +207,15 @@ export const receiveSchema = strict({
   }
   const seen = new Set<string>();
   listener.acceptedDomains.forEach((entry, index) => {
-    if (seen.has(entry.domain)) {
+    // bücher.example and xn--bcher-kva.example are one domain.
+    const canonical = domainToASCII(entry.domain) || entry.domain;
+    if (seen.has(canonical)) {
       ctx.addIssue({
         code: 'custom',
         path: ['acceptedDomains', index],
         message: `domain ${entry.domain} is listed twice`,
       });
     }
-    seen.add(entry.domain);
+    seen.add(canonical);
   });
 });

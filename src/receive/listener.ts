@@ -7,21 +7,27 @@ import { SMTPServer, type SMTPServerAuthentication, type SMTPServerOptions } fro
 import type { ReceiveConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { hashPassword, verifyPassword } from '../util/password.js';
+import { AuthLockout } from './auth-lockout.js';
 import { guardBody } from './body-guard.js';
+import { watchDataRate } from './data-rate.js';
 import { ipMatcher, normalizeAddress } from './ip-ranges.js';
 import { deliverToMaildir, sweepMaildirTmp } from './maildir.js';
 import { RecipientPolicy } from './policy.js';
 import { protocolLogger } from './protocol-log.js';
 import { RateLimiter } from './rate-limit.js';
 import { type Answer, relayMessage, splitHostPort } from './relay.js';
+import { SessionGuard } from './session-guard.js';
+import { findConnection, markSourceRoutes, sourceRouted } from './source-route.js';
 import { traceHeader } from './trace.js';
 
 // How long close() lets sessions finish a message in hand before they get 421 (smtp-server's timer).
 const CLOSE_TIMEOUT_MS = 30_000;
 /** How often the Maildirs' tmp/ folders are swept of what crashes left (Maildir's 36-hour rule). */
 const SWEEP_INTERVAL_MS = 6 * 3_600_000;
-// Idle sessions are dropped after this; RFC 5321 4.5.3.2.7 asks servers to wait at least 5 minutes.
-const SOCKET_TIMEOUT_MS = 5 * 60_000;
+// smtp-server counts a socket from accept, our table from onConnect (100 ms later): twice maxConnections
+// caps the sockets in between (smtp-server answers those 421 itself), so a flood of bare connects
+// cannot pile up before the table sees them, while the table's own 421s stay the ones clients see.
+const PRE_SESSION_HEADROOM = 2;
 
 /** An error smtp-server turns into a reply: `code` plus text that starts with the enhanced code. */
 function reply(code: number, message: string): Error & { responseCode: number } {
@@ -38,13 +44,22 @@ export interface Listener {
 export async function startListener(config: ReceiveConfig, logger: Logger): Promise<Listener> {
   const log = logger.child({ component: 'receive', listener: config.name });
   const allowed = ipMatcher(config.remoteIpRanges);
-  const policy = new RecipientPolicy(config.acceptedDomains);
+  const policy = new RecipientPolicy(config.acceptedDomains, {
+    allowSenderRouting: config.allowSenderRouting,
+  });
   const connections = new RateLimiter(config.rateLimits.connectionsPerMinute);
   const messages = new RateLimiter(config.rateLimits.messagesPerMinute);
   const fqdn = config.fqdn ?? hostname();
   const users = new Map(config.users.map((u) => [u.user, u.passwordHash]));
   // Unknown users are checked against a real hash too, so the answer time does not reveal who exists.
   const dummyHash = users.size > 0 ? await hashPassword('postbote-unknown-user') : '';
+  const lockout = new AuthLockout(config.authFailures.lockoutAfter, config.authFailures.lockout);
+  const sessions = new SessionGuard({
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    sessionTimeoutMs: config.timeouts.session,
+    onExpired: (id) => log.warn({ cid: id }, 'session time limit exceeded: closing with 421'),
+  });
 
   const deliver = async (envelope: { from: string; to: string[] }, body: Readable, cid: string) => {
     const d = config.deliver;
@@ -87,7 +102,8 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
     ...(config.tls ? { key: config.tls.keyPem, cert: config.tls.certPem } : {}),
     disableReverseLookup: true,
     closeTimeout: CLOSE_TIMEOUT_MS,
-    socketTimeout: SOCKET_TIMEOUT_MS,
+    socketTimeout: config.timeouts.idle,
+    maxClients: config.maxConnections * PRE_SESSION_HEADROOM,
     // smtp-server writes the protocol log (commands, replies, AUTH masked) tagged with the session id `cid`.
     logger: protocolLogger(log.child({ protocol: 'smtp' })) as unknown as SMTPServerOptions['logger'],
 
@@ -101,8 +117,31 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
         log.warn({ cid: session.id, remote: ip }, `refused ${ip}: connection rate limit`);
         return callback(reply(421, `4.7.0 Too many connections from [${ip}], try again later`));
       }
+      if (config.auth === 'required' && lockout.isLocked(ip)) {
+        log.warn({ cid: session.id, remote: ip }, `refused ${ip}: locked out after failed AUTH`);
+        return callback(reply(421, `4.7.0 Too many authentication failures from [${ip}], try again later`));
+      }
+      const connection = findConnection(servers, session.id);
+      const admission = sessions.admit(session.id, ip, connection);
+      if (admission !== 'ok') {
+        const limit = admission === 'total' ? 'maxConnections' : 'maxConnectionsPerIp';
+        log.warn({ cid: session.id, remote: ip }, `refused ${ip}: ${limit} reached`);
+        return callback(
+          reply(
+            421,
+            admission === 'total'
+              ? '4.7.0 Too many connections to this connector, try again later'
+              : `4.7.0 Too many connections from [${ip}], try again later`,
+          ),
+        );
+      }
       if (hideAuthInClear && !session.secure) setDisabled(session, [...baseDisabled, 'AUTH']);
+      if (connection) markSourceRoutes(connection);
       callback();
+    },
+
+    onClose(session) {
+      sessions.release(session.id);
     },
 
     onSecure(_socket, session, callback) {
@@ -111,12 +150,41 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
     },
 
     onAuth(auth: SMTPServerAuthentication, session, callback) {
+      const ip = normalizeAddress(session.remoteAddress);
+      if (lockout.isLocked(ip)) {
+        // The password is not even checked, so a locked-out guesser learns nothing.
+        log.warn({ cid: session.id, remote: ip, user: auth.username }, `AUTH refused: ${ip} is locked out`);
+        return callback(reply(454, `4.7.0 Too many authentication failures from [${ip}], try again later`));
+      }
       const hash = auth.username === undefined ? undefined : users.get(auth.username);
       verifyPassword(hash ?? dummyHash, auth.password ?? '')
         .then((ok) => {
-          if (ok && hash !== undefined) return callback(null, { user: auth.username });
-          log.warn({ cid: session.id, user: auth.username }, 'authentication failed');
-          callback(reply(535, '5.7.8 Authentication credentials invalid'));
+          if (ok && hash !== undefined) {
+            lockout.succeed(ip);
+            return callback(null, { user: auth.username });
+          }
+          const inSession = sessions.authFailed(session.id);
+          const { failures, locked } = lockout.fail(ip);
+          log.warn({ cid: session.id, remote: ip, user: auth.username, failures }, 'authentication failed');
+          if (locked) {
+            log.warn(
+              { cid: session.id, remote: ip, failures, lockoutMs: config.authFailures.lockout },
+              `locked out ${ip} after ${failures} failed AUTH`,
+            );
+          }
+          // The tarpit: every failure is answered late, so guessing costs the guesser time.
+          setTimeout(() => {
+            if (inSession >= config.authFailures.perSession) {
+              log.warn(
+                { cid: session.id, remote: ip },
+                'too many failed AUTH in one session: closing with 421',
+              );
+              return callback(
+                reply(421, '4.7.0 Too many failed authentication attempts, closing connection'),
+              );
+            }
+            callback(reply(535, '5.7.8 Authentication credentials invalid'));
+          }, config.authFailures.delay).unref();
         })
         .catch((err) => callback(err));
     },
@@ -136,7 +204,7 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
     },
 
     onRcptTo(address, _session, callback) {
-      const verdict = policy.check(address.address);
+      const verdict = policy.check(address.address, sourceRouted.has(address));
       if (!verdict.ok) return callback(reply(verdict.code, verdict.message));
       // Folder names and next-hop envelopes use the checked, lower-case address.
       address.address = verdict.address;
@@ -150,6 +218,20 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
       };
       const trace = Buffer.from(traceHeader(session, fqdn, new Date()), 'latin1');
       const guarded = guardBody(stream, config.maxMessageSize, trace);
+      watchDataRate(stream, config.minDataRate, config.timeouts.idle, () => {
+        log.warn(
+          { cid: session.id, minDataRate: config.minDataRate },
+          'data rate below minimum: closing with 421',
+        );
+        sessions.close(session.id, `4.4.2 Data rate below ${config.minDataRate} bytes/s, closing connection`);
+      });
+      // The message is in: the session's deadline now waits for its reply.
+      guarded.done.then(() => sessions.replyOwed(session.id)).catch(() => {});
+      const respond = (err: Error | null, message?: string) => {
+        if (err) callback(err);
+        else callback(null, message);
+        sessions.replied(session.id);
+      };
       const delivered = deliver(envelope, guarded.body, session.id).then(
         (answer) => answer,
         (err: unknown): Answer => {
@@ -162,19 +244,19 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
         .then(([answer, data]) => {
           if (data.exceeded) {
             log.warn({ cid: session.id, bytes: data.bytes }, 'refused: message over maxMessageSize');
-            return callback(
+            return respond(
               reply(552, `5.3.4 Message exceeds fixed maximum message size ${config.maxMessageSize}`),
             );
           }
           const fields = { cid: session.id, from: envelope.from, to: envelope.to, bytes: data.bytes };
           if (answer.code < 300) {
             log.info({ ...fields, code: answer.code }, `accepted: ${answer.message}`);
-            return callback(null, answer.message);
+            return respond(null, answer.message);
           }
           log.warn({ ...fields, code: answer.code }, `not accepted: ${answer.message}`);
-          callback(reply(answer.code, answer.message));
+          respond(reply(answer.code, answer.message));
         })
-        .catch((err) => callback(reply(451, `4.3.0 Reading the message failed (${(err as Error).message})`)));
+        .catch((err) => respond(reply(451, `4.3.0 Reading the message failed (${(err as Error).message})`)));
     },
   };
 

@@ -1,18 +1,87 @@
 // Maildir delivery (the qmail/Dovecot layout): the message is written once into tmp/, fsynced, then
 // hard-linked into every recipient's new/ and each new/ is fsynced; only then is the delivery final.
+// Folders created for a new recipient are fsynced into their parents first.
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import {
+  copyFile,
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 let sequence = 0;
 
-/** DIR/<recipient>, created with tmp/, new/ and cur/ when missing. */
-export async function ensureMaildir(root: string, recipient: string): Promise<string> {
+/** The file-system calls that make folders durable; injectable so tests can watch every fsync. */
+export interface MaildirFs {
+  mkdir(path: string, options: { mode: number }): Promise<unknown>;
+  open(path: string, flags: string, mode?: number): Promise<FileHandle>;
+}
+
+const nodeFs: MaildirFs = { mkdir, open };
+
+// Maildirs being created right now: a second delivery to the same new recipient waits for the first
+// one's fsyncs instead of seeing EEXIST and answering 250 before the folder is durable.
+const creating = new Map<string, Promise<void>>();
+
+/**
+ * DIR/<recipient>, created with tmp/, new/ and cur/ when missing. A folder's name lives in its
+ * parent's directory entries, so every parent of a folder made here is fsynced before this resolves:
+ * a power cut after the 250 must not take the Maildir (and the message linked into it) away.
+ */
+export async function ensureMaildir(
+  root: string,
+  recipient: string,
+  fs: MaildirFs = nodeFs,
+): Promise<string> {
   const dir = join(root, recipient);
-  for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
+  const pending = creating.get(dir);
+  if (pending) await pending;
+  else {
+    const work = createMaildir(dir, fs).finally(() => creating.delete(dir));
+    creating.set(dir, work);
+    await work;
+  }
   return dir;
+}
+
+async function createMaildir(dir: string, fs: MaildirFs): Promise<void> {
+  await createDurably(dir, fs);
+  let created = false;
+  for (const sub of ['tmp', 'new', 'cur']) created = (await createDir(join(dir, sub), fs)) || created;
+  if (created) await syncDir(dir, fs);
+}
+
+/** Creates `path` (and missing ancestors), each new one made durable in its parent. */
+async function createDurably(path: string, fs: MaildirFs): Promise<void> {
+  if (await createDir(path, fs)) await syncDir(dirname(path), fs);
+}
+
+/** true when `path` was created now; ancestors it needed are created durably first. */
+async function createDir(path: string, fs: MaildirFs): Promise<boolean> {
+  try {
+    await fs.mkdir(path, { mode: 0o700 });
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOENT' || dirname(path) === path) throw err;
+  }
+  await createDurably(dirname(path), fs);
+  try {
+    await fs.mkdir(path, { mode: 0o700 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
 /** A name unique across processes and time, as the Maildir specification describes it. */
@@ -29,11 +98,16 @@ export function maildirName(now = Date.now()): string {
  * Resolves only when the message is durable in each new/; on failure nothing is left in any new/
  * that was not complete (a crash may leave a file in tmp/, which Maildir readers ignore).
  */
-export async function deliverToMaildir(root: string, recipients: string[], body: Readable): Promise<string> {
+export async function deliverToMaildir(
+  root: string,
+  recipients: string[],
+  body: Readable,
+  fs: MaildirFs = nodeFs,
+): Promise<string> {
   const [first, ...rest] = recipients;
   if (first === undefined) throw new Error('no recipients');
-  const dirs = [await ensureMaildir(root, first)];
-  for (const r of rest) dirs.push(await ensureMaildir(root, r));
+  const dirs = [await ensureMaildir(root, first, fs)];
+  for (const r of rest) dirs.push(await ensureMaildir(root, r, fs));
   const base = maildirName();
   const tmpPath = join(dirs[0]!, 'tmp', base);
   const size = await writeDurably(tmpPath, body);
@@ -44,7 +118,7 @@ export async function deliverToMaildir(root: string, recipients: string[], body:
     for (const dir of dirs) {
       await placeInNew(tmpPath, dir, name);
       placed.push(join(dir, 'new', name));
-      await syncDir(join(dir, 'new'));
+      await syncDir(join(dir, 'new'), fs);
     }
   } catch (err) {
     // The client gets no 250 and will send again: take back the copies already placed, so the
@@ -90,8 +164,8 @@ async function placeInNew(tmpPath: string, dir: string, name: string): Promise<v
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+async function syncDir(dir: string, fs: MaildirFs): Promise<void> {
+  const handle = await fs.open(dir, 'r');
   try {
     await handle.sync();
   } finally {

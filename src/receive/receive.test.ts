@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RecipientReply } from '../smtp/types.js';
 import { ipMatcher, parseIpRange } from './ip-ranges.js';
-import { RecipientPolicy } from './policy.js';
+import { hasSourceRoute, RecipientPolicy } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import { combineReplies } from './relay.js';
 
@@ -59,6 +59,67 @@ describe('RCPT policy', () => {
       const v = policy.check(address);
       assert.equal(v.ok ? `ok ${v.address}` : `${v.code} ${v.message.split(' ')[0]}`, expected);
     });
+  }
+});
+
+describe('RCPT policy: internationalized domains match in Unicode and A-label form, in any case', () => {
+  // Configured once in Unicode and once as an A-label; smtp-server hands the listener Unicode domains.
+  const policy = new RecipientPolicy([
+    { domain: 'bücher.example' },
+    { domain: 'xn--mnchen-3ya.example', recipients: ['anna@xn--mnchen-3ya.example'] },
+    { domain: 'köln.example', recipients: ['jan@köln.example'] },
+  ]);
+  const cases: Array<[string, string]> = [
+    ['bob@bücher.example', 'ok bob@xn--bcher-kva.example'],
+    ['bob@BÜCHER.example', 'ok bob@xn--bcher-kva.example'],
+    ['Bob@xn--bcher-kva.example', 'ok bob@xn--bcher-kva.example'],
+    ['bob@XN--BCHER-KVA.EXAMPLE', 'ok bob@xn--bcher-kva.example'],
+    ['anna@münchen.example', 'ok anna@xn--mnchen-3ya.example'],
+    ['ANNA@MÜNCHEN.EXAMPLE', 'ok anna@xn--mnchen-3ya.example'],
+    ['anna@xn--mnchen-3ya.example', 'ok anna@xn--mnchen-3ya.example'],
+    ['otto@münchen.example', '550 5.1.1'],
+    ['jan@xn--kln-sna.example', 'ok jan@xn--kln-sna.example'],
+    ['jan@KÖLN.example', 'ok jan@xn--kln-sna.example'],
+    ['bob@buecher.example', '550 5.7.54'],
+  ];
+  for (const [address, expected] of cases) {
+    test(`${address} → ${expected}`, () => {
+      const v = policy.check(address);
+      assert.equal(v.ok ? `ok ${v.address}` : `${v.code} ${v.message.split(' ')[0]}`, expected);
+    });
+  }
+});
+
+describe('RCPT policy: sender-specified routing is refused unless allowed', () => {
+  const strict = new RecipientPolicy([{ domain: 'corp.local' }]);
+  const lenient = new RecipientPolicy([{ domain: 'corp.local' }], { allowSenderRouting: true });
+  const cases: Array<[string, boolean, string, string]> = [
+    ['user%other.example@corp.local', false, '550 5.7.1', 'ok user%other.example@corp.local'],
+    ['other.example!user@corp.local', false, '550 5.7.1', 'ok other.example!user@corp.local'],
+    ['user@corp.local', true, '550 5.7.1', 'ok user@corp.local'],
+    ['user@corp.local', false, 'ok user@corp.local', 'ok user@corp.local'],
+    ['user%other.example@elsewhere.example', false, '550 5.7.54', '550 5.7.54'],
+  ];
+  for (const [address, sourceRoute, refused, allowed] of cases) {
+    test(`${address}${sourceRoute ? ' (source-routed)' : ''} → ${refused}, allowed: ${allowed}`, () => {
+      const show = (v: ReturnType<RecipientPolicy['check']>) =>
+        v.ok ? `ok ${v.address}` : `${v.code} ${v.message.split(' ')[0]}`;
+      assert.equal(show(strict.check(address, sourceRoute)), refused);
+      assert.equal(show(lenient.check(address, sourceRoute)), allowed);
+    });
+  }
+
+  const routes: Array<[string, boolean]> = [
+    ['RCPT TO:<@relay.example:user@corp.local>', true],
+    ['RCPT TO:<@a.example,@b.example:user@corp.local>', true],
+    ['rcpt to: <@a.example:user@corp.local> NOTIFY=NEVER', true],
+    ['RCPT TO:<user@corp.local>', false],
+    ['RCPT TO:<user@corp.local> ORCPT=rfc822;@x:y', false],
+    ['RCPT TO:<"@x:y"@corp.local>', false],
+  ];
+  for (const [command, routed] of routes) {
+    test(`${JSON.stringify(command)} ${routed ? 'carries' : 'carries no'} source route`, () =>
+      assert.equal(hasSourceRoute(command), routed));
   }
 });
 

@@ -27,6 +27,13 @@ export function listenerConfig(
     maxMessageSize: 1 * MB,
     maxRecipients: 10,
     rateLimits: { connectionsPerMinute: 600, messagesPerMinute: 600 },
+    allowSenderRouting: false,
+    maxConnections: 100,
+    maxConnectionsPerIp: 20,
+    timeouts: { idle: 5 * 60_000, session: 10 * 60_000 },
+    minDataRate: 500,
+    // A short tarpit keeps the suites fast; the hardening suite sets its own.
+    authFailures: { perSession: 3, delay: 50, lockoutAfter: 10, lockout: 15 * 60_000 },
     ...overrides,
   };
 }
