@@ -286,6 +286,35 @@ describe('a target out of step with the protocol', () => {
     );
   });
 
+  for (const lmtp of [false, true]) {
+    test(`a 3xx to the end of data is never a delivery (${lmtp ? 'LMTP' : 'SMTP'})`, async () => {
+      const options = await fake(async (s) => {
+        await upToData(s, '250 ok\r\n250 ok\r\n250 ok\r\n354 go');
+        await s.data();
+        s.say(lmtp ? '250 2.0.0 b ok\r\n354 more please' : '354 more please');
+        await s.line();
+        s.say('250 reset');
+      });
+      const conn = await connectSmtp({ ...options, lmtp });
+      if (lmtp) {
+        // The first recipient's 250 stands (delivered; not to be sent again); the second is retried.
+        const result = await conn.send(envelope, body());
+        assert.deepEqual(
+          result.recipients.map((r) => r.reply.code),
+          [250, 421],
+        );
+        assert.match(result.recipients[1]?.reply.text ?? '', /^\[Postbote\] no reply.*354 more please/);
+      } else {
+        await assert.rejects(conn.send(envelope, body()), (err) => {
+          isError('PROTOCOL')(err);
+          assert.equal((err as PostboteError).reply?.code, 354);
+          return true;
+        });
+      }
+      assert.equal(conn.closed, true);
+    });
+  }
+
   test('a 354 to RCPT (replies out of step) is a PROTOCOL error', async () => {
     const options = await fake(async (s) => {
       await upToData(s, '250 ok\r\n354 go\r\n250 ok\r\n354 go');

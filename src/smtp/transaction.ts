@@ -45,7 +45,7 @@ export async function runTransaction(
   // Each reply is checked against what its command may get: a 354 to RCPT or a 250 to DATA means the
   // replies are out of step with the commands, and taking them at their word could lose a message.
   const envelopeReply = async (reply: Promise<SmtpReply>, command: string) =>
-    expectReply(ctx, await reply, command, (code) => code >= 200 && code < 300);
+    expectReply(ctx, await reply, command, isSuccess);
   const dataCommandReply = async (reply: Promise<SmtpReply>) =>
     expectReply(ctx, await reply, 'DATA', (code) => code === 354);
   if (ctx.extensions.has('PIPELINING')) {
@@ -125,6 +125,8 @@ function results(
     return { address, stage: 'DATA', reply: final };
   });
 }
+
+const isSuccess = (code: number) => code >= 200 && code < 300;
 
 function isOk(reply: SmtpReply): boolean {
   return replyKind(reply) === 'ok';
@@ -234,8 +236,9 @@ async function sendBody(
  */
 async function readFinalReplies(ctx: TransactionContext, accepted: number[], finals: Map<number, SmtpReply>) {
   const { channel: ch, timeouts } = ctx;
+  const finalReply = (reply: SmtpReply) => expectReply(ctx, reply, 'end of data', isSuccess);
   if (!ctx.lmtp) {
-    const reply = await ch.readOpen(timeouts.dataEnd, 'end of data');
+    const reply = finalReply(await ch.readOpen(timeouts.dataEnd, 'end of data'));
     for (const i of accepted) finals.set(i, reply);
     return;
   }
@@ -245,7 +248,7 @@ async function readFinalReplies(ctx: TransactionContext, accepted: number[], fin
   for (const [n, i] of accepted.entries()) {
     let reply: SmtpReply;
     try {
-      reply = await ch.read(Math.max(1, deadline - Date.now()), 'end of data');
+      reply = finalReply(await ch.read(Math.max(1, deadline - Date.now()), 'end of data'));
     } catch (err) {
       if (n === 0) throw err;
       ctx.log.warn({ err }, `LMTP connection lost after ${n} of ${accepted.length} data replies`);
