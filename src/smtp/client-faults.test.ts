@@ -210,6 +210,29 @@ describe('faults during a transaction', () => {
     conn.close();
   });
 
+  test('LMTP: a 354 although no recipient was accepted drops the connection instead of waiting for replies nobody owes', async () => {
+    let seen = '';
+    const options = await fake(async (s) => {
+      s.say('220 fake LMTP');
+      await s.line();
+      s.say('250-fake\r\n250 PIPELINING');
+      for (let i = 0; i < 4; i++) await s.line();
+      s.say('250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n354 go');
+      seen = await s.line();
+    });
+    const conn = await connectSmtp({ ...options, lmtp: true, timeouts: { dataEnd: 2_000 } });
+    const result = await conn.send(envelope, body());
+    assert.deepEqual(
+      result.recipients.map((r) => [r.stage, r.reply.code]),
+      [
+        ['RCPT', 550],
+        ['RCPT', 550],
+      ],
+    );
+    assert.equal(conn.closed, true);
+    assert.equal(seen, '');
+  });
+
   test('LMTP keeps the replies received before the connection broke', async () => {
     const options = await fake(async (s) => {
       s.say('220 fake LMTP');
