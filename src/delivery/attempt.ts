@@ -45,7 +45,11 @@ export type AttemptOutcome =
   /** The target refuses Postbote (or is unreachable): stop delivering for now; the message is untouched. */
   | { kind: 'target-unavailable'; record: MessageRecord; error: PostboteError };
 
-/** Rerouting to the fallback happens in the same attempt; this bounds it (original try + fallback). */
+/**
+ * Rerouting to the fallback happens in the same attempt; this bounds it (original try + fallback).
+ * Only a recipient added by that rerouting may start the second transaction: one that got 4xx waits
+ * for its backoff, as Postfix's queue manager does, instead of having the data sent again at once.
+ */
 const MAX_TRANSACTIONS_PER_ATTEMPT = 2;
 
 export async function attemptDelivery(
@@ -59,9 +63,9 @@ export async function attemptDelivery(
   const log: Array<{ address: string; reply?: StoredReply }> = [];
   let tooLarge: StoredReply | undefined;
 
-  for (let round = 0; round < MAX_TRANSACTIONS_PER_ATTEMPT; round++) {
-    const pending = recipients.filter((r) => r.status === 'pending');
-    if (pending.length === 0) break;
+  // Who the next transaction is for: first every pending recipient, then only the fallback just added.
+  let pending = recipients.filter((r) => r.status === 'pending');
+  for (let round = 0; round < MAX_TRANSACTIONS_PER_ATTEMPT && pending.length > 0; round++) {
     let replies: RecipientReply[];
     try {
       replies = await sendOnce(ctx, origin, record, key, pending);
@@ -84,10 +88,12 @@ export async function attemptDelivery(
       return { kind: 'target-unavailable', record, error };
     }
     ctx.target.setHealth('ok');
+    const before = recipients.length;
     recipients = applyReplies(recipients, replies, origin.fallback, log, (reply) => {
       tooLarge = reply;
     });
     if (tooLarge) break;
+    pending = recipients.slice(before);
   }
   return finish(ctx, record, recipients, log, tooLarge);
 }

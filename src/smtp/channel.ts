@@ -1,10 +1,12 @@
 // The wire under one SMTP/LMTP session: corked command writes, a queue of parsed replies with
-// per-read timeouts, raw body writes with backpressure, and the switch to TLS for STARTTLS.
+// per-read deadlines, raw body writes with backpressure, and the switch to TLS for STARTTLS.
+// Replies are matched to commands by order alone, so the channel counts the replies it is owed and
+// treats any other as the server's fault: an extra 250 taken for a later command could lose a message.
 import type net from 'node:net';
 import tls from 'node:tls';
 import { PostboteError, toPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { formatReply, parseReply } from './reply.js';
+import { formatReply, MAX_REPLY_BYTES, MAX_REPLY_LINE, parseReply } from './reply.js';
 import type { SmtpReply } from './types.js';
 
 interface Waiter {
@@ -14,11 +16,19 @@ interface Waiter {
 }
 
 const EMPTY = Buffer.alloc(0);
+const LF = 0x0a;
 
 export class Channel {
   private socket: net.Socket;
-  private pending: Buffer = EMPTY;
+  /** Received bytes not yet part of a complete reply, kept as chunks until a line end arrives. */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes after the last line end in `chunks`: the line still coming. */
+  private openLine = 0;
   private readonly replies: SmtpReply[] = [];
+  /** Replies the server owes: one per command line, the greeting, and what the end of data earns. */
+  private owed = 1;
+  private stray: SmtpReply | undefined;
   private waiter: Waiter | undefined;
   private failure: PostboteError | undefined;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
@@ -56,10 +66,16 @@ export class Channel {
   /** Writes command lines in one segment; `shown` replaces them in the log (AUTH secrets). */
   send(lines: string[], shown: string[] = lines): void {
     this.assertOpen();
+    this.owed += lines.length;
     for (const line of shown) this.log.debug(`C: ${line}`);
     this.socket.cork();
     for (const line of lines) this.socket.write(`${line}\r\n`);
     this.socket.uncork();
+  }
+
+  /** The next raw write ends the data: it earns `replies` (1 for SMTP, one per recipient for LMTP). */
+  expect(replies: number): void {
+    this.owed += replies;
   }
 
   /** Raw bytes (the message body); false means wait for drained() before writing more. */
@@ -79,7 +95,8 @@ export class Channel {
     return ok;
   }
 
-  drained(timeoutMs: number): Promise<void> {
+  /** Waits for 'drain'; after `timeoutMs` the channel fails with TIMEOUT and `why` (default: stopped reading). */
+  drained(timeoutMs: number, why?: string): Promise<void> {
     this.assertOpen();
     return new Promise((resolve, reject) => {
       const done = (err?: PostboteError) => {
@@ -92,7 +109,10 @@ export class Channel {
       const onDrain = () => done();
       const onClose = () => done(this.failure ?? this.closedError());
       const timer = setTimeout(() => {
-        const err = this.timeoutError(`the server stopped reading the message for ${timeoutMs / 1000} s`);
+        const err = this.timeoutError(
+          why ?? `the server stopped reading the message for ${timeoutMs / 1000} s`,
+          'DATA',
+        );
         this.fail(err);
         done(err);
       }, timeoutMs);
@@ -115,9 +135,12 @@ export class Channel {
     });
   }
 
-  /** A reply that came before anyone asked for it (a server refusing the data while it is sent). */
-  takeQueued(): SmtpReply | undefined {
-    return this.replies.shift();
+  /**
+   * The first reply that came when none was owed (it closed the channel): a server refusing the data
+   * while it is still being sent, or a broken one.
+   */
+  get unsolicited(): SmtpReply | undefined {
+    return this.stray;
   }
 
   /** Like read(), but a 421 (RFC 5321 3.8: the server is shutting the channel) closes the channel. */
@@ -152,7 +175,7 @@ export class Channel {
    */
   async startTls(options: tls.ConnectionOptions, timeoutMs: number, mapError: (err: Error) => PostboteError) {
     this.assertOpen();
-    if (this.pending.length > 0 || this.replies.length > 0) {
+    if (this.buffered > 0 || this.replies.length > 0) {
       const err = new PostboteError('PROTOCOL', 'the server sent data after its STARTTLS reply', this.opts());
       this.fail(err);
       throw err;
@@ -204,18 +227,69 @@ export class Channel {
   }
 
   private receive(chunk: Buffer): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.failure) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const lastLf = chunk.lastIndexOf(LF);
+    this.openLine = lastLf === -1 ? this.openLine + chunk.length : chunk.length - lastLf - 1;
+    // No line ended: nothing to parse yet. Gathering the chunks instead of joining them each time keeps
+    // a server that trickles a reply byte by byte from costing a copy of everything per byte.
+    if (lastLf === -1 && this.openLine <= MAX_REPLY_LINE && this.buffered <= MAX_REPLY_BYTES) return;
+    const pending = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.buffered);
     try {
       let offset = 0;
-      for (let parsed = parseReply(this.pending); parsed; parsed = parseReply(this.pending, offset)) {
+      for (let parsed = parseReply(pending); parsed; parsed = parseReply(pending, offset)) {
         offset += parsed.consumed;
         this.log.debug(`S: ${formatReply(parsed.reply)}`);
-        this.deliver(parsed.reply);
+        if (parsed.mixedCodes) {
+          this.log.warn(
+            { where: this.where, reply: formatReply(parsed.reply) },
+            `${this.where} broke the protocol: its lines of one reply carry different codes ` +
+              `(${JSON.stringify(pending.toString('utf8', offset - parsed.consumed, offset).slice(0, 300))}); ` +
+              `read by the last line, ${parsed.reply.code}, as Postfix does`,
+          );
+        }
+        if (!this.accept(parsed.reply)) return;
       }
-      this.pending = offset === this.pending.length ? EMPTY : this.pending.subarray(offset);
+      const rest = offset === pending.length ? EMPTY : pending.subarray(offset);
+      this.chunks = rest.length === 0 ? [] : [rest];
+      this.buffered = rest.length;
     } catch (err) {
       this.fail(toPostboteError(err, this.where));
     }
+  }
+
+  /** Hands an owed reply on; a reply nobody is owed closes the channel (false). */
+  private accept(reply: SmtpReply): boolean {
+    if (this.owed > 0) {
+      this.owed--;
+      this.deliver(reply);
+      return true;
+    }
+    this.stray = reply;
+    const shown = formatReply(reply);
+    if (reply.code === 421) {
+      // RFC 5321 3.8: a server shutting down (or dropping an idle client) may say so unasked.
+      this.fail(
+        new PostboteError('CONNECTION_CLOSED', `the server closes the connection (${shown})`, {
+          ...this.opts(),
+          reply,
+        }),
+      );
+      return false;
+    }
+    this.log.warn(
+      { where: this.where, reply: shown },
+      `${this.where} broke the protocol: it sent a reply no command was waiting for ("${shown}"); ` +
+        'the connection is closed so that no later command is answered by it',
+    );
+    this.fail(
+      new PostboteError('PROTOCOL', `the server sent a reply no command was waiting for: ${shown}`, {
+        ...this.opts(),
+        reply,
+      }),
+    );
+    return false;
   }
 
   private deliver(reply: SmtpReply): void {

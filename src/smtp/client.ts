@@ -12,7 +12,17 @@ import type { Envelope, SendResult, SmtpClientOptions, SmtpConnection, SmtpReply
 
 // RFC 5321 4.5.3.2 minimums are 5 min for greeting/MAIL and 10 min for the data end; connect and
 // commands are shorter because a connector on the LAN answers in milliseconds or not at all.
-const DEFAULT_TIMEOUTS: Timeouts = { connect: 15_000, greeting: 30_000, command: 60_000, dataEnd: 600_000 };
+// minDataRate: 16 KiB/s (128 kbit/s) is far below any LAN or VPN a receive connector sits behind, yet
+// gives a 35 MB message (Exchange's default limit) about 37 minutes; without it a server reading a
+// few bytes a second would hold the connection, the message and a scheduler slot for days. Postfix has
+// the same idea (smtp_min_data_rate, 500 B/s, for the open Internet, when deadlines are enabled).
+const DEFAULT_TIMEOUTS: Timeouts = {
+  connect: 15_000,
+  greeting: 30_000,
+  command: 60_000,
+  dataEnd: 600_000,
+  minDataRate: 16 * 1024,
+};
 // QUIT is a courtesy: the transaction is already settled, so do not hold a scheduler slot for it.
 const QUIT_WAIT_MS = 5_000;
 

@@ -10,6 +10,8 @@ export interface Timeouts {
   greeting: number;
   command: number;
   dataEnd: number;
+  /** Bytes per second the server must take the data at, on average (see DEFAULT_TIMEOUTS). */
+  minDataRate: number;
 }
 
 /** The hint for every "the connector refuses Postbote's address" error. */

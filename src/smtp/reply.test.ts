@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isPostboteError } from '../errors.js';
-import { formatReply, MAX_REPLY_LINE, MAX_REPLY_LINES, parseReply } from './reply.js';
+import { formatReply, MAX_REPLY_BYTES, MAX_REPLY_LINE, MAX_REPLY_LINES, parseReply } from './reply.js';
 import type { SmtpReply } from './types.js';
 
 const complete: Array<[string, string, SmtpReply, number?]> = [
@@ -36,6 +36,19 @@ const complete: Array<[string, string, SmtpReply, number?]> = [
   ['stops after the first reply', '250 one\r\n250 two\r\n', { code: 250, text: 'one' }, 9],
 ];
 
+// A protocol violation read as Postfix reads it: by the last line.
+const mixed: Array<[string, string, SmtpReply]> = [
+  ['250 then 451', '250-ok\r\n451 oops\r\n', { code: 451, text: 'ok\noops' }],
+  ['550 then 250', '550-x\r\n250 y\r\n', { code: 250, text: 'x\ny' }],
+  ['250 then 251', '250-a\r\n251 b\r\n', { code: 251, text: 'a\nb' }],
+  [
+    'the enhanced code of the last line',
+    '250-2.0.0 ok\r\n451 4.3.0 oops\r\n',
+    { code: 451, enhanced: '4.3.0', text: 'ok\noops' },
+  ],
+  ['no enhanced code of another class', '550-5.7.1 no\r\n250 yes\r\n', { code: 250, text: 'no\nyes' }],
+];
+
 const incomplete: Array<[string, string]> = [
   ['empty input', ''],
   ['line without end', '250 OK'],
@@ -51,7 +64,6 @@ const malformed: Array<[string, string]> = [
   ['code 1xx', '150 nope\r\n'],
   ['code 6xx', '650 nope\r\n'],
   ['bad separator', '250x\r\n'],
-  ['codes differ between lines', '250-a\r\n251 b\r\n'],
   ['empty line', '\r\n'],
 ];
 
@@ -64,6 +76,20 @@ describe('parseReply', () => {
       assert.equal(result.consumed, consumed ?? Buffer.byteLength(input));
     });
   }
+
+  for (const [name, input, expected] of mixed) {
+    test(`reads mixed codes by the last line: ${name}`, () => {
+      const result = parseReply(Buffer.from(input));
+      assert.ok(result);
+      assert.deepEqual(result.reply, expected);
+      assert.equal(result.mixedCodes, true);
+      assert.equal(result.consumed, Buffer.byteLength(input));
+    });
+  }
+
+  test('does not flag a reply whose lines agree', () => {
+    assert.equal(parseReply(Buffer.from('250-a\r\n250 b\r\n'))?.mixedCodes, undefined);
+  });
 
   for (const [name, input] of incomplete) {
     test(`asks for more on ${name}`, () => {
@@ -113,6 +139,19 @@ describe('parseReply', () => {
       (err) => isPostboteError(err) && err.code === 'LINE_TOO_LONG',
     );
   });
+
+  for (const terminated of [true, false]) {
+    test(`rejects a ${terminated ? '' : 'still open '}multi-line reply over ${MAX_REPLY_BYTES} bytes`, () => {
+      const line = `250-${'x'.repeat(1000)}\r\n`;
+      const input = Buffer.from(
+        line.repeat(Math.ceil(MAX_REPLY_BYTES / line.length)) + (terminated ? '250 end\r\n' : ''),
+      );
+      assert.throws(
+        () => parseReply(input),
+        (err) => isPostboteError(err) && err.code === 'LINE_TOO_LONG' && /reply over/.test(err.message),
+      );
+    });
+  }
 
   test('rejects a reply with too many lines', () => {
     const input = Buffer.from('250-x\r\n'.repeat(MAX_REPLY_LINES + 1));

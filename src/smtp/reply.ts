@@ -8,11 +8,20 @@ import type { SmtpReply } from './types.js';
 export const MAX_REPLY_LINE = 8192;
 // An EHLO reply has ~15 lines; a server sending hundreds of continuation lines is broken or hostile.
 export const MAX_REPLY_LINES = 256;
+// A whole reply, all lines together: an EHLO reply is under 1 KiB, the longest refusals (Exchange,
+// Microsoft 365 with policy URLs) a few KiB. 64 KiB bounds what one connection may make us hold
+// (Postfix keeps at most line_length_limit, 2 KiB, of a multi-line reply's text).
+export const MAX_REPLY_BYTES = 64 * 1024;
 
 export interface ParsedReply {
   reply: SmtpReply;
   /** Bytes of the input (from `start`) that this reply took, including the final line break. */
   consumed: number;
+  /**
+   * The lines carried different codes (`250-ok` then `451 oops`): a protocol violation, read by its
+   * last line as Postfix does. The caller logs it as the server's fault.
+   */
+  mixedCodes?: true;
 }
 
 const LF = 0x0a;
@@ -27,8 +36,9 @@ const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?: |$)/;
  */
 export function parseReply(input: Buffer, start = 0): ParsedReply | null {
   let pos = start;
-  let code: number | undefined;
-  let enhanced: string | undefined;
+  let first: number | undefined;
+  let mixed = false;
+  const enhanced: string[] = [];
   const texts: string[] = [];
   for (let lines = 0; ; lines++) {
     if (lines >= MAX_REPLY_LINES) {
@@ -37,24 +47,29 @@ export function parseReply(input: Buffer, start = 0): ParsedReply | null {
     const lf = input.indexOf(LF, pos);
     if (lf === -1) {
       if (input.length - pos > MAX_REPLY_LINE) throw tooLong();
+      if (input.length - start > MAX_REPLY_BYTES) throw tooBig();
       return null;
     }
     if (lf - pos > MAX_REPLY_LINE) throw tooLong();
+    if (lf + 1 - start > MAX_REPLY_BYTES) throw tooBig();
     const end = lf > pos && input[lf - 1] === CR ? lf - 1 : lf;
     const line = input.toString('utf8', pos, end);
     pos = lf + 1;
     const parsed = parseLine(line);
-    if (code === undefined) code = parsed.code;
-    else if (parsed.code !== code) {
-      throw protocol(`reply line code ${parsed.code} differs from ${code}`, line);
-    }
-    // RFC 2034 puts it on every line; take the first one found.
-    enhanced ??= parsed.enhanced;
+    first ??= parsed.code;
+    if (parsed.code !== first) mixed = true;
+    if (parsed.enhanced !== undefined) enhanced.push(parsed.enhanced);
     texts.push(parsed.text);
     if (parsed.last) {
+      // The last line decides (Postfix's smtp_chat_resp does the same); RFC 2034 puts the enhanced
+      // code on every line: the first one of the deciding code's class is taken.
+      const code = parsed.code;
       const reply: SmtpReply = { code, text: texts.join('\n') };
-      if (enhanced !== undefined) reply.enhanced = enhanced;
-      return { reply, consumed: pos - start };
+      const detail = enhanced.find((e) => e[0] === String(code)[0]);
+      if (detail !== undefined) reply.enhanced = detail;
+      const result: ParsedReply = { reply, consumed: pos - start };
+      if (mixed) result.mixedCodes = true;
+      return result;
     }
   }
 }
@@ -91,6 +106,12 @@ export function formatReply(reply: SmtpReply): string {
 
 function tooLong(): PostboteError {
   return new PostboteError('LINE_TOO_LONG', `server sent a reply line over ${MAX_REPLY_LINE} bytes`, {
+    temporary: true,
+  });
+}
+
+function tooBig(): PostboteError {
+  return new PostboteError('LINE_TOO_LONG', `server sent a reply over ${MAX_REPLY_BYTES} bytes`, {
     temporary: true,
   });
 }

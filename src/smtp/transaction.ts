@@ -7,6 +7,7 @@ import type { Channel } from './channel.js';
 import { DotStuffing } from './dot-stuff.js';
 import type { Timeouts } from './handshake.js';
 import { replyKind } from './refusal.js';
+import { formatReply } from './reply.js';
 import {
   authRequiredError,
   lostReply,
@@ -41,17 +42,29 @@ export async function runTransaction(
   const rcptReplies: SmtpReply[] = [];
   let dataReply: SmtpReply | undefined;
 
+  // Each reply is checked against what its command may get: a 354 to RCPT or a 250 to DATA means the
+  // replies are out of step with the commands, and taking them at their word could lose a message.
+  const envelopeReply = async (reply: Promise<SmtpReply>, command: string) =>
+    expectReply(ctx, await reply, command, isSuccess);
+  const dataCommandReply = async (reply: Promise<SmtpReply>) =>
+    expectReply(ctx, await reply, 'DATA', (code) => code === 354);
   if (ctx.extensions.has('PIPELINING')) {
     // RFC 2920 3.1: DATA may close a group; the replies come back in order.
     ch.send(withData ? [mail, ...rcpts, 'DATA'] : [mail, ...rcpts]);
-    mailReply = await ch.readOpen(timeouts.command, mail);
-    for (const rcpt of rcpts) rcptReplies.push(await ch.readOpen(timeouts.command, rcpt));
-    if (withData) dataReply = await ch.readOpen(timeouts.command, 'DATA');
+    mailReply = await envelopeReply(ch.readOpen(timeouts.command, mail), mail);
+    for (const rcpt of rcpts) {
+      rcptReplies.push(await envelopeReply(ch.readOpen(timeouts.command, rcpt), rcpt));
+    }
+    if (withData) dataReply = await dataCommandReply(ch.readOpen(timeouts.command, 'DATA'));
   } else {
-    mailReply = await ch.command(mail, timeouts.command);
+    mailReply = await envelopeReply(ch.command(mail, timeouts.command), mail);
     if (isOk(mailReply)) {
-      for (const rcpt of rcpts) rcptReplies.push(await ch.command(rcpt, timeouts.command));
-      if (withData && rcptReplies.some(isOk)) dataReply = await ch.command('DATA', timeouts.command);
+      for (const rcpt of rcpts) {
+        rcptReplies.push(await envelopeReply(ch.command(rcpt, timeouts.command), rcpt));
+      }
+      if (withData && rcptReplies.some(isOk)) {
+        dataReply = await dataCommandReply(ch.command('DATA', timeouts.command));
+      }
     }
   }
 
@@ -61,17 +74,23 @@ export async function runTransaction(
   let transactionOpen = true;
   if (dataReply?.code === 354 && accepted.length === 0) {
     // RFC 2920 3.1 says a server must refuse DATA when no RCPT succeeded; one that did not gets an
-    // empty message ended at once, and that message is nobody's.
+    // empty message ended at once, and that message is nobody's. An LMTP server owes no reply for
+    // it (one per accepted recipient): the connection is dropped, which discards the data as well.
+    if (ctx.lmtp) {
+      ch.close();
+      return { recipients: results(envelope, mailReply, rcptReplies, finals) };
+    }
     ch.send(['.']);
     await ch.readOpen(timeouts.dataEnd, 'end of data');
     transactionOpen = false;
   } else if (dataReply?.code === 354 && body) {
     try {
-      await sendBody(ch, body, timeouts.command);
+      await sendBody(ch, body, timeouts, ctx.lmtp ? accepted.length : 1);
     } catch (err) {
       // A server that refuses the data while it comes (552 too big, then hang up) has said its final
       // word for every accepted recipient; only without such a reply is this a broken connection.
-      const early = ch.takeQueued();
+      // A 2xx before the data was complete is no acceptance: the server cannot have it all yet.
+      const early = ch.unsolicited;
       if (!early || isOk(early)) throw err;
       ctx.log.debug({ err }, 'the server answered before the data was complete');
       for (const i of accepted) finals.set(i, early);
@@ -107,15 +126,70 @@ function results(
   });
 }
 
+const isSuccess = (code: number) => code >= 200 && code < 300;
+
 function isOk(reply: SmtpReply): boolean {
   return replyKind(reply) === 'ok';
 }
 
-/** Streams the body through the dot-stuffer into the socket, waiting for 'drain' when it is full. */
+/**
+ * A reply of a kind its command cannot get (besides 4xx/5xx, which any command may get) is the server's
+ * fault: the channel is closed and the transaction fails as temporary, so nothing counts as delivered.
+ */
+function expectReply(
+  ctx: TransactionContext,
+  reply: SmtpReply,
+  command: string,
+  success: (code: number) => boolean,
+): SmtpReply {
+  if (reply.code >= 400 || success(reply.code)) return reply;
+  const ch = ctx.channel;
+  const shown = formatReply(reply);
+  ctx.log.warn(
+    { where: ch.where, command, reply: shown },
+    `${ch.where} broke the protocol: "${shown}" cannot answer ${command}; the connection is closed`,
+  );
+  const err = new PostboteError('PROTOCOL', `the server answered ${command} with ${shown}`, {
+    temporary: true,
+    reply,
+    command,
+    where: ch.where,
+    hint: 'the target answers out of step with the commands; the message is retried on a new connection',
+  });
+  ch.fail(err);
+  throw err;
+}
+
 /** Body bytes gathered before a write: a typical message in one segment, memory per session bounded. */
 const BODY_WRITE_BATCH = 64 * 1024;
 
-async function sendBody(ch: Channel, body: Readable, drainTimeoutMs: number): Promise<void> {
+/**
+ * Streams the body through the dot-stuffer into the socket, waiting for 'drain' when it is full.
+ * Each wait is bounded by the command timeout (a server that stopped reading) and all of them by a
+ * deadline that grows with the bytes written at `minDataRate` (a server that reads a byte a second),
+ * Postfix's smtp_min_data_rate rule. `finalReplies` is what the end of data earns.
+ */
+async function sendBody(
+  ch: Channel,
+  body: Readable,
+  timeouts: Timeouts,
+  finalReplies: number,
+): Promise<void> {
+  const started = Date.now();
+  let written = 0;
+  const drained = async () => {
+    const deadline = started + timeouts.command + (written / timeouts.minDataRate) * 1000;
+    const left = deadline - Date.now();
+    if (left >= timeouts.command) return ch.drained(timeouts.command);
+    const rate = `${Math.round(timeouts.minDataRate / 1024)} KiB/s`;
+    const why = `the server took the message in slower than ${rate} (${written} bytes in ${Math.round((Date.now() - started) / 1000)} s)`;
+    if (left <= 0) {
+      const err = new PostboteError('TIMEOUT', why, { temporary: true, where: ch.where, command: 'DATA' });
+      ch.fail(err);
+      throw err;
+    }
+    return ch.drained(left, why);
+  };
   try {
     // The Received header, the message and the final dot are separate pieces: gathered, a small
     // message goes out in one segment instead of one system call (and packet) per piece. A plain
@@ -130,12 +204,15 @@ async function sendBody(ch: Channel, body: Readable, drainTimeoutMs: number): Pr
       batched += out.length;
       if (batched < BODY_WRITE_BATCH) continue;
       const more = ch.writeMany(batch);
+      written += batched;
       batch = [];
       batched = 0;
-      if (!more) await ch.drained(drainTimeoutMs);
+      if (!more) await drained();
     }
     batch.push(stuffing.end());
-    if (!ch.writeMany(batch)) await ch.drained(drainTimeoutMs);
+    ch.expect(finalReplies);
+    written += batched;
+    if (!ch.writeMany(batch)) await drained();
   } catch (err) {
     if (ch.closed) throw ch.error ?? err;
     // The body failed (spool read error). DATA cannot be aborted once begun: anything sent now would
@@ -159,15 +236,19 @@ async function sendBody(ch: Channel, body: Readable, drainTimeoutMs: number): Pr
  */
 async function readFinalReplies(ctx: TransactionContext, accepted: number[], finals: Map<number, SmtpReply>) {
   const { channel: ch, timeouts } = ctx;
+  const finalReply = (reply: SmtpReply) => expectReply(ctx, reply, 'end of data', isSuccess);
   if (!ctx.lmtp) {
-    const reply = await ch.readOpen(timeouts.dataEnd, 'end of data');
+    const reply = finalReply(await ch.readOpen(timeouts.dataEnd, 'end of data'));
     for (const i of accepted) finals.set(i, reply);
     return;
   }
+  // One deadline for all of them: a server trickling its replies one by one gets no more time than one
+  // that answers them together.
+  const deadline = Date.now() + timeouts.dataEnd;
   for (const [n, i] of accepted.entries()) {
     let reply: SmtpReply;
     try {
-      reply = await ch.read(timeouts.dataEnd, 'end of data');
+      reply = finalReply(await ch.read(Math.max(1, deadline - Date.now()), 'end of data'));
     } catch (err) {
       if (n === 0) throw err;
       ctx.log.warn({ err }, `LMTP connection lost after ${n} of ${accepted.length} data replies`);

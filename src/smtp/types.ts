@@ -30,8 +30,18 @@ export interface SmtpClientOptions {
   /** Name for EHLO/LHLO. */
   helo: string;
   auth?: { user: string; pass: string; method?: 'PLAIN' | 'LOGIN' };
-  /** Milliseconds. Defaults: connect 15 s, greeting 30 s, command 60 s, data end 10 min (RFC 5321 4.5.3.2). */
-  timeouts?: { connect?: number; greeting?: number; command?: number; dataEnd?: number };
+  /**
+   * Milliseconds. Defaults: connect 15 s, greeting 30 s, command 60 s, data end 10 min (RFC 5321 4.5.3.2).
+   * Each is a deadline, not an idle time: a server trickling a reply byte by byte gets no longer.
+   * Sending the data may take `command` plus its size at `minDataRate` bytes/s (default 16 KiB/s).
+   */
+  timeouts?: {
+    connect?: number;
+    greeting?: number;
+    command?: number;
+    dataEnd?: number;
+    minDataRate?: number;
+  };
   logger?: Logger;
 }
 

@@ -1,0 +1,156 @@
+// One delivery attempt against smtp-server in-process, with a real store and spool: how many
+// transactions an attempt starts and what each recipient ends as.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, afterEach, describe, test } from 'node:test';
+import { silentLogger } from '../log.js';
+import { connectSmtp } from '../smtp/client.js';
+import { smtpError, startSmtpServer, type TestServer } from '../smtp/test-support.test.js';
+import { Spool } from '../spool/spool.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { attemptDelivery, type DeliveryContext } from './attempt.js';
+import { Target } from './target.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+let server: TestServer | undefined;
+let store: SqliteStore | undefined;
+let target: Target | undefined;
+afterEach(async () => {
+  await target?.close();
+  await store?.close();
+  await server?.close();
+  server = store = target = undefined;
+});
+
+interface Hooks {
+  /** Reply to RCPT TO for this address: undefined accepts. */
+  rcpt?: (address: string) => Error | undefined;
+  /** Reply to the data for these recipients: undefined accepts. */
+  data?: (to: string[]) => Error | undefined;
+}
+
+/** A target that records every transaction that reached DATA, and a message spooled for `to`. */
+async function world(to: string[], hooks: Hooks) {
+  const transactions: string[][] = [];
+  const rcpts: string[] = [];
+  server = await startSmtpServer({
+    onRcptTo(address, _session, cb) {
+      rcpts.push(address.address);
+      cb(hooks.rcpt?.(address.address) ?? null);
+    },
+    onData(stream, session, cb) {
+      const rcpts = session.envelope.rcptTo.map((r) => r.address);
+      stream.resume();
+      stream.on('end', () => {
+        transactions.push(rcpts);
+        cb(hooks.data?.(rcpts) ?? null);
+      });
+    },
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'postbote-attempt-'));
+  dirs.push(dir);
+  store = new SqliteStore(join(dir, 's.sqlite'));
+  await store.migrate();
+  const spool = new Spool(join(dir, 'spool'));
+  const file = await spool.write(Readable.from([Buffer.from('Subject: x\r\n\r\nhello\r\n')]), 1_000_000);
+  const record = await store.addSpooled({
+    mailbox: 'info',
+    uid: 'u1',
+    spoolKey: file.key,
+    size: file.size,
+    sha256: file.sha256,
+    messageId: null,
+    sender: 'a@provider.test',
+    subject: 'x',
+    recipients: to.map((address) => ({ address, status: 'pending', reason: 'fixed' })),
+    fetchedAt: Date.now(),
+  });
+  target = new Target(
+    { host: '127.0.0.1', port: server.port, tls: 'none', helo: 'postbote.test', maxConnections: 1 },
+    connectSmtp,
+    silentLogger(),
+  );
+  const ctx: DeliveryContext = {
+    target,
+    spool,
+    store,
+    logger: silentLogger(),
+    retry: { initial: 60_000, max: 3_600_000, expireAfter: 86_400_000 },
+    hostname: 'postbote.test',
+    now: Date.now,
+  };
+  return { ctx, record, transactions, rcpts };
+}
+
+const origin = (fallback?: string) => ({
+  protocol: 'pop3' as const,
+  server: 'pop.provider.test',
+  secure: true,
+  fallback,
+});
+
+describe('attemptDelivery', () => {
+  test('a 451 to the data for every recipient sends the data once and defers the message', async () => {
+    const w = await world(['b@corp.test', 'c@corp.test'], {
+      data: () => smtpError(451, 'Try again later'),
+    });
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.kind, 'deferred');
+    assert.deepEqual(w.transactions, [['b@corp.test', 'c@corp.test']]);
+    assert.deepEqual(
+      outcome.record.recipients.map((r) => [r.address, r.status]),
+      [
+        ['b@corp.test', 'pending'],
+        ['c@corp.test', 'pending'],
+      ],
+    );
+  });
+
+  test('a 451 to RCPT for every recipient starts no second transaction', async () => {
+    const w = await world(['b@corp.test'], { rcpt: () => smtpError(451, 'Greylisted') });
+    const outcome = await attemptDelivery(w.ctx, origin(), w.record);
+    assert.equal(outcome.kind, 'deferred');
+    assert.deepEqual(w.transactions, []);
+    assert.deepEqual(w.rcpts, ['b@corp.test']);
+    assert.equal((await w.ctx.store.attemptsOf(w.record.id)).length, 1);
+  });
+
+  test('a second transaction carries only the fallback, not the recipients that got 4xx', async () => {
+    const w = await world(['gone@corp.test', 'busy@corp.test', 'ok@corp.test'], {
+      rcpt: (a) =>
+        a === 'gone@corp.test'
+          ? smtpError(550, 'No such user')
+          : a === 'busy@corp.test'
+            ? smtpError(452, 'Mailbox busy')
+            : undefined,
+    });
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.kind, 'deferred');
+    assert.deepEqual(w.transactions, [['ok@corp.test'], ['postmaster@corp.test']]);
+    assert.deepEqual(w.rcpts, ['gone@corp.test', 'busy@corp.test', 'ok@corp.test', 'postmaster@corp.test']);
+    assert.deepEqual(
+      outcome.record.recipients.map((r) => [r.address, r.status]),
+      [
+        ['gone@corp.test', 'rerouted'],
+        ['busy@corp.test', 'pending'],
+        ['ok@corp.test', 'delivered'],
+        ['postmaster@corp.test', 'delivered'],
+      ],
+    );
+  });
+
+  test('a 550 for the only recipient is rerouted to the fallback in the same attempt', async () => {
+    const w = await world(['gone@corp.test'], {
+      rcpt: (a) => (a === 'gone@corp.test' ? smtpError(550, 'No such user') : undefined),
+    });
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.kind, 'final');
+    assert.equal(outcome.record.state, 'delivered');
+    assert.deepEqual(w.transactions, [['postmaster@corp.test']]);
+  });
+});
