@@ -134,7 +134,8 @@ export async function runMailboxPass(
     for (const record of notices.splice(0)) {
       // Recorded even while the target is down: the notice then waits in the spool like any message.
       if (!plan.postmaster) break;
-      const outcome = await sendNotice(ctx, origin(plan), plan.postmaster, record);
+      // While stopping (SIGTERM) a notice is only recorded: the next run delivers it.
+      const outcome = await sendNotice(ctx, origin(plan), plan.postmaster, record, !stopped());
       known.set(outcome.record.id, outcome.record);
     }
   };

@@ -1,7 +1,8 @@
 // What a message that could not be read costs: only itself. Decides from the error whether the session
 // survived it (the server answered -ERR) or must be reopened, counts the failure across passes, and
 // after MAX_READ_FAILURES records the message as unreadable (quarantined without its bytes, left on
-// the server, the postmaster told) so it stops being retried while the rest of the mailbox goes on.
+// the server, the postmaster told) so it stops being retried while the rest of the mailbox goes on; a
+// message whose end cannot be found at all (POP3_UNREADABLE) is recorded so at once.
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { type ErrorCode, isPostboteError, type PostboteError, toPostboteError } from '../errors.js';
 import { headerDigest } from '../message/header-digest.js';
@@ -58,6 +59,12 @@ export async function readFailure(
     return verdict;
   }
   if (NOT_THE_MESSAGE.has(error.code)) return verdict;
+  if (error.code === 'POP3_UNREADABLE') {
+    // Its end cannot be found (last line without CRLF before the final dot): no retry will read it.
+    const reason = `unreadable: ${error.describe()}; left on the server`;
+    verdict.record = (await quarantineUnfetched(ctx, plan, msg, reason)).record;
+    return verdict;
+  }
   const failures = await ctx.store.noteReadFailure({
     mailbox: plan.name,
     uid: msg.uid,

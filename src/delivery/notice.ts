@@ -59,6 +59,8 @@ export async function sendNotice(
   origin: Parameters<typeof attemptDelivery>[1],
   postmaster: string,
   record: MessageRecord,
+  /** false while shutting down: recorded and spooled (the next run delivers it), no new delivery. */
+  deliver = true,
 ): Promise<AttemptOutcome> {
   const now = ctx.now();
   const text = noticeText(record, ctx.hostname, new Date(now));
@@ -77,5 +79,6 @@ export async function sendNotice(
     ],
     fetchedAt: now,
   });
+  if (!deliver) return { kind: 'deferred', record: notice };
   return attemptDelivery(ctx, { ...origin, fallback: undefined }, notice);
 }

@@ -170,6 +170,34 @@ describe('messages that cannot be read', () => {
     assert.equal(left(w), 1);
   });
 
+  test('a last line without CRLF before the dot: nothing mixed up is delivered, the pipeline is given up, the message recorded unreadable', async () => {
+    const w = await world([mail(1), mail(2), mail(3)], PLAIN, 'none', ', postmaster: pm@corp.local');
+    // RETR 2 answered with the message's last line glued to the terminating dot ("body 2.\r\n").
+    const bad = mail(2)
+      .toString('latin1')
+      .replace(/\r\n\./g, '\r\n..')
+      .replace(/\r\n$/, '');
+    const isMessage2 = (n: string) =>
+      w.pop3.maildrop('info@example.com').current()[Number(n) - 1]?.data.equals(mail(2)) === true;
+    w.pop3Hooks.onCommand = (c) =>
+      c.command === 'RETR' && isMessage2(c.args)
+        ? { reply: `+OK ${mail(2).length} octets\r\n${bad}.` }
+        : undefined;
+    const first = await w.fetch();
+    assert.equal(first.error?.code, 'POP3_DESYNC', first.error?.describe());
+    assert.deepEqual(subjects(w), ['message 1', 'message 3'], 'messages 1 and 3 whole, nothing mixed up');
+    for (const r of w.receiver.received) assert.doesNotMatch(r.raw.toString(), /\+OK|body 2/);
+    assert.equal(left(w), 1);
+    // The next pass reads one command at a time: the message never ends, and is recorded as unreadable.
+    const second = await w.fetch();
+    assert.equal(second.quarantined, 1, second.error?.describe());
+    assert.match(w.receiver.byRecipient('pm@corp.local')[0]?.toString() ?? '', /unreadable/);
+    assert.equal(left(w), 1, 'the provider keeps the only copy');
+    const third = await w.fetch();
+    assert.equal(third.ok, true, third.error?.describe());
+    assert.equal(w.receiver.received.length, 3, 'two messages and one notice, nothing twice');
+  });
+
   test('one DELE refused: the other deletions are still committed, the refused one removed next time', async () => {
     const w = await world([mail(1), mail(2), mail(3)], PLAIN);
     w.pop3Hooks.onCommand = (c) =>
