@@ -174,7 +174,9 @@ export async function runMailboxPass(
         for (const r of ids.detach) known.set(r.id, { ...r, detachedAt: ctx.now() });
       }
       const fresh = ids.fresh.filter((m) => !failedThisPass.has(failKey(m)));
-      options.onEvent?.({ type: 'listed', mailbox: plan.name, count: s.listed, fresh: fresh.length });
+      // Told once per pass: a reopened session lists the same mailbox again.
+      if (round === 1)
+        options.onEvent?.({ type: 'listed', mailbox: plan.name, count: s.listed, fresh: fresh.length });
 
       // B. New messages: spool and record before any delivery, so a crash never loses track.
       // The next messages are requested while one is handled (prefetched): stopping early destroys
