@@ -8,8 +8,11 @@ import { describe, test } from 'node:test';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config/index.js';
 import { type PassOptions, type PassSummary, runMailboxPass } from '../../src/connector/mailbox-pass.js';
+import { MAX_READ_FAILURES } from '../../src/connector/read-failure.js';
 import { silentLogger } from '../../src/log.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { MessageRecord } from '../../src/store/types.js';
+import { ActionError, release } from '../../src/web/actions.js';
 import { left, mail, PASSWORD, type World, world } from './fault-world.js';
 
 const MINUTE = 60_000;
@@ -26,6 +29,9 @@ interface Clocked {
   /** Opens the state between passes (the process's lock is free then). */
   withRuntime<T>(use: (rt: Runtime) => Promise<T>): Promise<T>;
   stateDir: string;
+  /** The mailbox's and delivery's configuration lines, read at each pass (an admin may edit them). */
+  mailbox: string;
+  delivery: string;
 }
 
 /** A fault world whose passes run at a clock the test sets, with the configuration given. */
@@ -38,7 +44,7 @@ async function clocked(
   const yaml = () => `
 state: ${stateDir}
 target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 5s } }
-delivery: { ${o.delivery ?? 'retry: { initial: 1m, max: 10m }'} }
+delivery: { ${c.delivery} }
 mailboxes:
   - name: info
     host: 127.0.0.1
@@ -47,12 +53,14 @@ mailboxes:
     user: info@example.com
     password: ${PASSWORD}
     timeouts: { command: 3s, idle: 3s }
-    ${o.mailbox ?? 'deliverTo: [info@corp.local]'}
+    ${c.mailbox}
 `;
   const c: Clocked = {
     w,
     now: T0,
     stateDir,
+    mailbox: o.mailbox ?? 'deliverTo: [info@corp.local]',
+    delivery: o.delivery ?? 'retry: { initial: 1m, max: 10m }',
     async withRuntime(use) {
       const config = parseConfig(yaml(), { file: 'test.yaml', baseDir: w.tmp.path });
       const rt = await createRuntime(config, silentLogger());
@@ -250,4 +258,108 @@ describe('a damaged spool file', () => {
       );
     });
   }
+});
+
+/** The admin's release (web admin or API): the pass it asks for runs at once; its summary is returned. */
+function releaseTo(c: Clocked, id: number, recipient: string) {
+  return c.withRuntime(async (rt) => {
+    const scheduler = new Scheduler(rt.ctx, rt.plans, rt.config.scheduler, silentLogger());
+    try {
+      const deps = { store: rt.store, spool: rt.spool, scheduler, now: () => c.now };
+      const released = await release(deps, id, recipient, 'admin');
+      const summary = await scheduler.runNow('info'); // the pass release() requested
+      return { released, summary, record: (await rt.store.get(id))! };
+    } finally {
+      await scheduler.stop();
+    }
+  });
+}
+
+const big = Buffer.concat([mail(9), Buffer.from('a long attachment line\r\n'.repeat(120))]);
+
+describe('quarantined without its bytes, then released', () => {
+  test('too large: left on the server; released, the next pass fetches it whatever its size and delivers it once', async () => {
+    const c = await clocked([mail(1), big], {
+      mailbox: 'deliverTo: [info@corp.local]\n    maxMessageSize: 1000',
+    });
+    const retrs: string[] = [];
+    c.w.pop3Hooks.onCommand = (cmd) => {
+      if (cmd.command === 'RETR') retrs.push(cmd.args);
+      return undefined;
+    };
+    const first = await c.pass();
+    assert.deepEqual([first.summary.delivered, first.summary.quarantined], [1, 1]);
+    const held = fetched(first.records)[1]!;
+    assert.equal(held.state, 'quarantined');
+    assert.equal(held.spoolKey, null);
+    assert.match(held.reason ?? '', /too large to fetch: \d+ bytes on the server, limit 1000/);
+    assert.equal(left(c.w), 1, 'the provider keeps the only copy');
+    assert.deepEqual(retrs, ['1'], 'never downloaded');
+
+    c.now += HOUR;
+    await c.pass({ force: true });
+    assert.equal(left(c.w), 1);
+    assert.deepEqual(retrs, ['1']);
+
+    c.now += HOUR;
+    const { released, summary, record } = await releaseTo(c, held.id, 'boss@corp.local');
+    assert.equal(released.state, 'spooled');
+    assert.equal(summary.ok, true, summary.error?.describe());
+    assert.equal(record.state, 'delivered');
+    assert.equal(record.size, big.length);
+    const got = c.w.receiver.byRecipient('boss@corp.local');
+    assert.equal(got.length, 1);
+    assert.ok(got[0]!.toString('latin1').endsWith(big.toString('latin1')), 'delivered whole');
+    assert.equal(left(c.w), 0, 'removed at the provider once delivered');
+    assert.equal(c.w.receiver.byRecipient('info@corp.local').length, 1, 'only the small one went there');
+
+    c.now += HOUR;
+    const after = await c.pass({ force: true });
+    assert.equal(after.summary.delivered + after.summary.fetched, 0);
+    assert.equal(fetched(after.records).length, 2, 'one record per message, no second one');
+  });
+
+  test('unreadable: released, the next pass reads it again and delivers it', async () => {
+    // The unreadable one first: it keeps number 1 while the other is delivered and removed.
+    const c = await clocked([mail(2), mail(1)], {
+      delivery: 'retry: { initial: 1m, max: 10m }, postmaster: pm@corp.local',
+    });
+    c.w.pop3Hooks.onCommand = (cmd) =>
+      cmd.command === 'RETR' && cmd.args === '1' ? { reply: '-ERR cannot read' } : undefined;
+    for (let i = 0; i < MAX_READ_FAILURES; i++) {
+      c.now += HOUR;
+      await c.pass();
+    }
+    const held = fetched((await c.pass()).records).find((r) => r.state === 'quarantined')!;
+    assert.match(held.reason ?? '', /unreadable: reading it failed in 3 passes/);
+    assert.equal(held.spoolKey, null);
+    assert.equal(left(c.w), 1);
+    assert.equal(c.w.receiver.byRecipient('pm@corp.local').length, 1, 'the postmaster was told');
+
+    // The provider repaired the mailbox; the admin releases it to its recipient.
+    c.w.pop3Hooks.onCommand = undefined;
+    c.now += HOUR;
+    const { summary, record } = await releaseTo(c, held.id, 'info@corp.local');
+    assert.equal(summary.ok, true, summary.error?.describe());
+    assert.equal(record.state, 'delivered');
+    const got = c.w.receiver
+      .byRecipient('info@corp.local')
+      .map((m) => /Subject: (.*)\r\n/.exec(m.toString())?.[1]);
+    assert.deepEqual(got.sort(), ['message 1', 'message 2']);
+    assert.equal(left(c.w), 0);
+  });
+
+  test('a released message the provider no longer lists is refused: nothing to fetch', async () => {
+    const c = await clocked([big], { mailbox: 'deliverTo: [info@corp.local]\n    maxMessageSize: 1000' });
+    const held = fetched((await c.pass()).records)[0]!;
+    const drop = c.w.pop3.maildrop('info@example.com');
+    drop.commitDeletes(new Set([drop.current()[0]!.uid])); // deleted in the provider's webmail
+    await c.pass();
+    await assert.rejects(releaseTo(c, held.id, 'boss@corp.local'), (err: unknown) => {
+      assert.ok(err instanceof ActionError);
+      assert.equal(err.status, 409);
+      assert.match(err.message, /no longer on the provider/);
+      return true;
+    });
+  });
 });
