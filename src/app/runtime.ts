@@ -68,7 +68,7 @@ export function targetOptions(
 export function openSource(
   mailbox: MailboxConfig,
   logger: Logger,
-  session: { pipelining?: boolean } = {},
+  session: { pipelining?: boolean; maxMessageSize?: number } = {},
 ): Promise<SourceSession> {
   if (mailbox.protocol !== 'pop3') {
     throw new PostboteError(
@@ -91,7 +91,11 @@ export function openSource(
     password: mailbox.password,
     auth: mailbox.auth,
     timeouts: mailbox.timeouts,
-    maxMessageSize: mailbox.maxMessageSize,
+    // A session may only raise the limit (to fetch released messages), never lower it.
+    maxMessageSize:
+      session.maxMessageSize === undefined
+        ? mailbox.maxMessageSize
+        : Math.max(session.maxMessageSize, mailbox.maxMessageSize ?? Number.POSITIVE_INFINITY),
     logger: logger.child({ component: 'pop3', mailbox: mailbox.name }),
     ...(session.pipelining === false ? { pipelining: false } : {}),
   });
@@ -117,7 +121,8 @@ export function mailboxPlan(
     host: mailbox.host,
     secure: mailbox.tls !== 'none',
     interval: mailbox.interval ?? config.scheduler.interval,
-    open: (session?: { pipelining?: boolean }) => openSource(mailbox, logger, session),
+    open: (session?: { pipelining?: boolean; maxMessageSize?: number }) =>
+      openSource(mailbox, logger, session),
   };
 }
 

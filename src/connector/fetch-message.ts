@@ -9,6 +9,7 @@ import { headerDigest } from '../message/header-digest.js';
 import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
 import { routingStep } from '../routing/step.js';
 import type { SourceMessage } from '../source/types.js';
+import type { MessageRecord } from '../store/types.js';
 import type { MailboxPlan } from './mailbox-pass.js';
 
 /**
@@ -81,6 +82,50 @@ export async function fetchAndDeliver(
     return { kind: 'final', record: updated };
   }
   return attemptDelivery(ctx, origin(plan), record);
+}
+
+/**
+ * A message recorded without its bytes (too large, unreadable) and released by an admin: fetched into
+ * its own record whatever maxMessageSize says (the admin asked for it), then delivered to the
+ * recipients the release chose. Routing does not run again: the release is the decision.
+ */
+export async function fetchReleased(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  msg: SourceMessage,
+  record: MessageRecord,
+  stream: Readable,
+  onFetched: (bytes: number) => void,
+): Promise<AttemptOutcome> {
+  const spooled = await ctx.spool.write(stream, releasedLimit(plan, msg.size));
+  const headers = parseHeaders(spooled.header);
+  const updated = await ctx.store.attachBytes(record.id, {
+    spoolKey: spooled.key,
+    size: spooled.size,
+    sha256: spooled.sha256,
+    headerDigest: headerDigest(spooled.header),
+    messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
+    sender: envelopeSender(plan, headers),
+    subject: firstHeader(headers, 'subject') ?? null,
+    // From now: retry expiry counts from when the bytes arrived, not from the quarantine.
+    fetchedAt: ctx.now(),
+  });
+  onFetched(spooled.size);
+  return attemptDelivery(ctx, origin(plan), updated);
+}
+
+/**
+ * How many bytes a released message may bring: twice its listed size, at least maxMessageSize. A
+ * server's LIST may count bare LF line ends the body sends as CRLF (twice the octets at most); the
+ * bound still stops a body that never ends from filling the disk.
+ */
+export function releasedLimit(plan: Pick<MailboxPlan, 'maxMessageSize'>, listedSize: number): number {
+  return Math.max(plan.maxMessageSize, 2 * listedSize);
+}
+
+/** Records kept without bytes that an admin released: the next session fetches them. */
+export function isReleasedUnfetched(record: MessageRecord): boolean {
+  return record.state === 'spooled' && record.spoolKey === null && record.detachedAt == null;
 }
 
 /**

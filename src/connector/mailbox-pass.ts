@@ -8,10 +8,16 @@ import { isPostboteError, PostboteError, toPostboteError } from '../errors.js';
 import type { RouteInput } from '../routing/types.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord, type SessionRecord } from '../store/types.js';
-import { fetchAndDeliver, origin } from './fetch-message.js';
+import {
+  fetchAndDeliver,
+  fetchReleased,
+  isReleasedUnfetched,
+  origin,
+  releasedLimit,
+} from './fetch-message.js';
 import { identify } from './identity.js';
 import { prefetched } from './prefetch.js';
-import { type ReadFailureVerdict, readFailure, topDigest } from './read-failure.js';
+import { type ReadFailureVerdict, readFailure, releasedReadFailure, topDigest } from './read-failure.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -23,6 +29,8 @@ export const MAX_SESSIONS_PER_PASS = 4;
 export interface OpenOptions {
   /** false: one command at a time even if the server offers PIPELINING (after a desynchronised session). */
   pipelining?: boolean;
+  /** Raises the session's message size limit (to fetch messages an admin released whatever their size). */
+  maxMessageSize?: number;
 }
 
 export interface MailboxPlan {
@@ -122,9 +130,10 @@ export async function runMailboxPass(
     if (stopped() || targetDown) break;
     if (FINAL_STATES.has(rec.state) || rec.spoolKey === null) continue;
     if (!options.force && rec.nextAttemptAt !== null && rec.nextAttemptAt > ctx.now()) continue;
-    if (!(await ctx.spool.intact(rec.spoolKey, rec.size))) {
+    if (!(await ctx.spool.intact(rec.spoolKey, rec.size, rec.sha256))) {
       log.error({ uid: rec.uid, key: rec.spoolKey }, 'spool file damaged (power cut?): fetching it again');
       await ctx.store.discard(rec.id);
+      await ctx.spool.remove(rec.spoolKey); // after the record: a crash between leaves an orphan, swept
       known.delete(rec.id);
       continue;
     }
@@ -147,7 +156,13 @@ export async function runMailboxPass(
   let session: SourceSession | undefined;
   try {
     for (let round = 1; ; round++) {
-      session = await plan.open(noPipelining.has(plan.name) ? { pipelining: false } : {});
+      const released = [...known.values()].filter(isReleasedUnfetched);
+      session = await plan.open({
+        ...(noPipelining.has(plan.name) ? { pipelining: false } : {}),
+        ...(released.length > 0
+          ? { maxMessageSize: Math.max(...released.map((r) => releasedLimit(plan, r.sourceSize ?? r.size))) }
+          : {}),
+      });
       const listing = await session.list();
       s.listed = listing.messages.length;
       for (const r of listing.refused) {
@@ -183,8 +198,33 @@ export async function runMailboxPass(
       // their streams, and the session skips what arrives of them before it deletes and quits.
       const matched = new Map(ids.matched.map(({ msg, record }) => [msg.num, record]));
       let broken: ReadFailureVerdict | undefined;
+      // Released by an admin after a quarantine without bytes: fetched now into its own record.
+      for (const { msg, record } of ids.matched) {
+        if (!isReleasedUnfetched(record) || stopped() || targetDown) continue;
+        try {
+          const outcome = await fetchReleased(ctx, plan, msg, record, session.retrieve(msg), (bytes) => {
+            s.fetched++;
+            s.bytes += bytes;
+          });
+          matched.set(msg.num, outcome.record);
+          count(outcome);
+        } catch (err) {
+          const verdict = await releasedReadFailure(ctx, plan, record, err);
+          problems.push(verdict.error);
+          log.warn({ uid: msg.uid, err: verdict.error.toJSON() }, `released message ${msg.uid} not read`);
+          if (verdict.record) {
+            matched.set(msg.num, verdict.record);
+            count({ kind: 'final', record: verdict.record });
+          }
+          if (verdict.desync) noPipelining.add(plan.name);
+          if (!verdict.sessionAlive) {
+            broken = verdict;
+            break;
+          }
+        }
+      }
       const fits = (m: SourceMessage) => m.size <= plan.maxMessageSize;
-      for (const { msg, stream } of prefetched(session, fresh, fits)) {
+      for (const { msg, stream } of broken ? [] : prefetched(session, fresh, fits)) {
         if (stopped() || targetDown) {
           stream?.destroy();
           break;

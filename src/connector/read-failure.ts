@@ -80,6 +80,40 @@ export async function readFailure(
 }
 
 /**
+ * A released message (quarantined without bytes) that still cannot be read goes back to the quarantine
+ * on its own record, with the new reason; a failure that says nothing about it leaves it released.
+ */
+export async function releasedReadFailure(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  record: MessageRecord,
+  err: unknown,
+): Promise<ReadFailureVerdict> {
+  const error = isPostboteError(err) ? err : toPostboteError(err, `${plan.protocol} ${plan.host}`);
+  if (LOCAL.has(error.code)) throw error;
+  const verdict: ReadFailureVerdict = {
+    error,
+    sessionAlive: error.reply !== undefined && error.code !== 'MESSAGE_TOO_LARGE',
+    desync: error.code === 'POP3_DESYNC',
+  };
+  if (NOT_THE_MESSAGE.has(error.code)) return verdict;
+  const reason = `released, but reading it failed: ${error.describe()}; left on the server`;
+  verdict.record = await ctx.store.recordAttempt(
+    record.id,
+    {
+      state: 'quarantined',
+      recipients: record.recipients,
+      nextAttemptAt: null,
+      reason,
+      spoolKey: null,
+      countsAsAttempt: false,
+    },
+    { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: [] },
+  );
+  return verdict;
+}
+
+/**
  * The header digest of a listed message from TOP n 0, to check that a uid still names the message
  * fetched under it. undefined when the server refuses TOP (it is optional in RFC 1939).
  */

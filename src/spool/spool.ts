@@ -157,12 +157,20 @@ export class Spool {
   }
 
   /**
-   * Whether the spool file is complete. After a power cut an unsynced file can be empty or short while
-   * its record survived; the provider still has the message then (nothing is deleted before syncAll).
+   * Whether the spool file is the one recorded: its size and, when the record has one, its SHA-256.
+   * After a power cut an unsynced file can be empty or short while its record survived, and a disk
+   * or filesystem fault can leave the right length with the wrong bytes; the provider still has the
+   * message then (nothing is deleted before syncAll), so it is fetched again rather than delivered damaged.
    */
-  async intact(key: string, size: number): Promise<boolean> {
+  async intact(key: string, size: number, sha256?: string): Promise<boolean> {
     try {
-      return (await stat(this.path(key))).size === size;
+      if ((await stat(this.path(key))).size !== size) return false;
+      if (!sha256) return true;
+      const hash = createHash('sha256');
+      // The file itself, never the copy kept in memory: that is what a restart would deliver.
+      for await (const chunk of createReadStream(this.path(key), { highWaterMark: SPOOL_READ_CHUNK }))
+        hash.update(chunk as Buffer);
+      return hash.digest('hex') === sha256;
     } catch {
       return false;
     }

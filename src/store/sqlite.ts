@@ -12,6 +12,7 @@ import type {
   ActivityBucket,
   AttemptRecord,
   AttemptUpdate,
+  FetchedBytes,
   MessageQuery,
   MessageRecord,
   MessageState,
@@ -285,6 +286,30 @@ export class SqliteStore implements Store {
          RETURNING count`,
     ).get(f.mailbox, f.uid, f.size, f.error, f.at) as { count: number };
     return row.count;
+  }
+
+  async attachBytes(id: number, b: FetchedBytes): Promise<MessageRecord> {
+    const row = this.sql(
+      `UPDATE messages SET spool_key = ?, size = ?, sha256 = ?, header_digest = ?, message_id = ?, sender = ?,
+           subject = ?, fetched_at = ?, updated_at = ? WHERE id = ? AND spool_key IS NULL RETURNING *`,
+    ).get(
+      b.spoolKey,
+      b.size,
+      b.sha256,
+      b.headerDigest,
+      b.messageId,
+      b.sender,
+      b.subject,
+      b.fetchedAt,
+      b.fetchedAt,
+      id,
+    ) as MessageRow | undefined;
+    if (!row) {
+      throw new PostboteError('STORE', `message ${id} is not in the store without bytes`, {
+        temporary: false,
+      });
+    }
+    return fromRow(row);
   }
 
   async discard(id: number): Promise<void> {

@@ -97,6 +97,18 @@ export interface NewMessage {
   headerDigest?: string;
 }
 
+/** The bytes of a message recorded without them (released after quarantine unfetched), now spooled. */
+export interface FetchedBytes {
+  spoolKey: string;
+  size: number;
+  sha256: string;
+  headerDigest: string;
+  messageId: string | null;
+  sender: string;
+  subject: string | null;
+  fetchedAt: number;
+}
+
 /** An earlier copy of a message for one recipient (duplicate suppression). */
 export interface SeenCopy {
   recipient: string;
@@ -190,6 +202,8 @@ export interface Store {
   detach(ids: number[], at: number): Promise<void>;
   /** Counts one more failed read of a message (RETR refused, unreadable); returns the count so far. */
   noteReadFailure(failure: ReadFailure): Promise<number>;
+  /** Gives a record kept without its bytes (quarantined unfetched, then released) its spooled bytes. */
+  attachBytes(id: number, bytes: FetchedBytes): Promise<MessageRecord>;
   /** Drops a record whose spool file was lost, so the message is fetched again from the provider. */
   discard(id: number): Promise<void>;
   /** Earlier copies of a message (by fingerprint) for these recipients since `since`, by recipient. */

@@ -53,11 +53,13 @@ export async function release(
   const address = recipient.trim();
   if (!isAddress(address)) throw new ActionError(400, `"${address}" is not an address like user@example.com`);
   const rec = await load(d, id, ['quarantined', 'deferred']);
-  if (!rec.spoolKey) {
-    throw new ActionError(409, `message ${id} was never fetched (too large); it is still on the provider`);
+  // Without bytes (too large or unreadable, left on the provider) the next pass fetches it whatever
+  // maxMessageSize says; only a copy the provider still lists can be fetched.
+  if (!rec.spoolKey && (rec.sourceRemovedAt !== null || rec.detachedAt != null)) {
+    throw new ActionError(409, `message ${id} was never fetched and is no longer on the provider`);
   }
   ensureIdle(d, rec);
-  const detail = `released by ${user} to ${address}`;
+  const detail = `released by ${user} to ${address}${rec.spoolKey ? '' : '; fetched from the provider by the next pass, whatever its size'}`;
   const updated = await d.store.recordAttempt(
     id,
     {

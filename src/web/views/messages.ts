@@ -74,7 +74,8 @@ export function messageActions(m: MessageRecord): Html {
   const fallback = m.recipients.find((r) => r.status !== 'delivered')?.address ?? '';
   return html`<div class="actions">
   ${
-    m.spoolKey
+    // Without bytes (left on the provider) a release fetches it, while the provider still lists it.
+    m.spoolKey || (m.sourceRemovedAt === null && m.detachedAt == null)
       ? html`<form class="inline" data-api="/api/messages/${m.id}/release" data-done="Released: it is being delivered">
     <label for="rel-${m.id}" class="sr-only">Release to</label>
     <input id="rel-${m.id}" name="recipient" type="email" required placeholder="recipient@your-domain" value="${fallback}">
