@@ -164,24 +164,34 @@ describe('web admin in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} 
     const quarantined = await page.getByRole('link', { name: /refuse me Rechnung/ }).getAttribute('href');
     const pages = ['/', '/mailboxes/info', '/messages', quarantined!, '/queue', '/config', '/login'];
     t.diagnostic(`screenshots in ${shots.path}`);
-    for (const [i, url] of pages.entries()) {
-      const name = `${i}-${url.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'dashboard'}`;
-      await page.setViewportSize({ width: 1280, height: 900 });
-      await page.goto(`${web.url}${url}`);
-      await page.locator('h1').first().waitFor();
-      await page.screenshot({ path: join(shots.path, `${name}-desktop.png`), fullPage: true });
-      for (const width of [360, 390, 430]) {
-        await page.setViewportSize({ width, height: 844 });
-        await page.reload();
-        await page.locator('h1').first().waitFor();
-        const fit = (await page.evaluate(FIT)) as { overflow: number; wide: string[]; narrow: string[] };
-        assert.ok(fit.overflow <= 0, `${url} at ${width}px is ${fit.overflow}px wider than the screen`);
-        assert.deepEqual(fit.wide, [], `${url} at ${width}px: elements wider than the screen`);
-        assert.deepEqual(fit.narrow, [], `${url} at ${width}px: cells too narrow to read`);
-        if (width === 390)
-          await page.screenshot({ path: join(shots.path, `${name}-phone.png`), fullPage: true });
+    // German words are longer: the same pages again with the browser asking for German.
+    for (const lang of ['en', 'de']) {
+      // Playwright's own Accept-Language (the context's locale) wins over extra headers: set it per request.
+      await page.unroute('**/*');
+      await page.route('**/*', (route) =>
+        route.continue({ headers: { ...route.request().headers(), 'accept-language': lang } }),
+      );
+      for (const [i, url] of pages.entries()) {
+        const name = `${lang}-${i}-${url.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'dashboard'}`;
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.goto(`${web.url}${url}`);
+        await page.locator(`html[lang="${lang}"] h1`).first().waitFor();
+        await page.screenshot({ path: join(shots.path, `${name}-desktop.png`), fullPage: true });
+        for (const width of [360, 390, 430]) {
+          await page.setViewportSize({ width, height: 844 });
+          await page.reload();
+          await page.locator('h1').first().waitFor();
+          const fit = (await page.evaluate(FIT)) as { overflow: number; wide: string[]; narrow: string[] };
+          const where = `${lang} ${url} at ${width}px`;
+          assert.ok(fit.overflow <= 0, `${where} is ${fit.overflow}px wider than the screen`);
+          assert.deepEqual(fit.wide, [], `${where}: elements wider than the screen`);
+          assert.deepEqual(fit.narrow, [], `${where}: cells too narrow to read`);
+          if (width === 390)
+            await page.screenshot({ path: join(shots.path, `${name}-phone.png`), fullPage: true });
+        }
       }
     }
+    await page.unroute('**/*');
     assert.deepEqual(problems, [], 'no script errors or CSP violations');
   });
 
