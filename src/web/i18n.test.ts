@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ConfigError, parseConfig } from '../config/index.js';
 import { pickLanguage, preferredLanguage, textsFor } from './i18n.js';
 
 describe('language of the admin pages', () => {
@@ -42,5 +43,27 @@ describe('language of the admin pages', () => {
       }
     };
     walk(textsFor('en'), textsFor('de'), 'texts');
+  });
+});
+
+describe('web.language in the configuration', () => {
+  const parse = (web: string) =>
+    parseConfig(`target: { host: mx.corp.local }\nmailboxes: []\nweb:\n${web}`, {
+      file: 'postbote.yaml',
+      baseDir: '/tmp',
+      env: {},
+    });
+
+  test('en or de; unset leaves the choice to each browser', () => {
+    assert.equal(parse('  language: de\n').web?.language, 'de');
+    assert.equal(parse('  language: en\n').web?.language, 'en');
+    assert.equal(parse('  listen: 127.0.0.1:8025\n').web?.language, undefined);
+  });
+
+  test('another language is refused with the file position', () => {
+    assert.throws(
+      () => parse('  language: fr\n'),
+      (err: unknown) => err instanceof ConfigError && /postbote\.yaml:4:\d+: web\.language/.test(err.message),
+    );
   });
 });
