@@ -2,7 +2,7 @@
 // passwords) and API tokens (SHA-256 of a random token), session lifetime and who may read /metrics.
 import { z } from 'zod';
 import { showValue } from './config-error.js';
-import { bool, duration, hostPort, list, strict, text } from './fields.js';
+import { bool, duration, hostPort, list, oneOf, strict, text } from './fields.js';
 import { name } from './schema-sections.js';
 
 /** 8 hours: a working day without logging in again, short enough that a forgotten tab expires. */
@@ -57,4 +57,6 @@ export const webSchema = strict({
   sessionLifetime: duration().default(DEFAULT_SESSION_LIFETIME_MS),
   /** /metrics without a token, for a Prometheus on the same host; off by default. */
   publicMetrics: bool().default(false),
+  /** The admin page's language for everyone; unset, each browser's Accept-Language picks (else English). */
+  language: oneOf(['en', 'de']).optional(),
 });

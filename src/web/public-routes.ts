@@ -1,6 +1,6 @@
 // What answers without a login: the login form (double-submit CSRF token, rate limit, lockout),
 // /healthz, and the stylesheet and script (no secrets in them).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   checkLogin,
   cookie,
@@ -10,11 +10,11 @@ import {
   SESSION_COOKIE,
   sameSecret,
 } from './auth.js';
+import { requestTexts, type Texts } from './i18n.js';
 import { clip, MAX_FORM_TOKEN_LENGTH, MAX_PASSWORD_LENGTH, MAX_USER_LENGTH } from './limits.js';
 import { MAX_NEXT_LENGTH, safeNext } from './safe-next.js';
 import type { WebContext } from './server.js';
-import { APP_CSS } from './static/app-css.js';
-import { APP_JS } from './static/app-js.js';
+import { loadAssets } from './static/assets.js';
 import { loginPage } from './views/login.js';
 
 /** Login attempts per client address per minute, before the per-user lockout even counts. */
@@ -46,15 +46,23 @@ export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
     }),
   );
 
-  app.get('/static/app.css', { config: pub }, async (_req, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(APP_CSS),
-  );
-  app.get('/static/app.js', { config: pub }, async (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(APP_JS),
-  );
+  // Read once here, so a missing file stops the start instead of the first page view.
+  const assets = loadAssets();
+  app.get('/static/:file', { config: pub }, async (req, reply) => {
+    const asset = assets.get((req.params as { file: string }).file);
+    if (!asset) return reply.code(404).send({ error: 'no such file' });
+    return reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body);
+  });
   app.get('/favicon.ico', { config: pub }, async (_req, reply) => reply.code(204).send());
 
-  const form = (reply: import('fastify').FastifyReply, next: string, error?: string, status = 200) => {
+  const form = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    next: string,
+    error?: (t: Texts) => string,
+    status = 200,
+  ) => {
+    const t = requestTexts(ctx.deps.web.language, req.headers['accept-language']);
     const token = randomToken();
     return reply
       .code(status)
@@ -64,11 +72,12 @@ export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
       )
       .header('cache-control', 'no-store')
       .type('text/html; charset=utf-8')
-      .send(loginPage({ token, next, error, noUsers: ctx.users.length === 0 }).value);
+      .header('vary', 'accept-language')
+      .send(loginPage(t, { token, next, error: error?.(t), noUsers: ctx.users.length === 0 }).value);
   };
 
   app.get('/login', { config: pub }, async (req, reply) =>
-    form(reply, safeNext((req.query as { next?: unknown }).next)),
+    form(req, reply, safeNext((req.query as { next?: unknown }).next)),
   );
 
   app.post(
@@ -81,27 +90,26 @@ export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
     },
     async (req, reply) => {
       if (req.validationError) {
-        const limits = `at most ${MAX_USER_LENGTH} characters for the user name, ${MAX_PASSWORD_LENGTH} for the password`;
-        return form(reply, '/', `A field of the form is too long (${limits}).`, 400);
+        return form(req, reply, '/', (t) => t.login.tooLong(MAX_USER_LENGTH, MAX_PASSWORD_LENGTH), 400);
       }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const next = safeNext(body.next);
       const sent = typeof body._csrf === 'string' ? body._csrf : '';
       const expected = parseCookies(req.headers.cookie).get(LOGIN_COOKIE) ?? '';
       if (sent === '' || expected === '' || !sameSecret(sent, expected)) {
-        return form(reply, next, 'The form expired; please log in again.', 403);
+        return form(req, reply, next, (t) => t.login.expired, 403);
       }
       const user = typeof body.user === 'string' ? body.user.trim() : '';
       const password = typeof body.password === 'string' ? body.password : '';
       const locked = ctx.guard.lockedFor(user);
       if (locked > 0) {
         const minutes = Math.ceil(locked / 60_000);
-        return form(reply, next, `Too many failed logins for this user: try again in ${minutes} min.`, 429);
+        return form(req, reply, next, (t) => t.login.locked(minutes), 429);
       }
       if (!(await checkLogin(ctx.users, user, password))) {
         ctx.guard.failed(user);
         ctx.deps.logger.warn({ component: 'web', user: clip(user), ip: req.ip }, 'web login failed');
-        return form(reply, next, 'Wrong user name or password.', 401);
+        return form(req, reply, next, (t) => t.login.wrong, 401);
       }
       ctx.guard.succeeded(user);
       const { id } = ctx.sessions.create(user);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
-import { parseConfig } from '../../src/config/index.js';
+import { parseConfig, type WebConfig } from '../../src/config/index.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { type Pop3Server, startPop3Server } from '../../src/pop3/server/index.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
@@ -101,9 +101,10 @@ async function deps(w: WebWorld) {
 /** The web server over `w` (not listening, for inject); `o` replaces parts of what it is built with. */
 export async function buildFor(
   w: WebWorld,
-  o: { logger?: Logger; checkMailbox?: WebDeps['checkMailbox'] } = {},
+  o: { logger?: Logger; checkMailbox?: WebDeps['checkMailbox']; web?: Partial<WebConfig> } = {},
 ) {
-  return buildWebServer({ ...(await deps(w)), ...o });
+  const d = await deps(w);
+  return buildWebServer({ ...d, ...o, web: { ...d.web, ...o.web } });
 }
 
 export async function startFor(

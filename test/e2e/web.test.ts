@@ -1,20 +1,40 @@
 // The web admin in a real browser (Debian's Chromium, driven by playwright-core; no browser download):
 // log in, see the mailboxes of a running instance fed by a real POP3 server, press "fetch now", watch the
 // new message appear in the log (live, by server-sent events) with its routing reason, release a
-// quarantined message, and save screenshots of the dashboard under test-artifacts/.
+// quarantined message; every page on a desktop and a phone, nothing wider than the screen, screenshots
+// in a temporary folder.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { WebServer } from '../../src/web/index.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
-import { ROOT } from './helpers.js';
 import { ADMIN, mail, startFor, type WebWorld, webWorld } from './web-world.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test-artifacts');
+const LONG_WORD = 'Rechnungsnummer-2025-000123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijklmnop';
+/**
+ * Evaluated in the page (a string: this project's TypeScript has no DOM types): how much wider the
+ * document is than the screen, elements reaching past its right edge, and table cells squeezed so
+ * narrow that words break a letter per line.
+ */
+const FIT = `(() => {
+  const vw = window.innerWidth;
+  const name = (e) => e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/ +/).join('.') : '');
+  const shown = [...document.querySelectorAll('body *')].filter((e) => {
+    const r = e.getBoundingClientRect();
+    // 1 px squares are visually hidden on purpose (.sr-only, a stacked table's column names)
+    return r.width > 1 && r.height > 1 && !e.closest('.sr-only');
+  });
+  return {
+    overflow: document.documentElement.scrollWidth - vw,
+    wide: shown.filter((e) => e.getBoundingClientRect().right > vw + 1).slice(0, 5)
+      .map((e) => name(e) + ' right=' + Math.round(e.getBoundingClientRect().right)),
+    narrow: shown.filter((e) => /^(TD|TH)$/.test(e.tagName) && e.textContent.trim().length > 3 && e.getBoundingClientRect().width < 64)
+      .slice(0, 5).map((e) => name(e) + ' width=' + Math.round(e.getBoundingClientRect().width)),
+  };
+})()`;
 // Generous: a loaded 2-core CI machine starts Chromium and runs passes slowly.
 const WAIT_MS = 30_000;
 
@@ -24,6 +44,7 @@ describe('web admin in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} 
   let browser: BrowserContext;
   let profile: TempDir;
   let page: Page;
+  let shots: TempDir;
   const problems: string[] = [];
 
   before(async () => {
@@ -44,6 +65,7 @@ describe('web admin in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} 
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1280, height: 900 },
+      locale: 'en-US',
       args: [
         '--headless',
         '--no-sandbox',
@@ -63,7 +85,8 @@ describe('web admin in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} 
         problems.push(`${m.text()} ${m.location().url}`);
     });
     page.on('pageerror', (e) => problems.push(e.message));
-    await mkdir(ARTIFACTS, { recursive: true });
+    // Kept after the run (the path is printed), outside the repository.
+    shots = await makeTempDir('postbote-web-screens-');
   });
 
   after(async () => {
@@ -129,23 +152,55 @@ describe('web admin in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} 
       .waitFor();
   });
 
-  test('the dashboard renders on a desktop and a phone without errors; screenshots saved', async () => {
-    await page.goto(`${web.url}/`);
-    await page.getByRole('heading', { name: 'Mailboxes' }).waitFor();
-    await page.screenshot({ path: join(ARTIFACTS, 'web-dashboard.png'), fullPage: true });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.reload();
-    // Evaluated in the page (strings, since this project's TypeScript has no DOM types).
-    const overflow = (await page.evaluate(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    )) as number;
-    const wide = (await page.evaluate(
-      `[...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
-        .slice(0, 5).map((e) => e.tagName + '.' + e.className)`,
-    )) as string[];
-    assert.ok(overflow <= 0, `the phone layout is ${overflow}px wider than the screen: ${wide.join(', ')}`);
-    await page.screenshot({ path: join(ARTIFACTS, 'web-dashboard-phone.png'), fullPage: true });
+  test('every page fits a desktop and a phone (360–430 px) without errors; screenshots saved', async (t) => {
+    // Long words and encoded headers are what broke the phone layout in the field.
+    const maildrop = w.pop3.maildrop('info@example.com');
+    maildrop.add(
+      mail(5, 'info@example.com', `=?UTF-8?Q?Anfrage_zu_Ihrem_Angebot_f=C3=BCr_M=C3=A4rz?= ${LONG_WORD}`),
+    );
+    maildrop.add(mail(6, 'info@example.com', `refuse me ${LONG_WORD}`));
+    await w.scheduler.runNow('info');
+    await page.goto(`${web.url}/messages?q=refuse`);
+    const quarantined = await page.getByRole('link', { name: /refuse me Rechnung/ }).getAttribute('href');
+    const pages = ['/', '/mailboxes/info', '/messages', quarantined!, '/queue', '/config', '/login'];
+    t.diagnostic(`screenshots in ${shots.path}`);
+    // German words are longer: the same pages again with the browser asking for German.
+    for (const lang of ['en', 'de']) {
+      // Playwright's own Accept-Language (the context's locale) wins over extra headers: set it per request.
+      await page.unroute('**/*');
+      await page.route('**/*', (route) =>
+        route.continue({ headers: { ...route.request().headers(), 'accept-language': lang } }),
+      );
+      for (const [i, url] of pages.entries()) {
+        const name = `${lang}-${i}-${url.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'dashboard'}`;
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.goto(`${web.url}${url}`);
+        await page.locator(`html[lang="${lang}"] h1`).first().waitFor();
+        await page.screenshot({ path: join(shots.path, `${name}-desktop.png`), fullPage: true });
+        for (const width of [360, 390, 430]) {
+          await page.setViewportSize({ width, height: 844 });
+          await page.reload();
+          await page.locator('h1').first().waitFor();
+          const fit = (await page.evaluate(FIT)) as { overflow: number; wide: string[]; narrow: string[] };
+          const where = `${lang} ${url} at ${width}px`;
+          assert.ok(fit.overflow <= 0, `${where} is ${fit.overflow}px wider than the screen`);
+          assert.deepEqual(fit.wide, [], `${where}: elements wider than the screen`);
+          assert.deepEqual(fit.narrow, [], `${where}: cells too narrow to read`);
+          if (width === 390)
+            await page.screenshot({ path: join(shots.path, `${name}-phone.png`), fullPage: true });
+        }
+      }
+    }
+    await page.unroute('**/*');
     assert.deepEqual(problems, [], 'no script errors or CSP violations');
+  });
+
+  test('buttons say which mailbox they act on', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${web.url}/`);
+    await page.getByRole('button', { name: 'Fetch now: info', exact: true }).waitFor();
+    await page.goto(`${web.url}/mailboxes/info`);
+    await page.getByRole('button', { name: 'Fetch now: info', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Pause: info', exact: true }).waitFor();
   });
 });

@@ -1,49 +1,53 @@
-// One mailbox: its state and last error with the fix, actions (fetch now, pause, resume) and recent sessions.
+// One mailbox: its state and last error with the fix, actions (fetch now, pause, resume) and recent
+// sessions (a card per session on a phone).
 
 import type { StoredSession } from '../../store/types.js';
 import type { MailboxView } from '../data.js';
-import { errorBlock } from './dashboard.js';
-import { badge, bytes, duration, type Html, html, time } from './html.js';
+import type { Texts } from '../i18n.js';
+import { errorBlock, fetchButton } from './dashboard.js';
+import { badge, bytes, cell, duration, type Html, html, time } from './html.js';
 
-export function mailboxView(m: MailboxView, sessions: StoredSession[]): Html {
+function sessionRow(s: StoredSession, t: Texts): Html {
+  const x = t.mailbox;
+  return html`<tr class="${s.error ? 'row-bad' : ''}">${cell(x.started, time(s.startedAt, t))}${cell(x.duration, duration(s.endedAt - s.startedAt), 'num')}
+${cell(x.listed, s.listed, 'num')}${cell(x.fetched, s.fetched, 'num')}${cell(x.delivered, s.delivered, 'num')}${cell(x.deferred, s.deferred, 'num')}${cell(x.quarantined, s.quarantined, 'num')}${cell(x.bytes, bytes(s.bytes), 'num')}
+${cell(x.error, s.error ? html`<span class="bad-text">${s.error}</span>` : html`<span class="muted">—</span>`, 'wrap')}</tr>`;
+}
+
+export function mailboxView(m: MailboxView, sessions: StoredSession[], t: Texts): Html {
+  const x = t.mailbox;
   const path = `/api/mailboxes/${encodeURIComponent(m.name)}`;
-  return html`<p class="crumbs"><a href="/">Dashboard</a> › mailbox</p>
+  const toggle =
+    m.state === 'paused'
+      ? html`<button type="button" data-post="${path}/resume" data-done="${x.resumed}" aria-label="${x.named(x.resume, m.name)}">${x.resume}</button>`
+      : html`<button type="button" data-post="${path}/pause" data-done="${x.paused}" aria-label="${x.named(x.pause, m.name)}">${x.pause}</button>`;
+  return html`<p class="crumbs"><a href="/">${t.nav.dashboard}</a> › ${x.crumb}</p>
 <div id="live-mailbox" data-live>
-<h1>${m.name} ${badge(m.state)}</h1>
+<h1><span class="title-text">${m.name}</span> ${badge(m.state, t)}</h1>
 <section class="card">
   <dl class="facts">
-    <div><dt>Server</dt><dd>${m.protocol.toUpperCase()} ${m.host}:${m.port}</dd></div>
-    <div><dt>User</dt><dd>${m.user}</dd></div>
-    <div><dt>Interval</dt><dd>${duration(m.intervalMs)}</dd></div>
-    <div><dt>Next poll</dt><dd>${m.state === 'paused' ? 'paused' : time(m.nextRunAt)}</dd></div>
-    <div><dt>Fetched today</dt><dd>${m.today}</dd></div>
-    <div><dt>Failures in a row</dt><dd>${m.failures}</dd></div>
+    <div><dt>${x.server}</dt><dd>${m.protocol.toUpperCase()} ${m.host}:${m.port}</dd></div>
+    <div><dt>${x.user}</dt><dd>${m.user}</dd></div>
+    <div><dt>${x.interval}</dt><dd>${duration(m.intervalMs)}</dd></div>
+    <div><dt>${x.nextPoll}</dt><dd>${m.state === 'paused' ? t.states.paused : time(m.nextRunAt, t)}</dd></div>
+    <div><dt>${x.today}</dt><dd>${m.today}</dd></div>
+    <div><dt>${x.failures}</dt><dd>${m.failures}</dd></div>
   </dl>
   <div class="actions">
-    <button type="button" class="primary" data-post="${path}/fetch" data-done="Fetching ${m.name}…">Fetch now</button>
-    ${
-      m.state === 'paused'
-        ? html`<button type="button" data-post="${path}/resume" data-done="Resumed">Resume</button>`
-        : html`<button type="button" data-post="${path}/pause" data-done="Paused">Pause</button>`
-    }
-    <a class="button" href="/messages?mailbox=${encodeURIComponent(m.name)}">Messages</a>
+    ${fetchButton(m, t, 'primary')}
+    ${toggle}
+    <a class="button" href="/messages?mailbox=${encodeURIComponent(m.name)}">${x.messages}</a>
   </div>
-  ${m.last?.error ? errorBlock(m.last.error) : ''}
+  ${m.last?.error ? errorBlock(m.last.error, t) : ''}
 </section>
 <section class="card">
-  <h2>Recent sessions</h2>
-  <div class="table-wrap"><table>
-    <thead><tr><th scope="col">Started</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Listed</th><th scope="col" class="num">Fetched</th><th scope="col" class="num">Delivered</th><th scope="col" class="num">Deferred</th><th scope="col" class="num">Quarantined</th><th scope="col" class="num">Bytes</th><th scope="col">Error</th></tr></thead>
+  <h2>${x.sessions}</h2>
+  <div class="table-wrap"><table class="stack">
+    <thead><tr><th scope="col">${x.started}</th><th scope="col" class="num">${x.duration}</th><th scope="col" class="num">${x.listed}</th><th scope="col" class="num">${x.fetched}</th><th scope="col" class="num">${x.delivered}</th><th scope="col" class="num">${x.deferred}</th><th scope="col" class="num">${x.quarantined}</th><th scope="col" class="num">${x.bytes}</th><th scope="col">${x.error}</th></tr></thead>
     <tbody>${
       sessions.length === 0
-        ? html`<tr><td colspan="9" class="muted">No sessions yet.</td></tr>`
-        : sessions.map(
-            (
-              s,
-            ) => html`<tr class="${s.error ? 'row-bad' : ''}"><td>${time(s.startedAt)}</td><td class="num">${duration(s.endedAt - s.startedAt)}</td>
-<td class="num">${s.listed}</td><td class="num">${s.fetched}</td><td class="num">${s.delivered}</td><td class="num">${s.deferred}</td><td class="num">${s.quarantined}</td><td class="num">${bytes(s.bytes)}</td>
-<td>${s.error ? html`<span class="bad-text">${s.error}</span>` : html`<span class="muted">—</span>`}</td></tr>`,
-          )
+        ? html`<tr><td colspan="9" class="muted">${x.noSessions}</td></tr>`
+        : sessions.map((s) => sessionRow(s, t))
     }</tbody>
   </table></div>
 </section>

@@ -1,31 +1,40 @@
 // The message log: search by sender, recipient, subject, Message-ID, state, mailbox and date, with pages;
 // and one message with its routing decision, every attempt with the target's replies, and its headers.
+// Subjects and header values are shown decoded (RFC 2047); on a phone every table row is a card.
 
 import type { MessageRecord, StoredReply } from '../../store/types.js';
 import type { SearchParams } from '../api.js';
 import type { MessageDetail } from '../data.js';
-import { badge, bytes, type Html, html, time } from './html.js';
+import type { Texts } from '../i18n.js';
+import { headerText, subjectText } from './header-text.js';
+import { badge, bytes, cell, type Html, html, time } from './html.js';
 
-const STATES = ['spooled', 'deferred', 'delivered', 'quarantined', 'deleted', 'duplicate'];
+const STATES = ['spooled', 'deferred', 'delivered', 'quarantined', 'deleted', 'duplicate'] as const;
 
 export function replyText(r: StoredReply | undefined): string {
   return r ? `${r.code}${r.enhanced ? ` ${r.enhanced}` : ''} ${r.text}` : '';
+}
+
+/** The subject as the page and its title show it. */
+export function shownSubject(m: Pick<MessageRecord, 'subject'>, t: Texts): string {
+  return subjectText(m.subject) ?? t.messages.noSubject;
 }
 
 function field(name: keyof SearchParams, label: string, value: string | undefined, type = 'search'): Html {
   return html`<div class="field"><label for="f-${name}">${label}</label><input id="f-${name}" name="${name}" type="${type}" value="${value ?? ''}"></div>`;
 }
 
-export function messageRows(messages: MessageRecord[]): Html {
-  if (messages.length === 0) return html`<tr><td colspan="6" class="muted">No messages match.</td></tr>`;
+export function messageRows(messages: MessageRecord[], t: Texts): Html {
+  const x = t.messages;
+  if (messages.length === 0) return html`<tr><td colspan="6" class="muted">${x.none}</td></tr>`;
   return html`${messages.map(
     (m) => html`<tr>
-  <td>${time(m.fetchedAt)}</td>
-  <td>${m.mailbox}</td>
-  <td class="wrap">${m.sender || html`<span class="muted">&lt;&gt;</span>`}</td>
-  <td class="wrap"><a href="/messages/${m.id}">${m.subject ?? '(no subject)'}</a></td>
-  <td class="wrap">${m.recipients.map((r) => r.address).join(', ')}</td>
-  <td>${badge(m.state)}</td>
+  ${cell(x.colFetched, time(m.fetchedAt, t))}
+  ${cell(x.mailbox, m.mailbox, 'wrap')}
+  ${cell(x.colFrom, m.sender || html`<span class="muted">&lt;&gt;</span>`, 'wrap')}
+  ${cell(x.subject, html`<a href="/messages/${m.id}">${shownSubject(m, t)}</a>`, 'wrap subject')}
+  ${cell(x.colRecipients, m.recipients.map((r) => r.address).join(', '), 'wrap')}
+  ${cell(x.state, badge(m.state, t))}
 </tr>`,
   )}`;
 }
@@ -34,7 +43,9 @@ export function messagesView(
   p: SearchParams,
   result: { total: number; messages: MessageRecord[] },
   mailboxes: string[],
+  t: Texts,
 ): Html {
+  const x = t.messages;
   const limit = p.limit ?? 50;
   const offset = p.offset ?? 0;
   const page = (o: number) => {
@@ -43,98 +54,115 @@ export function messagesView(
       if (v !== undefined && v !== '') q.set(k, String(v));
     return `/messages?${q}`;
   };
-  return html`<h1>Message log</h1>
+  return html`<h1>${x.title}</h1>
 <form class="card search" method="get" action="/messages" role="search">
-  ${field('q', 'Any of sender, recipient, subject, Message-ID', p.q)}
-  ${field('sender', 'Sender', p.sender)}
-  ${field('recipient', 'Recipient', p.recipient)}
-  ${field('subject', 'Subject', p.subject)}
-  ${field('messageId', 'Message-ID', p.messageId)}
-  <div class="field"><label for="f-state">State</label><select id="f-state" name="state"><option value="">any</option>${STATES.map((s) => html`<option${s === p.state ? html` selected` : ''}>${s}</option>`)}</select></div>
-  <div class="field"><label for="f-mailbox">Mailbox</label><select id="f-mailbox" name="mailbox"><option value="">any</option>${mailboxes.map((m) => html`<option${m === p.mailbox ? html` selected` : ''}>${m}</option>`)}</select></div>
-  ${field('from', 'From date', p.from, 'date')}
-  ${field('to', 'To date', p.to, 'date')}
-  <div class="field buttons"><button type="submit" class="primary">Search</button> <a class="button" href="/messages">Clear</a></div>
+  ${field('q', x.any, p.q)}
+  ${field('sender', x.sender, p.sender)}
+  ${field('recipient', x.recipient, p.recipient)}
+  ${field('subject', x.subject, p.subject)}
+  ${field('messageId', x.messageId, p.messageId)}
+  <div class="field"><label for="f-state">${x.state}</label><select id="f-state" name="state"><option value="">${x.anyOption}</option>${STATES.map((s) => html`<option value="${s}"${s === p.state ? html` selected` : ''}>${t.states[s]}</option>`)}</select></div>
+  <div class="field"><label for="f-mailbox">${x.mailbox}</label><select id="f-mailbox" name="mailbox"><option value="">${x.anyOption}</option>${mailboxes.map((m) => html`<option${m === p.mailbox ? html` selected` : ''}>${m}</option>`)}</select></div>
+  ${field('from', x.fromDate, p.from, 'date')}
+  ${field('to', x.toDate, p.to, 'date')}
+  <div class="field buttons"><button type="submit" class="primary">${x.search}</button> <a class="button" href="/messages">${x.clear}</a></div>
 </form>
 <section class="card" id="live-messages" data-live>
-  <p class="muted">${result.total} message${result.total === 1 ? '' : 's'}${result.total > limit ? `, ${offset + 1}–${Math.min(offset + limit, result.total)} shown` : ''}</p>
-  <div class="table-wrap"><table>
-    <thead><tr><th scope="col">Fetched</th><th scope="col">Mailbox</th><th scope="col">From</th><th scope="col">Subject</th><th scope="col">Recipients</th><th scope="col">State</th></tr></thead>
-    <tbody>${messageRows(result.messages)}</tbody>
+  <p class="muted">${x.total(result.total)}${result.total > limit ? x.shown(offset + 1, Math.min(offset + limit, result.total)) : ''}</p>
+  <div class="table-wrap"><table class="stack">
+    <thead><tr><th scope="col">${x.colFetched}</th><th scope="col">${x.mailbox}</th><th scope="col">${x.colFrom}</th><th scope="col">${x.subject}</th><th scope="col">${x.colRecipients}</th><th scope="col">${x.state}</th></tr></thead>
+    <tbody>${messageRows(result.messages, t)}</tbody>
   </table></div>
-  <nav class="pager" aria-label="Pages">
-    ${offset > 0 ? html`<a class="button" href="${page(Math.max(0, offset - limit))}">← Newer</a>` : ''}
-    ${offset + limit < result.total ? html`<a class="button" href="${page(offset + limit)}">Older →</a>` : ''}
+  <nav class="pager" aria-label="${x.pages}">
+    ${offset > 0 ? html`<a class="button" href="${page(Math.max(0, offset - limit))}"><span aria-hidden="true">←</span> ${x.newer}</a>` : ''}
+    ${offset + limit < result.total ? html`<a class="button" href="${page(offset + limit)}">${x.older} <span aria-hidden="true">→</span></a>` : ''}
   </nav>
 </section>`;
 }
 
-export function messageActions(m: MessageRecord): Html {
+/** Release, retry and delete; each button's accessible name says which message it acts on. */
+export function messageActions(m: MessageRecord, t: Texts): Html {
   if (m.state !== 'quarantined' && m.state !== 'deferred') return html``;
+  const x = t.message;
+  const subject = shownSubject(m, t);
   const fallback = m.recipients.find((r) => r.status !== 'delivered')?.address ?? '';
   return html`<div class="actions">
   ${
     // Without bytes (left on the provider) a release fetches it, while the provider still lists it.
     m.spoolKey || (m.sourceRemovedAt === null && m.detachedAt == null)
-      ? html`<form class="inline" data-api="/api/messages/${m.id}/release" data-done="Released: it is being delivered">
-    <label for="rel-${m.id}" class="sr-only">Release to</label>
-    <input id="rel-${m.id}" name="recipient" type="email" required placeholder="recipient@your-domain" value="${fallback}">
-    <button type="submit" class="primary">Release</button></form>`
+      ? html`<form class="inline" data-api="/api/messages/${m.id}/release" data-done="${x.released}">
+    <label for="rel-${m.id}" class="sr-only">${x.releaseTo}</label>
+    <input id="rel-${m.id}" name="recipient" type="email" required placeholder="${x.releasePlaceholder}" value="${fallback}">
+    <button type="submit" class="primary" aria-label="${t.mailbox.named(x.release, subject)}">${x.release}</button></form>`
       : ''
   }
-  ${m.state === 'deferred' ? html`<button type="button" data-post="/api/messages/${m.id}/retry" data-done="Retrying now">Retry now</button>` : ''}
-  <button type="button" class="danger" data-post="/api/messages/${m.id}" data-method="DELETE" data-confirm="Delete this message for good? Its bytes are removed; the record stays." data-done="Deleted">Delete</button>
+  ${m.state === 'deferred' ? html`<button type="button" data-post="/api/messages/${m.id}/retry" data-done="${x.retrying}" aria-label="${t.mailbox.named(x.retry, subject)}">${x.retry}</button>` : ''}
+  <button type="button" class="danger" data-post="/api/messages/${m.id}" data-method="DELETE" data-confirm="${x.deleteConfirm}" data-done="${x.deleted}" aria-label="${t.mailbox.named(x.delete, subject)}">${x.delete}</button>
 </div>`;
 }
 
-export function messageView(d: MessageDetail): Html {
+function headerRow(h: { name: string; value: string }, t: Texts): Html {
+  const shown = headerText(h.value);
+  return html`<tr><th scope="row">${h.name}</th><td class="wrap">${shown}${
+    shown === h.value
+      ? ''
+      : html`<details class="raw"><summary>${t.message.asSent}</summary><code>${h.value}</code></details>`
+  }</td></tr>`;
+}
+
+export function messageView(d: MessageDetail, t: Texts): Html {
   const m = d.message;
-  return html`<p class="crumbs"><a href="/messages">Message log</a> › message ${m.id}</p>
+  const x = t.message;
+  return html`<p class="crumbs"><a href="/messages">${t.messages.title}</a> › ${x.crumb(m.id)}</p>
 <div id="live-message" data-live>
-<h1>${m.subject ?? '(no subject)'} ${badge(m.state)}</h1>
+<h1><span class="title-text">${shownSubject(m, t)}</span> ${badge(m.state, t)}</h1>
 <section class="card">
   <dl class="facts">
-    <div><dt>Mailbox</dt><dd><a href="/mailboxes/${encodeURIComponent(m.mailbox)}">${m.mailbox}</a></dd></div>
-    <div><dt>Envelope sender</dt><dd>${m.sender || '<>'}</dd></div>
-    <div><dt>Message-ID</dt><dd class="wrap">${m.messageId ?? '—'}</dd></div>
-    <div><dt>Size</dt><dd>${bytes(m.size)}</dd></div>
-    <div><dt>Fetched</dt><dd>${time(m.fetchedAt)}</dd></div>
-    <div><dt>Attempts</dt><dd>${m.attempts}${m.nextAttemptAt ? html`, next ${time(m.nextAttemptAt)}` : ''}</dd></div>
-    <div><dt>At the provider</dt><dd>${m.sourceRemovedAt ? html`removed ${time(m.sourceRemovedAt)}` : 'still there'}</dd></div>
+    <div><dt>${t.messages.mailbox}</dt><dd><a href="/mailboxes/${encodeURIComponent(m.mailbox)}">${m.mailbox}</a></dd></div>
+    <div><dt>${x.envelopeSender}</dt><dd>${m.sender || '<>'}</dd></div>
+    <div><dt>${t.messages.messageId}</dt><dd class="wrap">${m.messageId ?? '—'}</dd></div>
+    <div><dt>${x.size}</dt><dd>${bytes(m.size)}</dd></div>
+    <div><dt>${x.fetched}</dt><dd>${time(m.fetchedAt, t)}</dd></div>
+    <div><dt>${x.attempts}</dt><dd>${m.attempts}${m.nextAttemptAt ? html`, ${x.next} ${time(m.nextAttemptAt, t)}` : ''}</dd></div>
+    <div><dt>${x.atProvider}</dt><dd>${m.sourceRemovedAt ? html`${x.removed} ${time(m.sourceRemovedAt, t)}` : x.stillThere}</dd></div>
   </dl>
-  ${m.reason ? html`<p class="reason"><strong>Why ${m.state}:</strong> ${m.reason}</p>` : ''}
-  ${messageActions(m)}
+  ${m.reason ? html`<p class="reason"><strong>${x.why(t.states[m.state])}</strong> ${m.reason}</p>` : ''}
+  ${messageActions(m, t)}
 </section>
 <section class="card">
-  <h2>Routing</h2>
-  <div class="table-wrap"><table>
-    <thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">Reason</th><th scope="col">Target's reply</th></tr></thead>
-    <tbody>${m.recipients.map((r) => html`<tr><td>${r.address}</td><td>${badge(r.status)}</td><td class="wrap routing-reason">${r.reason}</td><td class="wrap"><code>${replyText(r.reply)}</code></td></tr>`)}</tbody>
+  <h2>${x.routing}</h2>
+  <div class="table-wrap"><table class="stack">
+    <thead><tr><th scope="col">${x.recipient}</th><th scope="col">${x.status}</th><th scope="col">${x.reason}</th><th scope="col">${x.reply}</th></tr></thead>
+    <tbody>${m.recipients.map((r) => html`<tr>${cell(x.recipient, r.address, 'wrap')}${cell(x.status, badge(r.status, t))}${cell(x.reason, r.reason, 'wrap routing-reason')}${cell(x.reply, html`<code>${replyText(r.reply)}</code>`, 'wrap')}</tr>`)}</tbody>
   </table></div>
 </section>
 <section class="card">
-  <h2>History</h2>
-  <div class="table-wrap"><table>
-    <thead><tr><th scope="col">Time</th><th scope="col">Outcome</th><th scope="col">Detail</th><th scope="col">Replies</th></tr></thead>
+  <h2>${x.history}</h2>
+  <div class="table-wrap"><table class="stack">
+    <thead><tr><th scope="col">${x.time}</th><th scope="col">${x.outcome}</th><th scope="col">${x.detail}</th><th scope="col">${x.replies}</th></tr></thead>
     <tbody>${
       d.attempts.length === 0
-        ? html`<tr><td colspan="4" class="muted">No attempts yet.</td></tr>`
+        ? html`<tr><td colspan="4" class="muted">${x.noAttempts}</td></tr>`
         : d.attempts.map(
             (
               a,
-            ) => html`<tr><td>${time(a.at)}</td><td>${badge(a.outcome)}</td><td class="wrap">${a.detail}</td>
-<td class="wrap">${a.recipients.map((r) => html`<div>${r.address}: <code>${replyText(r.reply)}</code></div>`)}</td></tr>`,
+            ) => html`<tr>${cell(x.time, time(a.at, t))}${cell(x.outcome, badge(a.outcome, t))}${cell(x.detail, a.detail, 'wrap')}
+${cell(
+  x.replies,
+  a.recipients.map((r) => html`<div>${r.address}: <code>${replyText(r.reply)}</code></div>`),
+  'wrap',
+)}</tr>`,
           )
     }</tbody>
   </table></div>
 </section>
 </div>
 <section class="card">
-  <h2>Headers</h2>
+  <h2>${x.headers}</h2>
   ${
     d.headers
-      ? html`<div class="table-wrap"><table class="headers"><tbody>${d.headers.map((h) => html`<tr><th scope="row">${h.name}</th><td class="wrap">${h.value}</td></tr>`)}</tbody></table></div>`
-      : html`<p class="muted">The spool file is gone (the message was delivered or deleted), so the headers are no longer kept.</p>`
+      ? html`<div class="table-wrap"><table class="headers"><tbody>${d.headers.map((h) => headerRow(h, t))}</tbody></table></div>`
+      : html`<p class="muted">${x.spoolGone}</p>`
   }
 </section>`;
 }
