@@ -91,7 +91,9 @@ export async function demoCommand(o: { dir: string; web?: boolean }): Promise<vo
       console.log(`  ${d.recipient.padEnd(24)} ${relative(process.cwd(), d.file)} (${d.bytes} bytes)`);
     }
     console.log('\nRouting decisions for the catch-all mailbox:');
-    for (const rec of (await runtime.store.messagesOf('catchall')).values()) {
+    // From the message log: once removed at the provider, records no longer stand for a listed message.
+    const log = await runtime.store.searchMessages({ mailbox: 'catchall', limit: 100 });
+    for (const rec of log.messages.reverse()) {
       for (const r of rec.recipients) console.log(`  ${rec.subject}: ${r.address} (${r.reason})`);
     }
     console.log('\nSecond pass (nothing new, nothing delivered twice):');
