@@ -7,6 +7,7 @@ import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../d
 import { attachmentNames } from '../message/attachments.js';
 import { headerDigest } from '../message/header-digest.js';
 import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
+import { reversePathOf } from '../message/sender.js';
 import { routingStep } from '../routing/step.js';
 import type { SourceMessage } from '../source/types.js';
 import type { MailboxPlan } from './mailbox-pass.js';
@@ -133,7 +134,5 @@ export function envelopeSender(
   if (plan.envelopeSender === 'mailbox') return plan.user.includes('@') ? plan.user : '';
   if (plan.envelopeSender === '<>') return '';
   if (plan.envelopeSender !== 'return-path') return plan.envelopeSender;
-  const returnPath = firstAddress(firstHeader(headers, 'return-path'));
-  if (returnPath !== undefined) return returnPath;
-  return firstAddress(firstHeader(headers, 'from')) ?? '';
+  return reversePathOf(headers);
 }
