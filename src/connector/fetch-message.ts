@@ -40,6 +40,7 @@ export async function fetchAndDeliver(
     provider: plan.host,
     maxReceivedHeaders: plan.maxReceivedHeaders,
     hostname: ctx.hostname,
+    contentDigest: spooled.contentDigest,
     now: ctx.now(),
     attachments: () => attachmentNames(ctx.spool.open(spooled.key)),
   });

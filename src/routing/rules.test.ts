@@ -147,6 +147,12 @@ describe('fingerprint and attachment names', () => {
     assert.equal(a, b);
     assert.notEqual(a, c);
   });
+  test('with a content digest the fingerprint is the Message-ID and the digest', () => {
+    const h = parseHeaders('Message-ID: <a@b>\r\n\r\n');
+    assert.equal(messageFingerprint(h, 'd1'), 'mid:a@b sum:d1');
+    assert.notEqual(messageFingerprint(h, 'd1'), messageFingerprint(h, 'd2'));
+    assert.equal(messageFingerprint(parseHeaders('From: x@y\r\n\r\n'), 'd1'), 'sum:d1');
+  });
   const names: Array<[string, string[]]> = [
     ['Content-Disposition: attachment; filename="report 1.pdf"', ['report 1.pdf']],
     ['Content-Type: application/octet-stream; name=setup.exe', ['setup.exe']],
