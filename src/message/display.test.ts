@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { displayHeader } from './display.js';
+import { encodeHeaderField } from './encoded-word.js';
 import { firstHeader, parseHeaders } from './headers.js';
 
 describe('displayHeader', () => {
@@ -51,4 +52,24 @@ describe('parseHeaders reads each line as UTF-8, else Windows-1252', () => {
     assert.equal(firstHeader(h, 'subject'), 'Grüße');
     assert.equal(firstHeader(h, 'x-name'), 'König');
   });
+});
+
+describe('encodeHeaderField', () => {
+  const values = [
+    'plain ASCII',
+    'Grüße aus Köln',
+    '🎉 party 🎉 '.repeat(8).trim(),
+    'a literal =?utf-8?q?x?= stays literal',
+    'mixed ASCII and 日本語 and more ASCII words that make this line long enough to fold twice over',
+  ];
+  for (const value of values) {
+    test(`round trip: ${value.slice(0, 30)}`, () => {
+      const field = encodeHeaderField('Subject', value);
+      for (const line of field.split('\r\n')) {
+        assert.ok(line.length <= 78, line);
+        assert.ok(/^[\x20-\x7e]*$/.test(line), line);
+      }
+      assert.equal(displayHeader(firstHeader(parseHeaders(`${field}\r\n\r\n`), 'subject') ?? ''), value);
+    });
+  }
 });

@@ -66,3 +66,59 @@ export function decodeBytes(bytes: Buffer, charset: string): string {
     return windows1252(bytes);
   }
 }
+
+/** UTF-8 bytes per encoded word: base64 of 45 bytes is 60 characters, 72 with `=?UTF-8?B?` and `?=` (limit 75). */
+const WORD_BYTES = 45;
+/** RFC 5322 2.1.1: lines SHOULD be at most 78 characters. */
+const FOLD_AT = 78;
+
+/**
+ * A whole header field, `Name: value`, for a message Postbote writes: words that are not printable
+ * ASCII become RFC 2047 encoded words (UTF-8, base64, never splitting a character), and the line is
+ * folded at spaces to 78 characters. `value` must be one line (see displayHeader).
+ */
+export function encodeHeaderField(name: string, value: string): string {
+  const tokens: string[] = [];
+  let run: string[] = [];
+  const flushRun = () => {
+    if (run.length > 0) tokens.push(...encodeWords(run.join(' ')));
+    run = [];
+  };
+  for (const word of value.split(' ')) {
+    // A literal `=?` could be read as an encoded word: encode such a word too.
+    if (/^[\x21-\x7e]*$/.test(word) && !word.includes('=?')) {
+      flushRun();
+      if (word !== '') tokens.push(word);
+    } else run.push(word);
+  }
+  flushRun();
+  const lines: string[] = [];
+  let line = `${name}:`;
+  for (const t of tokens) {
+    if (line.length + 1 + t.length > FOLD_AT && line.trim() !== `${name}:`) {
+      lines.push(line);
+      line = ` ${t}`;
+    } else line += ` ${t}`;
+  }
+  lines.push(line);
+  return lines.join('\r\n');
+}
+
+function encodeWords(text: string): string[] {
+  const words: string[] = [];
+  let bytes: Buffer[] = [];
+  let size = 0;
+  const flush = () => {
+    if (size > 0) words.push(`=?UTF-8?B?${Buffer.concat(bytes).toString('base64')}?=`);
+    bytes = [];
+    size = 0;
+  };
+  for (const ch of text) {
+    const b = Buffer.from(ch, 'utf8');
+    if (size + b.length > WORD_BYTES) flush();
+    bytes.push(b);
+    size += b.length;
+  }
+  flush();
+  return words;
+}
