@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
 import { attachmentNames } from '../message/attachments.js';
+import { displayHeader } from '../message/display.js';
 import { headerDigest } from '../message/header-digest.js';
 import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
 import { reversePathOf } from '../message/sender.js';
@@ -54,7 +55,7 @@ export async function fetchAndDeliver(
     sha256: spooled.sha256,
     messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
     sender,
-    subject: firstHeader(headers, 'subject') ?? null,
+    subject: subjectOf(headers),
     recipients: routing.recipients,
     fetchedAt: ctx.now(),
     // Only a message that is delivered counts as seen for later duplicates.
@@ -121,6 +122,12 @@ export async function quarantineUnfetched(
     { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: [] },
   );
   return { kind: 'final', record: updated };
+}
+
+/** The subject as people read it (decoded once here, so every reader of the store gets it readable). */
+function subjectOf(headers: Header[]): string | null {
+  const raw = firstHeader(headers, 'subject');
+  return raw === undefined ? null : displayHeader(raw);
 }
 
 export function origin(plan: MailboxPlan) {
