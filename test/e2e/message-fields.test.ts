@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { left, world } from './fault-world.js';
+import { left, PASSWORD, world } from './fault-world.js';
+import { runCli, writeConfig } from './helpers.js';
 
 const message = (head: Array<string | Buffer>, body = 'Hallo.\r\n') =>
   Buffer.concat([
@@ -146,4 +147,46 @@ test('a subject stored raw by an earlier version is read decoded', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('postbote route shows subjects decoded and without control characters', async () => {
+  const w = await world(
+    [
+      message([
+        'From: a@shop.example',
+        'Subject: =?UTF-8?Q?Anfrage_f=C3=BCr_M=C3=A4rz?=',
+        'Message-ID: <1@x>',
+      ]),
+      message([
+        'From: a@shop.example',
+        'Subject: =?utf-8?q?clear=1B[2J=0D=0Afake_line?=',
+        'Message-ID: <2@x>',
+      ]),
+    ],
+    'deliverTo: [info@corp.local]',
+  );
+  const config = await writeConfig(
+    w.tmp.path,
+    `state: ${w.tmp.path}/state
+target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none, helo: postbote.test }
+mailboxes:
+  - name: info
+    host: 127.0.0.1
+    port: ${w.pop3.port}
+    tls: none
+    user: info@example.com
+    password: ${PASSWORD}
+    deliverTo: [info@corp.local]
+`,
+  );
+  const text = await runCli(['route', '-c', config, '--mailbox', 'info']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /\(\d+ bytes\) Anfrage für März\n/);
+  assert.match(text.stdout, /\(\d+ bytes\) clear \[2J fake line\n/);
+  assert.ok(!text.stdout.includes('\u001b'), 'no escape reaches the terminal');
+  const json = await runCli(['route', '-c', config, '--mailbox', 'info', '--json']);
+  const subjects = (JSON.parse(json.stdout) as { messages: Array<{ subject: string }> }).messages.map(
+    (m) => m.subject,
+  );
+  assert.deepEqual(subjects, ['Anfrage für März', 'clear [2J fake line']);
 });
