@@ -215,6 +215,36 @@ describe('attachmentNames: MIME part headers only', () => {
     assert.ok(read < body.length * 0.6, `stopped reading near part ${MAX_PARTS}: ${read} of ${body.length}`);
   });
 
+  test('a forwarded message with a part header over the bound: the names before it, no hang', async () => {
+    const msg = crlf([
+      'Content-Type: multipart/mixed; boundary=b',
+      '',
+      '--b',
+      'Content-Type: application/pdf; name=outer.pdf',
+      '',
+      'x',
+      '--b',
+      'Content-Type: message/rfc822; name=fwd.eml',
+      'Content-Disposition: attachment',
+      '',
+      'Subject: inner',
+      'Content-Type: multipart/mixed; boundary=i',
+      '',
+      '--i',
+      `X-Filler: ${'y'.repeat(400 * 1024)}`,
+      'Content-Type: text/plain; name=hidden.txt',
+      '',
+      'x',
+      '--i--',
+      '--b',
+      'Content-Type: text/plain; name=after.txt',
+      '',
+      'x',
+      '--b--',
+    ]);
+    assert.deepEqual((await names(msg, 4096)).sort(), ['fwd.eml', 'outer.pdf']);
+  });
+
   test('a part header over the bound: the names found before it', async () => {
     const msg = crlf([
       'Content-Type: multipart/mixed; boundary=b',

@@ -80,7 +80,9 @@ async function scan(
           depth < MAX_DEPTH
         ) {
           const body = new PassThrough();
-          inner = { node: item, body, done: scan(body, names, budget, depth + 1) };
+          const done = scan(body, names, budget, depth + 1);
+          done.catch(() => undefined); // awaited in closeInner(); an early failure is not unhandled
+          inner = { node: item, body, done };
         }
       } else if (item.type === 'body' && inner && item.node === inner.node) {
         if (!inner.body.write(item.value)) await once(inner.body, 'drain');
@@ -91,6 +93,9 @@ async function scan(
     input.unpipe(lines);
     lines.destroy();
     splitter.destroy();
+    // A forwarded message's scan that stopped early (over a bound) drops the rest of its body, so the
+    // scan feeding it is never left waiting for a 'drain'.
+    if (depth > 0) input.resume();
   }
 }
 
