@@ -7,9 +7,11 @@ import { openSource } from '../app/runtime.js';
 import { StateLock } from '../app/state-lock.js';
 import { envelopeSender } from '../connector/fetch-message.js';
 import { identify } from '../connector/identity.js';
+import { displayHeader } from '../message/display.js';
 import { headerDigest } from '../message/header-digest.js';
 import { firstHeader, parseHeaders } from '../message/headers.js';
 import { type RoutingOutcome, routingStep } from '../routing/step.js';
+import { ContentDigest } from '../spool/content-digest.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SeenCopy, Store } from '../store/types.js';
 import { EXIT_CONFIG } from './exit.js';
@@ -62,8 +64,10 @@ export async function routeCommand(o: {
       const ids = await identify(listing, records, async (m) => headerDigest(await session.top(m, 0)));
       const known = new Map(ids.matched.map(({ msg, record }) => [msg.num, record]));
       for (const msg of listing.messages) {
-        const headers = parseHeaders(await session.top(msg, 0));
-        const subject = firstHeader(headers, 'subject') ?? null;
+        const top = await session.top(msg, 0);
+        const headers = parseHeaders(top);
+        const raw = firstHeader(headers, 'subject');
+        const subject = raw === undefined ? null : displayHeader(raw);
         const rec = known.get(msg.num);
         if (rec) {
           previews.push({ uid: msg.uid, size: msg.size, subject, known: rec.state });
@@ -79,6 +83,8 @@ export async function routeCommand(o: {
           provider: mailbox.host,
           maxReceivedHeaders: config.delivery.maxReceivedHeaders,
           hostname: config.target.helo ?? hostname(),
+          // Headers only: copies are told apart by their own fields, not by the body a pass would hash.
+          contentDigest: headerContentDigest(top),
           now: Date.now(),
         });
         seen.remember(outcome, Date.now());
@@ -93,6 +99,12 @@ export async function routeCommand(o: {
   }
   if (o.json) console.log(JSON.stringify({ mailbox: mailbox.name, messages: previews }, null, 2));
   else print(mailbox.name, previews);
+}
+
+function headerContentDigest(block: Buffer): string {
+  const d = new ContentDigest();
+  d.push(block);
+  return `h-${d.digest()}`;
 }
 
 /** Duplicates against the store plus the earlier messages of this same listing. */

@@ -5,8 +5,10 @@
 import type { Readable } from 'node:stream';
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
 import { attachmentNames } from '../message/attachments.js';
+import { displayHeader } from '../message/display.js';
 import { headerDigest } from '../message/header-digest.js';
 import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
+import { reversePathOf } from '../message/sender.js';
 import { routingStep } from '../routing/step.js';
 import type { SourceMessage } from '../source/types.js';
 import type { MessageRecord } from '../store/types.js';
@@ -40,6 +42,7 @@ export async function fetchAndDeliver(
     provider: plan.host,
     maxReceivedHeaders: plan.maxReceivedHeaders,
     hostname: ctx.hostname,
+    contentDigest: spooled.contentDigest,
     now: ctx.now(),
     attachments: () => attachmentNames(ctx.spool.open(spooled.key)),
   });
@@ -53,7 +56,7 @@ export async function fetchAndDeliver(
     sha256: spooled.sha256,
     messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
     sender,
-    subject: firstHeader(headers, 'subject') ?? null,
+    subject: subjectOf(headers),
     recipients: routing.recipients,
     fetchedAt: ctx.now(),
     // Only a message that is delivered counts as seen for later duplicates.
@@ -166,6 +169,12 @@ export async function quarantineUnfetched(
   return { kind: 'final', record: updated };
 }
 
+/** The subject as people read it (decoded once here, so every reader of the store gets it readable). */
+function subjectOf(headers: Header[]): string | null {
+  const raw = firstHeader(headers, 'subject');
+  return raw === undefined ? null : displayHeader(raw);
+}
+
 export function origin(plan: MailboxPlan) {
   return { protocol: plan.protocol, server: plan.host, secure: plan.secure, fallback: plan.fallback };
 }
@@ -178,7 +187,5 @@ export function envelopeSender(
   if (plan.envelopeSender === 'mailbox') return plan.user.includes('@') ? plan.user : '';
   if (plan.envelopeSender === '<>') return '';
   if (plan.envelopeSender !== 'return-path') return plan.envelopeSender;
-  const returnPath = firstAddress(firstHeader(headers, 'return-path'));
-  if (returnPath !== undefined) return returnPath;
-  return firstAddress(firstHeader(headers, 'from')) ?? '';
+  return reversePathOf(headers);
 }

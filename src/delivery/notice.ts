@@ -3,6 +3,8 @@
 // fetched message, so it survives crashes and waits out a target that is down.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { displayHeader } from '../message/display.js';
+import { encodeHeaderField } from '../message/encoded-word.js';
 import type { MessageRecord } from '../store/types.js';
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from './attempt.js';
 import { rfc5322Date } from './received.js';
@@ -18,11 +20,13 @@ export function needsNotice(record: MessageRecord): boolean {
 
 export function noticeText(record: MessageRecord, hostname: string, now: Date): Buffer {
   const what = record.state === 'quarantined' ? 'quarantined' : 'delivered to the fallback recipient';
+  // Decoded for people (records of older versions hold the subject as written in the header).
+  const subject = record.subject === null ? null : displayHeader(record.subject);
   const lines = [
     `Postbote on ${hostname} ${what} a message from mailbox "${record.mailbox}".`,
     '',
     `  From (envelope): <${record.sender}>`,
-    `  Subject:         ${record.subject ?? '(none)'}`,
+    `  Subject:         ${subject ?? '(none)'}`,
     `  Message-ID:      ${record.messageId ? `<${record.messageId}>` : '(none)'}`,
     `  Size:            ${record.size} bytes`,
     `  Postbote id:     ${record.id} (uid ${record.uid})`,
@@ -42,7 +46,14 @@ export function noticeText(record: MessageRecord, hostname: string, now: Date): 
   const id = `${Date.now().toString(36)}.${randomBytes(6).toString('hex')}@${hostname}`;
   const head = [
     `From: Postbote <postmaster@${hostname}>`,
-    `Subject: [Postbote] message ${record.state === 'quarantined' ? 'quarantined' : 'rerouted'}: ${(record.subject ?? '').replace(/[\r\n]+/g, ' ').slice(0, 120)}`,
+    encodeHeaderField(
+      'Subject',
+      `[Postbote] message ${record.state === 'quarantined' ? 'quarantined' : 'rerouted'}: ${Array.from(
+        subject ?? '',
+      )
+        .slice(0, 120)
+        .join('')}`.trim(),
+    ),
     `Date: ${rfc5322Date(now)}`,
     `Message-ID: <${id}>`,
     'Auto-Submitted: auto-generated',

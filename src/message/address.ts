@@ -22,6 +22,7 @@ type Token =
   | { kind: 'literal'; text: string }
   | { kind: 'special'; text: string };
 
+const ENCODED_WORD_AT = /^=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=/;
 const SPECIALS = new Set(['<', '>', ':', ';', '@', ',', '.']);
 const DOT_ATOM = /^[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*$/u;
 
@@ -55,6 +56,12 @@ export function tokenize(value: string): Token[] {
       const stop = end < 0 ? value.length : end + 1;
       out.push({ kind: 'literal', text: value.slice(i, stop) });
       i = stop;
+    } else if (c === '=' && value[i + 1] === '?' && ENCODED_WORD_AT.test(value.slice(i))) {
+      // An encoded word is one atom even when its data holds specials (`<`, `@`) against RFC 2047:
+      // otherwise an address spelled inside a display name would be taken for the address.
+      const word = ENCODED_WORD_AT.exec(value.slice(i))![0];
+      out.push({ kind: 'atom', text: word });
+      i += word.length;
     } else if (SPECIALS.has(c)) {
       out.push({ kind: 'special', text: c });
       i++;

@@ -1,18 +1,21 @@
 // Reads a message's header block (RFC 5322 section 2.2): unfolds, keeps order and the raw value.
 // Tolerant on purpose: real mail has broken headers, and a bad header must not stop delivery.
 import { parseAddressList } from './address.js';
+import { headerText } from './display.js';
 
 export interface Header {
   /** Lower-cased field name. */
   name: string;
-  /** Unfolded value, leading whitespace trimmed, raw bytes decoded as latin1-safe UTF-8. */
+  /**
+   * Unfolded value, leading whitespace trimmed; each raw line read as UTF-8 (RFC 6532), or as
+   * Windows-1252 when it is not valid UTF-8 (undeclared 8-bit, as mail clients read it).
+   */
   value: string;
 }
 
 export function parseHeaders(block: Buffer | string): Header[] {
-  const text = typeof block === 'string' ? block : block.toString('utf8');
   const headers: Header[] = [];
-  for (const line of text.split(/\r?\n/)) {
+  for (const line of lines(block)) {
     if (line === '') break;
     const last = headers.at(-1);
     if ((line.startsWith(' ') || line.startsWith('\t')) && last) {
@@ -24,6 +27,22 @@ export function parseHeaders(block: Buffer | string): Header[] {
     headers.push({ name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1).trim() });
   }
   return headers;
+}
+
+function lines(block: Buffer | string): string[] {
+  if (typeof block === 'string') return block.split(/\r?\n/);
+  const out: string[] = [];
+  let from = 0;
+  while (from <= block.length) {
+    let lf = block.indexOf(0x0a, from);
+    if (lf < 0) lf = block.length;
+    const end = lf > from && block[lf - 1] === 0x0d ? lf - 1 : lf;
+    const line = headerText(block.subarray(from, end));
+    out.push(line);
+    if (line === '') break; // the header block ends here; the rest is not read
+    from = lf + 1;
+  }
+  return out;
 }
 
 export function headerValues(headers: Header[], name: string): string[] {

@@ -21,15 +21,18 @@ export interface DecisionInput {
   maxReceivedHeaders: number;
   /** This host's name, as Postbote writes it into its Received header. */
   hostname: string;
+  /** Digest of the message without its path's fields (spool/content-digest.ts), for duplicates. */
+  contentDigest?: string;
 }
 
-// Headers that identify a message without a Message-ID and are the same in every provider copy.
+// Without a content digest (`postbote route` reads headers only): the headers that identify a message
+// without a Message-ID and are the same in every provider copy.
 const FINGERPRINT_HEADERS = ['from', 'to', 'cc', 'date', 'subject', 'in-reply-to', 'references'];
 
 export function decide(input: DecisionInput): Decision {
   const { headers } = input;
   const trace: string[] = [];
-  const fingerprint = messageFingerprint(headers);
+  const fingerprint = messageFingerprint(headers, input.contentDigest);
   const routed = routeDetailed(input.route, headers, {
     mailboxUser: input.mailboxUser,
     provider: input.provider,
@@ -64,9 +67,16 @@ export function decide(input: DecisionInput): Decision {
   return { recipients, fingerprint, trace, ...(quarantine ? { quarantine } : {}) };
 }
 
-/** `mid:<id>` from the Message-ID, else `hdr:` and a hash of the identifying headers. */
-export function messageFingerprint(headers: Header[]): string {
+/**
+ * What makes two fetched messages copies of one: the Message-ID *and* the content digest (`mid:<id>
+ * sum:<digest>`, or `sum:<digest>` without a Message-ID). Some mailers give different messages one
+ * Message-ID (newsletters, shop and ticket systems), so the ID alone would drop a different message;
+ * the digest leaves out only what the path added, so one message arriving by two paths still matches.
+ * Without a digest: `mid:<id>`, else `hdr:` and a hash of the identifying headers.
+ */
+export function messageFingerprint(headers: Header[], contentDigest?: string): string {
   const id = firstAddress(firstHeader(headers, 'message-id'));
+  if (contentDigest) return id ? `mid:${id} sum:${contentDigest}` : `sum:${contentDigest}`;
   if (id) return `mid:${id}`;
   const hash = createHash('sha256');
   for (const name of FINGERPRINT_HEADERS) {

@@ -3,6 +3,11 @@
 import type { RecipientRecord, Store } from '../store/types.js';
 import type { Decision } from './types.js';
 
+/** The earlier record a message duplicates (its first duplicate recipient's), for the message log's link. */
+export function duplicateOf(recipients: RecipientRecord[]): number | undefined {
+  return recipients.find((r) => r.duplicateOf !== undefined)?.duplicateOf;
+}
+
 export interface DuplicateVerdict {
   recipients: RecipientRecord[];
   /** Every recipient was a duplicate: the message is final as 'duplicate' with this reason. */
@@ -30,9 +35,16 @@ export async function markDuplicates(
     const copy = r.status === 'pending' ? seen.get(r.address) : undefined;
     if (!copy) return r;
     const when = new Date(copy.at).toISOString();
-    const reason = `duplicate: ${r.address} already got ${decision.fingerprint} (mailbox ${copy.mailbox}, uid ${copy.uid}, ${when})`;
+    // messageId 0: an earlier message of the same `postbote route` listing, not a stored record.
+    const of = copy.messageId > 0 ? `duplicate of #${copy.messageId}, ` : '';
+    const reason = `duplicate: ${r.address} already got ${decision.fingerprint} (${of}mailbox ${copy.mailbox}, uid ${copy.uid}, ${when})`;
     trace.push(reason);
-    return { ...r, status: 'duplicate', reason };
+    return {
+      ...r,
+      status: 'duplicate',
+      reason,
+      ...(copy.messageId > 0 ? { duplicateOf: copy.messageId } : {}),
+    };
   });
   const left = recipients.filter((r) => r.status === 'pending');
   if (left.length > 0) return { recipients, trace };

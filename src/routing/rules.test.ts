@@ -147,6 +147,24 @@ describe('fingerprint and attachment names', () => {
     assert.equal(a, b);
     assert.notEqual(a, c);
   });
+  test('a subject condition matches the subject as people read it (RFC 2047 decoded)', () => {
+    const headers = parseHeaders(
+      `${HEAD.filter((h) => !h.startsWith('Subject:')).join('\r\n')}\r\nSubject: =?UTF-8?Q?Rechnung_f=C3=BCr_M=C3=A4rz?=\r\n\r\n`,
+    );
+    const d = run(
+      [{ if: { subject: { contains: 'für März' } }, actions: [{ reroute: ['acct@corp.local'] }] }],
+      {
+        headers,
+      },
+    );
+    assert.deepEqual(to(d), ['acct@corp.local']);
+  });
+  test('with a content digest the fingerprint is the Message-ID and the digest', () => {
+    const h = parseHeaders('Message-ID: <a@b>\r\n\r\n');
+    assert.equal(messageFingerprint(h, 'd1'), 'mid:a@b sum:d1');
+    assert.notEqual(messageFingerprint(h, 'd1'), messageFingerprint(h, 'd2'));
+    assert.equal(messageFingerprint(parseHeaders('From: x@y\r\n\r\n'), 'd1'), 'sum:d1');
+  });
   const names: Array<[string, string[]]> = [
     ['Content-Disposition: attachment; filename="report 1.pdf"', ['report 1.pdf']],
     ['Content-Type: application/octet-stream; name=setup.exe', ['setup.exe']],

@@ -1,5 +1,6 @@
 // The mailbox's rules, evaluated in order after the envelope routing: conditions on the sender,
 // recipients, subject, any header, attachment names and size; actions reroute, add, copy, quarantine, stop.
+import { displayHeader } from '../message/display.js';
 import { firstHeader, type Header, headerValues } from '../message/headers.js';
 import type { RecipientRecord } from '../store/types.js';
 import type { Action, Condition, Matcher, RoutingRule } from './types.js';
@@ -97,7 +98,11 @@ export function evaluate(c: Condition, facts: MessageFacts, notes: string[] = []
   if ('not' in c) return !evaluate(c.not, facts, notes);
   if ('sender' in c) return matches(c.sender, facts.sender);
   if ('recipient' in c) return facts.recipients.some((r) => matches(c.recipient, r));
-  if ('subject' in c) return matches(c.subject, firstHeader(facts.headers, 'subject') ?? '');
+  if ('subject' in c) {
+    // As people read it (what a rule's author writes), and as written, for rules made for that.
+    const raw = firstHeader(facts.headers, 'subject') ?? '';
+    return matches(c.subject, displayHeader(raw)) || matches(c.subject, raw);
+  }
   if ('header' in c)
     return headerValues(facts.headers, c.header.name).some((v) => matches(c.header.value, v));
   if ('attachment' in c) {

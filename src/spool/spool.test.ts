@@ -27,6 +27,22 @@ describe('Spool', () => {
     assert.equal(f.sha256.length, 64);
   });
 
+  test('takes the content digest while writing: the same for two relay paths, not for another body', async () => {
+    const spool = await newSpool();
+    const own = 'Message-ID: <m@x.example>\r\nSubject: s\r\n\r\nbody\r\n';
+    const write = (m: string) => {
+      const b = Buffer.from(m);
+      return spool.write(Readable.from([b.subarray(0, 9), b.subarray(9)]), 1000);
+    };
+    const a = await write(`Received: by mx1\r\nDelivered-To: a@example.com\r\n${own}`);
+    const b = await write(`Received: by mx2\r\nDelivered-To: b@example.com\r\n${own}`);
+    const c = await write(`Received: by mx1\r\n${own.replace('body', 'other')}`);
+    assert.match(a.contentDigest, /^[0-9a-f]{32}$/);
+    assert.equal(a.contentDigest, b.contentDigest);
+    assert.notEqual(a.contentDigest, c.contentDigest);
+    assert.notEqual(a.sha256, b.sha256);
+  });
+
   test('a message larger than one write batch, and many at once, arrive intact', async () => {
     const spool = await newSpool();
     const big = Buffer.alloc(1_000_000 + 7);

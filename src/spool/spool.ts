@@ -13,6 +13,7 @@ import { type FileHandle, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
+import { ContentDigest } from './content-digest.js';
 import { HeaderCapture } from './header-capture.js';
 
 /** Large reads keep syscalls per message low; 256 KiB per open stream bounds memory. */
@@ -32,6 +33,8 @@ export interface SpooledFile {
   sha256: string;
   /** The message's header block (up to HeaderCapture's cap), for routing and the envelope sender. */
   header: Buffer;
+  /** Digest of the message without the fields its path added (content-digest.ts), for duplicates. */
+  contentDigest: string;
 }
 
 /** The state's lock (src/app/state-lock.ts), as sweep() needs it: proof that this process holds it. */
@@ -71,6 +74,7 @@ export class Spool {
     const file = this.path(key);
     const hash = createHash('sha256');
     const capture = new HeaderCapture();
+    const content = new ContentDigest();
     let size = 0;
     // Kept for open() while the message is small: its delivery follows at once and then reads nothing.
     let whole: Buffer[] | undefined = [];
@@ -92,6 +96,7 @@ export class Spool {
           });
         }
         hash.update(chunk);
+        content.push(chunk);
         capture.push(chunk);
         batch.push(chunk);
         batched += chunk.length;
@@ -118,7 +123,13 @@ export class Spool {
       throw err;
     }
     if (whole) this.keep(key, whole, size);
-    return { key, size, sha256: hash.digest('hex'), header: capture.header() };
+    return {
+      key,
+      size,
+      sha256: hash.digest('hex'),
+      header: capture.header(),
+      contentDigest: content.digest(),
+    };
   }
 
   /** Remembers a just-written small message (its chunks, not a copy), evicting the oldest beyond the bound. */

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PostboteError } from '../errors.js';
+import { displayHeader } from '../message/display.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { activity, fetchedSince, searchMessageRows, sessionsOf } from './sqlite-queries.js';
 import type {
@@ -59,7 +60,8 @@ function fromRow(row: MessageRow): MessageRecord {
     sha256: row.sha256,
     messageId: row.message_id,
     sender: row.sender,
-    subject: row.subject,
+    // Decoded on read too: records of earlier versions hold the subject as written in the header.
+    subject: row.subject === null ? null : displayHeader(row.subject),
     recipients: JSON.parse(row.recipients),
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,

@@ -32,6 +32,8 @@ export interface RecipientRecord {
   reason: string;
   /** The target's last reply for this recipient. */
   reply?: StoredReply;
+  /** status 'duplicate': the id of the earlier record this recipient already got the message with. */
+  duplicateOf?: number;
 }
 
 export interface MessageRecord {

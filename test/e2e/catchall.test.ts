@@ -6,13 +6,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { MessageRecord } from '../../src/store/types.js';
-import { CATCHALL_YAML, type CatchAllCase, catchAllCorpus, HOSTNAME } from '../fixtures/catchall/corpus.js';
+import {
+  CATCHALL_YAML,
+  type CatchAllCase,
+  catchAllCorpus,
+  corpusId,
+  HOSTNAME,
+} from '../fixtures/catchall/corpus.js';
 import { type Dovecot, dovecotUnavailable, startDovecot } from '../support/dovecot.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
 import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
 import { runCli, writeConfig } from './helpers.js';
-
-const corpusId = (raw: Buffer) => /^X-Corpus-Id: (\S+)/m.exec(raw.toString('utf8'))?.[1];
 
 describe('catch-all routing from Dovecot to SMTP', { skip: dovecotUnavailable() }, () => {
   let dovecot: Dovecot;
