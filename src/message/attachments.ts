@@ -3,7 +3,7 @@
 // the Content-Disposition filename and the Content-Type name in their RFC 2231 and RFC 2047 forms.
 import { once } from 'node:events';
 import { PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
-import { type BodyChunk, type MimeNode, Splitter } from 'mailsplit';
+import { type MimeNode, Splitter, type SplitterChunk } from '@zone-eu/mailsplit';
 import { decodeBytes, decodeEncodedWords } from './encoded-word.js';
 import { firstHeader, parseHeaders } from './headers.js';
 
@@ -63,7 +63,7 @@ async function scan(
     await done;
   };
   try {
-    for await (const item of splitter as AsyncIterable<MimeNode | BodyChunk>) {
+    for await (const item of splitter as AsyncIterable<SplitterChunk>) {
       if (item.type === 'node') {
         await closeInner();
         if (--budget.parts < 0) throw Object.assign(new Error('too many parts'), { code: 'EMAXLEN' });
@@ -76,7 +76,7 @@ async function scan(
         if (
           item.contentType === 'message/rfc822' &&
           !item.messageNode &&
-          PLAIN_ENCODINGS.has(item.encoding) &&
+          PLAIN_ENCODINGS.has(item.encoding || '') &&
           depth < MAX_DEPTH
         ) {
           const body = new PassThrough();
