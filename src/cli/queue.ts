@@ -174,9 +174,13 @@ export async function queueOp(env: OpEnv, args: QueueArgs, io: ControlIo): Promi
   });
 }
 
-/** Without --to a message goes back to its one recipient; with several, the admin must choose. */
+/**
+ * Without --to a message goes back to its one recipient still open (or, when none is, its first one,
+ * so the action itself says why it does not apply); with several, the admin must choose.
+ */
 function soleRecipient(rec: MessageRecord): string | undefined {
   const open = rec.recipients.filter((r) => r.status !== 'delivered' && r.status !== 'duplicate');
+  if (open.length === 0) return rec.recipients[0]?.address;
   return open.length === 1 ? open[0]!.address : undefined;
 }
 
