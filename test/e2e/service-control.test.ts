@@ -104,8 +104,6 @@ async function listening(): Promise<void> {
 }
 
 const cli = (...args: string[]) => runCli([...args, '-c', file]);
-/** The pass's duration is the only thing that differs between two runs of the same fetch. */
-const timeless = (s: string) => s.replace(/\(\d+\.\d s\)/g, '(T s)');
 
 /** A raw client on the control socket: what it sends, and everything the service answers until it closes. */
 function raw(send: (s: ReturnType<typeof connect>) => void): Promise<string> {
