@@ -43,7 +43,7 @@ export async function askService(
   interactive = process.stderr.isTTY === true,
 ): Promise<number | undefined> {
   const path = socketPath(stateDir);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return undefined;
+  if (process.platform === 'win32' || Buffer.byteLength(path) > MAX_SOCKET_PATH) return undefined;
   const socket = await connectOrNothing(path);
   if (!socket) return undefined;
   socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, op, args, user: osUser(), interactive })}\n`);

@@ -64,6 +64,12 @@ export async function startControlServer(
   logger: Logger,
 ): Promise<ControlServer | undefined> {
   const path = socketPath(stateDir);
+  if (process.platform === 'win32') {
+    // Node speaks named pipes there, which have no file mode to keep other users out: no control
+    // socket on Windows; commands beside the service wait for the state's lock (exit 3) as before.
+    logger.debug('no control socket on Windows');
+    return undefined;
+  }
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     logger.warn(
       { path },
