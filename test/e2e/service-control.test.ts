@@ -291,6 +291,16 @@ test('a hostile client on the socket (huge line, garbage, idle connections) does
       sleep(10_000).then(() => false),
     ]);
     assert.equal(closed, true, 'idle connections are dropped after the request timeout');
+    // A client on a terminal gets the service's progress line on its stderr, as a local fetch draws it.
+    const progress = await raw((s) =>
+      s.write(
+        `${JSON.stringify({ v: 1, op: 'fetch', args: { mailbox: ['bad'] }, user: 'tester', interactive: true })}\n`,
+      ),
+    );
+    assert.ok(
+      stderrOf(progress).endsWith('\r\x1b[K0/0 new messages handled, 0.0 MB (0 on servers)\nexit 0'),
+      stderrOf(progress),
+    );
     const list = await cli('queue', '--json');
     assert.equal(list.code, 0, list.stderr);
     assert.equal(service.child.exitCode, null, 'the service still runs');
