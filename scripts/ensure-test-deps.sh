@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium) when they are missing.
+# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium, systemd-analyze) when they are missing.
 # The packaged daemons are kept from starting: the tests run private instances on loopback ports.
 # Idempotent: with everything present it changes nothing and needs no network.
 set -euo pipefail
@@ -13,6 +13,8 @@ need=()
 [ -x /usr/bin/openssl ] || need+=(openssl)
 # The harness creates its mail user with useradd and looks users up with getent.
 [ -x /usr/sbin/useradd ] || need+=(passwd)
+# The packaged systemd unit is checked with systemd-analyze verify (works without systemd as PID 1).
+[ -x /usr/bin/systemd-analyze ] || need+=(systemd)
 # The web admin's end-to-end test drives Debian's headless Chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -10,7 +10,7 @@ export const EXIT_FAILED = 1;
 export const EXIT_CONFIG = 2;
 export const EXIT_IN_USE = 3;
 
-function exitCode(code: ErrorCode): number {
+export function exitCodeOf(code: ErrorCode): number {
   if (code === 'CONFIG_INVALID') return EXIT_CONFIG;
   if (code === 'STATE_IN_USE') return EXIT_IN_USE;
   return EXIT_FAILED;
@@ -19,7 +19,7 @@ function exitCode(code: ErrorCode): number {
 export function fail(err: unknown): never {
   if (isPostboteError(err)) {
     console.error(`postbote: ${err.describe()}`);
-    process.exit(exitCode(err.code));
+    process.exit(exitCodeOf(err.code));
   }
   console.error(`postbote: ${(err as Error)?.stack ?? String(err)}`);
   process.exit(EXIT_FAILED);

@@ -1,10 +1,15 @@
 // `postbote fetch`: one pass over the mailboxes, deferred mail retried now; exit 0 only if every
-// mailbox succeeded and nothing is left waiting.
+// mailbox succeeded and nothing is left waiting. Beside a running service the service does the pass
+// (its scheduler, never a second session beside it) and this process prints what it reports.
+import { resolve } from 'node:path';
 import { createRuntime } from '../app/runtime.js';
 import type { PassSummary } from '../connector/mailbox-pass.js';
+import { askService, osUser } from '../control/client.js';
+import type { ControlIo } from '../control/server.js';
 import { isPostboteError } from '../errors.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { EXIT_CONFIG, EXIT_FAILED } from './exit.js';
+import { localIo, type OpEnv } from './op-env.js';
 import { Progress } from './progress.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
 
@@ -15,9 +20,20 @@ export interface FetchOptions {
   wait?: string;
 }
 
+export interface FetchArgs {
+  mailbox?: string[];
+  json?: boolean;
+}
+
 export async function fetchCommand(o: FetchOptions): Promise<void> {
   const interactive = process.stderr.isTTY === true && !o.json;
   const { config, logger } = setup(o.config, interactive);
+  const args: FetchArgs = { mailbox: o.mailbox, json: o.json };
+  const remote = await askService(resolve(config.state), 'fetch', { ...args }, undefined, interactive);
+  if (remote !== undefined) {
+    process.exitCode = remote;
+    return;
+  }
   const runtime = await createRuntime(config, logger, {
     command: 'postbote fetch',
     waitMs: waitMs(o.wait),
@@ -29,28 +45,63 @@ export async function fetchCommand(o: FetchOptions): Promise<void> {
     throw err;
   });
   try {
-    const unknown = (o.mailbox ?? []).filter((n) => !runtime.plans.some((p) => p.name === n));
-    if (unknown.length > 0) {
-      console.error(`postbote: no enabled mailbox named ${unknown.join(', ')}`);
-      process.exitCode = EXIT_CONFIG;
-      return;
-    }
-    const progress = interactive ? new Progress(process.stderr) : undefined;
-    const scheduler = new Scheduler(
-      runtime.ctx,
-      runtime.plans,
-      { ...config.scheduler, onEvent: (e) => progress?.event(e) },
-      logger,
-    );
-    const summaries = await scheduler.runAll(o.mailbox);
+    const scheduler = new Scheduler(runtime.ctx, runtime.plans, config.scheduler, logger);
+    const env: OpEnv = { runtime, scheduler, logger, service: false };
+    process.exitCode = await fetchOp(env, args, localIo(osUser(), interactive));
     await scheduler.stop();
-    progress?.done();
-    if (o.json) console.log(JSON.stringify(toJson(summaries, runtime.target.health), null, 2));
-    else printSummary(summaries);
-    if (!summaries.every((s) => s.ok && s.pending === 0)) process.exitCode = EXIT_FAILED;
   } finally {
     await runtime.close();
   }
+}
+
+/** Checks the arguments a control client sent (a local caller's come from commander). */
+export function fetchArgs(raw: Record<string, unknown>): FetchArgs {
+  const m = raw.mailbox;
+  const mailbox = Array.isArray(m)
+    ? m.filter((x): x is string => typeof x === 'string').slice(0, 1000)
+    : undefined;
+  return { mailbox, json: raw.json === true };
+}
+
+/** The pass and its report, in this process or in the service. */
+export async function fetchOp(env: OpEnv, args: FetchArgs, io: ControlIo): Promise<number> {
+  const names = env.scheduler.statuses().map((s) => s.name);
+  const unknown = (args.mailbox ?? []).filter((n) => !names.includes(n));
+  if (unknown.length > 0) {
+    io.err(`postbote: no enabled mailbox named ${unknown.join(', ')}\n`);
+    return EXIT_CONFIG;
+  }
+  const wanted = args.mailbox && args.mailbox.length > 0 ? args.mailbox : undefined;
+  const progress = io.interactive && !args.json ? new Progress({ write: (t) => io.err(t) }) : undefined;
+  const unwatch = env.scheduler.watch({
+    onEvent: (e) => {
+      if (!wanted || wanted.includes(e.mailbox)) progress?.event(e);
+    },
+  });
+  let summaries: PassSummary[];
+  try {
+    summaries = env.service ? await passesNow(env, wanted ?? names) : await env.scheduler.runAll(wanted);
+  } finally {
+    unwatch();
+  }
+  progress?.done();
+  if (args.json) io.out(`${JSON.stringify(toJson(summaries, env.runtime.target.health), null, 2)}\n`);
+  else printSummary(summaries, io);
+  return summaries.every((s) => s.ok && s.pending === 0) ? 0 : EXIT_FAILED;
+}
+
+/**
+ * In the service: a pass of each mailbox now, deferred mail included (the web page's "fetch now"). A
+ * pass already running may have started before deferred mail was due, so it is awaited and followed
+ * by one of our own.
+ */
+async function passesNow(env: OpEnv, names: string[]): Promise<PassSummary[]> {
+  return Promise.all(
+    names.map(async (name) => {
+      if (env.scheduler.busy(name)) await env.scheduler.runNow(name).catch(() => undefined);
+      return env.scheduler.runNow(name, true);
+    }),
+  );
 }
 
 function toJson(summaries: PassSummary[], target: { state: string; error?: { toJSON(): unknown } }) {
@@ -61,15 +112,15 @@ function toJson(summaries: PassSummary[], target: { state: string; error?: { toJ
   };
 }
 
-function printSummary(summaries: PassSummary[]): void {
+function printSummary(summaries: PassSummary[], io: ControlIo): void {
   for (const s of summaries) {
     const secs = ((s.endedAt - s.startedAt) / 1000).toFixed(1);
     const mb = (s.bytes / 1048576).toFixed(1);
     const verdict = s.ok ? (s.pending === 0 ? 'ok' : 'pending') : 'FAILED';
-    console.log(
+    io.out(
       `${s.mailbox}: ${verdict} - ${s.listed} on server, ${s.fetched} fetched (${mb} MB), ${s.delivered} delivered, ` +
-        `${s.deferred} deferred, ${s.quarantined} quarantined, ${s.removed} removed, ${s.pending} waiting (${secs} s)`,
+        `${s.deferred} deferred, ${s.quarantined} quarantined, ${s.removed} removed, ${s.pending} waiting (${secs} s)\n`,
     );
-    if (s.error) console.log(`  ${s.error.describe()}`);
+    if (s.error) io.out(`  ${s.error.describe()}\n`);
   }
 }

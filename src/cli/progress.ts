@@ -11,7 +11,8 @@ export class Progress {
   private bytes = 0;
   private last = 0;
 
-  constructor(private readonly out: NodeJS.WriteStream) {}
+  /** Anything with write(): stderr, or the control socket's stderr channel. */
+  constructor(private readonly out: { write(text: string): unknown }) {}
 
   event(e: PassEvent): void {
     if (e.type === 'listed') {

@@ -1,6 +1,7 @@
 // `postbote run`: the service. Polls every mailbox on its interval; SIGTERM or SIGINT lets each
 // session finish the message in hand, commit and close (within scheduler.shutdownGrace), then exits.
 import { createRuntime } from '../app/runtime.js';
+import { startControl } from '../control/service.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
 
@@ -46,6 +47,8 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     await runtime.close();
     throw err;
   });
+  // fetch, route, queue and backup started beside the service hand their work to it (src/control/).
+  const control = await startControl(runtime, scheduler, logger);
   scheduler.start();
   logger.info({ mailboxes: runtime.plans.length }, 'postbote running');
   await new Promise<void>((resolve) => {
@@ -67,6 +70,7 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     logger.flush();
     process.exit(1);
   }
+  await control?.close();
   await web?.close();
   await receivers.close();
   await runtime.close();

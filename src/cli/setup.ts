@@ -3,9 +3,11 @@ import { type Config, loadConfig } from '../config/index.js';
 import { parseDuration } from '../config/units.js';
 import { PostboteError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { refuseUnsupported } from './supported.js';
 
 export function setup(file: string, quiet = false): { config: Config; logger: Logger } {
   const config = loadConfig(file);
+  refuseUnsupported(config);
   const level = process.env.POSTBOTE_LOG_LEVEL ?? (quiet ? 'warn' : config.log.level);
   return { config, logger: createLogger({ level }) };
 }
