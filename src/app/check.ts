@@ -4,7 +4,13 @@ import type { Config, MailboxConfig } from '../config/index.js';
 import { isPostboteError, toPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { connectSmtp } from '../smtp/client.js';
-import { classifyRefusal, isClientRefusal, replyKind } from '../smtp/refusal.js';
+import {
+  classifyRefusal,
+  connectorRefusalHint,
+  isClientRefusal,
+  isNonAcceptedDomain,
+  replyKind,
+} from '../smtp/refusal.js';
 import type { RecipientReply } from '../smtp/types.js';
 import { openSource, targetOptions } from './runtime.js';
 
@@ -97,15 +103,14 @@ export function recipientHint(
 ): string {
   const { code, enhanced = '', text } = r.reply;
   const domain = r.address.slice(r.address.lastIndexOf('@') + 1);
-  if (allRefused) {
-    return `the receive connector refuses Postbote itself: add ${localAddress ?? 'this machine’s address'} to RemoteIPRanges and allow anonymous senders, or set target.auth (postbote exchange-connector prints the Exchange commands)`;
-  }
+  if (allRefused) return connectorRefusalHint([r], localAddress);
   if (r.stage === 'MAIL')
     return 'the server refuses the envelope sender: check the connector’s sender restrictions';
   if (replyKind(r.reply) === 'temporary') {
     return `a temporary refusal (${code}${enhanced ? ` ${enhanced}` : ''}): mail for ${r.address} will be retried; run the check again later`;
   }
-  if (enhanced === '5.7.54' || (enhanced !== '5.1.1' && isClientRefusal(r.reply))) {
+  if (isNonAcceptedDomain(r.reply)) return connectorRefusalHint([r], localAddress);
+  if (enhanced !== '5.1.1' && isClientRefusal(r.reply)) {
     return `${domain} is not an accepted domain of the receive connector: add it (Exchange: New-AcceptedDomain) or change this recipient in the configuration`;
   }
   if (enhanced.startsWith('5.1.') || /unknown|no such|does not exist|not found/i.test(text)) {
