@@ -4,7 +4,8 @@ import { createRuntime } from '../app/runtime.js';
 import type { PassSummary } from '../connector/mailbox-pass.js';
 import { isPostboteError } from '../errors.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { EXIT_CONFIG, EXIT_FAILED } from './exit.js';
+import { EXIT_FAILED, fail } from './exit.js';
+import { mailboxNameError } from './mailbox-names.js';
 import { Progress } from './progress.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
 
@@ -18,6 +19,9 @@ export interface FetchOptions {
 export async function fetchCommand(o: FetchOptions): Promise<void> {
   const interactive = process.stderr.isTTY === true && !o.json;
   const { config, logger } = setup(o.config, interactive);
+  // Before the state is locked or any server asked: a misspelt name is a usage error, said with the list.
+  const wrongName = mailboxNameError(config, o.mailbox ?? [], { enabledOnly: true });
+  if (wrongName) fail(wrongName);
   const runtime = await createRuntime(config, logger, {
     command: 'postbote fetch',
     waitMs: waitMs(o.wait),
@@ -29,12 +33,6 @@ export async function fetchCommand(o: FetchOptions): Promise<void> {
     throw err;
   });
   try {
-    const unknown = (o.mailbox ?? []).filter((n) => !runtime.plans.some((p) => p.name === n));
-    if (unknown.length > 0) {
-      console.error(`postbote: no enabled mailbox named ${unknown.join(', ')}`);
-      process.exitCode = EXIT_CONFIG;
-      return;
-    }
     const progress = interactive ? new Progress(process.stderr) : undefined;
     const scheduler = new Scheduler(
       runtime.ctx,

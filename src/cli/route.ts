@@ -12,7 +12,9 @@ import { firstHeader, parseHeaders } from '../message/headers.js';
 import { type RoutingOutcome, routingStep } from '../routing/step.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SeenCopy, Store } from '../store/types.js';
-import { EXIT_CONFIG } from './exit.js';
+import { humanSize } from '../util/size.js';
+import { fail } from './exit.js';
+import { mailboxNameError, mailboxRequiredError } from './mailbox-names.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
 
 interface Preview {
@@ -26,17 +28,15 @@ interface Preview {
 
 export async function routeCommand(o: {
   config: string;
-  mailbox: string;
+  mailbox?: string;
   json?: boolean;
   wait?: string;
 }): Promise<void> {
   const { config, logger } = setup(o.config, true);
+  const wrong =
+    o.mailbox === undefined ? mailboxRequiredError(config) : mailboxNameError(config, [o.mailbox]);
   const mailbox = config.mailboxes.find((m) => m.name === o.mailbox);
-  if (!mailbox) {
-    console.error(`postbote: no mailbox named ${o.mailbox}`);
-    process.exitCode = EXIT_CONFIG;
-    return;
-  }
+  if (wrong || !mailbox) fail(wrong ?? mailboxRequiredError(config));
   // The store, when there is one, tells what was fetched already and what would be a duplicate. It is
   // opened under the state's lock like every other command's (migrate() may write), so the preview
   // waits for a pass in progress instead of reading it half done.
@@ -125,7 +125,7 @@ function print(mailbox: string, previews: Preview[]): void {
     `${mailbox}: ${previews.length} messages on the server (headers only; nothing fetched or deleted)`,
   );
   for (const p of previews) {
-    console.log(`\n${p.uid} (${p.size} bytes) ${p.subject ?? '(no subject)'}`);
+    console.log(`\n${p.uid} (${humanSize(p.size)}) ${p.subject ?? '(no subject)'}`);
     if (p.known) {
       console.log(`  already fetched: ${p.known}`);
       continue;
