@@ -11,6 +11,8 @@ export type Locator = (path: readonly PropertyKey[], at?: 'key' | 'value') => Po
 export interface IssueContext {
   /** The company's mail domains, most used first (configDomains). */
   domains?: readonly string[];
+  /** The data that was validated: a secret field's value is found there when an issue does not carry it. */
+  data?: unknown;
 }
 
 // Keys whose values are secrets or stand-ins for them (a hash where a pasted password often lands):
@@ -51,10 +53,11 @@ export function fromZodIssues(
 /** The secret value taken out of the message; a bare local part given the address it probably means. */
 function refine(c: ConfigIssue, issue: z.core.$ZodIssue, context: IssueContext): ConfigIssue {
   const input = (issue as { input?: unknown }).input;
-  if (isSecretPath(issue.path) && (typeof input === 'string' || typeof input === 'number')) {
+  const secret = isSecretPath(issue.path) ? (input ?? valueAt(context.data, issue.path)) : undefined;
+  if (typeof secret === 'string' || typeof secret === 'number') {
     const hide = (text: string) => {
-      let out = text.split(showValue(input)).join(HIDDEN);
-      if (String(input).length >= 3) out = out.split(String(input)).join('****');
+      let out = text.split(showValue(secret)).join(HIDDEN);
+      if (String(secret).length >= 3) out = out.split(String(secret)).join('****');
       return out;
     };
     return { ...c, message: hide(c.message), ...(c.hint ? { hint: hide(c.hint) } : {}) };
@@ -65,6 +68,15 @@ function refine(c: ConfigIssue, issue: z.core.$ZodIssue, context: IssueContext):
     if (/^[^\s@<>()[\]\\,;:"]+$/.test(local)) return { ...c, hint: `did you mean ${local}@${domain}?` };
   }
   return c;
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let node = data;
+  for (const segment of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
 }
 
 export function isSecretPath(path: readonly PropertyKey[]): boolean {

@@ -82,7 +82,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
     const unset = new Set(envIssues.map((issue) => issue.path));
     const schemaIssues = parsed.success
       ? []
-      : fromZodIssues(parsed.error.issues, locator, { domains: configDomains(data) });
+      : fromZodIssues(parsed.error.issues, locator, { domains: configDomains(data), data });
     // No cause: zod's issues carry the input values, passwords included.
     throw new ConfigError(file, [...envIssues, ...schemaIssues.filter((issue) => !unset.has(issue.path))]);
   }
