@@ -388,6 +388,18 @@ describe('hints that name the value to write', () => {
     ['5 minutes', `${BASE}    interval: 5 minutes\n`, 'mailboxes[0].interval', /did you mean 5m\?/],
     ['2 hours', `${BASE}    interval: 2 hours\n`, 'mailboxes[0].interval', /did you mean 2h\?/],
     [
+      '25 megs',
+      `${BASE}delivery: { maxMessageSize: 25 megs }\n`,
+      'delivery.maxMessageSize',
+      /did you mean 25MB\?/,
+    ],
+    [
+      '500 kilobytes',
+      `${BASE}    maxMessageSize: 500 kilobytes\n`,
+      'mailboxes[0].maxMessageSize',
+      /did you mean 500KB\?/,
+    ],
+    [
       '30 sec',
       `${BASE}    timeouts: { connect: 30 sec }\n`,
       'mailboxes[0].timeouts.connect',

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { showValue } from './config-error.js';
-import { parseDuration, parseSize, suggestDuration } from './units.js';
+import { parseDuration, parseSize, suggestDuration, suggestSize } from './units.js';
 
 /** Marker in the message of an unknown-key issue; the formatter turns the known keys into "did you mean". */
 export const UNKNOWN_KEYS_MARKER = 'unknown-keys:';
@@ -78,7 +78,11 @@ export const duration = () =>
   });
 
 /** Bytes, from '512KB', '25MB', '1GB' or a number of bytes. */
-export const size = () => parsed('a size like 512KB, 25MB or 1GB (a bare number counts as bytes)', parseSize);
+export const size = () =>
+  parsed('a size like 512KB, 25MB or 1GB (a bare number counts as bytes)', parseSize, (value) => {
+    const suggestion = suggestSize(value);
+    return suggestion ? `did you mean ${suggestion}?` : undefined;
+  });
 
 /** A non-empty string; numbers are taken as their text (an unquoted `password: 123456`). */
 export function text(expected = 'a text') {
