@@ -52,23 +52,23 @@ const UNTRUSTED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
 
-/** A failed handshake as TLS_FAILED, with a hint that names the setting to change. */
+/**
+ * A failed handshake as TLS_FAILED, with a hint that names the setting to change. `port` is given for
+ * implicit TLS (tls: tls), where a plain-text answer means the port does not speak TLS at all.
+ */
 export function tlsError(err: unknown, where: string, port?: number): PostboteError {
   if (err instanceof PostboteError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
   const message = (err as Error | undefined)?.message ?? String(err);
-  if (answeredInPlainText(err)) {
+  // Only for implicit TLS (`port` given): after STLS a plain answer means a broken server, not a setting.
+  if (port !== undefined && answeredInPlainText(err)) {
     // OpenSSL's own words ("ssl3_get_record:wrong version number") name no setting; this is the cause.
-    return new PostboteError(
-      'TLS_FAILED',
-      `${port === undefined ? 'the port' : `port ${port}`} answered the TLS handshake in plain text`,
-      {
-        temporary: false,
-        where,
-        hint: 'this port speaks plain text: set tls: starttls or none (POP3S, implicit TLS, is usually port 995)',
-        cause: err,
-      },
-    );
+    return new PostboteError('TLS_FAILED', `port ${port} answered the TLS handshake in plain text`, {
+      temporary: false,
+      where,
+      hint: 'this port speaks plain text: set tls: starttls or none (POP3S, implicit TLS, is usually port 995)',
+      cause: err,
+    });
   }
   let hint = 'check that the port speaks TLS the way tls: says (tls for 995, starttls for 110)';
   if (UNTRUSTED.has(code)) {
