@@ -84,14 +84,18 @@ export class PostboteError extends Error {
     this.where = options.where;
   }
 
-  /** A one-line description for logs and the CLI: what failed, where, the server's words, what to do. */
-  describe(): string {
-    const parts = [this.where ? `${this.where}: ${this.message}` : this.message];
+  /**
+   * A one-line description for logs and the CLI: what failed, where, the server's words, what to do.
+   * `where: false` when the caller already names the place (check's "target host:port (…)"), `hint:
+   * false` when it shows the fix on its own line: either would otherwise be said twice.
+   */
+  describe(options: { where?: boolean; hint?: boolean } = {}): string {
+    const parts = [this.where && options.where !== false ? `${this.where}: ${this.message}` : this.message];
     if (this.reply) {
       const enhanced = this.reply.enhanced ? ` ${this.reply.enhanced}` : '';
       parts.push(`(server said: ${this.reply.code}${enhanced} ${this.reply.text})`);
     }
-    if (this.hint) parts.push(`- ${this.hint}`);
+    if (this.hint && options.hint !== false) parts.push(`- ${this.hint}`);
     return parts.join(' ');
   }
 

@@ -4,8 +4,15 @@ import type { Config, MailboxConfig } from '../config/index.js';
 import { isPostboteError, toPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { connectSmtp } from '../smtp/client.js';
-import { classifyRefusal, isClientRefusal, replyKind } from '../smtp/refusal.js';
+import {
+  classifyRefusal,
+  connectorRefusalHint,
+  isClientRefusal,
+  isNonAcceptedDomain,
+  replyKind,
+} from '../smtp/refusal.js';
 import type { RecipientReply } from '../smtp/types.js';
+import { humanSize } from '../util/size.js';
 import { openSource, targetOptions } from './runtime.js';
 
 export interface CheckResult {
@@ -22,19 +29,32 @@ export async function checkMailbox(mailbox: MailboxConfig, logger: Logger): Prom
     try {
       const list = (await session.list()).messages;
       const bytes = list.reduce((n, m) => n + m.size, 0);
-      const tls = session.secure ? 'TLS verified' : 'no TLS';
       return {
         subject,
         ok: true,
-        detail: `logged in (${tls}); ${list.length} messages, ${bytes} bytes waiting`,
+        detail: `logged in (${tlsState(session.secure, mailbox.tlsVerify)}); ${list.length} messages, ${humanSize(bytes)} waiting`,
       };
     } finally {
       await session.close().catch(() => session.abort());
     }
   } catch (err) {
-    const e = isPostboteError(err) ? err : toPostboteError(err, subject);
-    return { subject, ok: false, detail: e.describe(), hint: e.hint };
+    return failure(subject, err);
   }
+}
+
+/** Whether the session was encrypted and, if so, whether the certificate was checked (tlsVerify: false). */
+function tlsState(secure: boolean, tlsVerify: boolean | undefined): string {
+  if (!secure) return 'no TLS';
+  return tlsVerify === false ? 'TLS, certificate not verified (tlsVerify: false)' : 'TLS verified';
+}
+
+/**
+ * A failed step: the subject already says where, and the fix goes in `hint` (the CLI prints it on its
+ * own line, the web after "Fix:"), so neither is repeated in the detail.
+ */
+function failure(subject: string, err: unknown): CheckResult {
+  const e = isPostboteError(err) ? err : toPostboteError(err);
+  return { subject, ok: false, detail: e.describe({ where: false, hint: false }), hint: e.hint };
 }
 
 /** Every address the connector may hand mail to, so the probe finds a refusal before real mail does. */
@@ -55,14 +75,13 @@ export async function checkTarget(config: Config, logger: Logger): Promise<Check
   try {
     conn = await connectSmtp(targetOptions(config, logger));
   } catch (err) {
-    const e = isPostboteError(err) ? err : toPostboteError(err, subject);
-    return [{ subject, ok: false, detail: e.describe(), hint: e.hint }];
+    return [failure(subject, err)];
   }
   const results: CheckResult[] = [
     {
       subject,
       ok: true,
-      detail: `connected${conn.secure ? ' over verified TLS' : ''}, greeting and EHLO${t.auth ? ' and AUTH' : ''} accepted`,
+      detail: `connected${connectedOver(conn.secure, t.tlsVerify)}, greeting and EHLO${t.auth ? ' and AUTH' : ''} accepted`,
     },
   ];
   try {
@@ -83,10 +102,16 @@ export async function checkTarget(config: Config, logger: Logger): Promise<Check
     await conn.quit();
   } catch (err) {
     conn.close();
-    const e = isPostboteError(err) ? err : toPostboteError(err, subject);
-    results.push({ subject, ok: false, detail: e.describe(), hint: e.hint });
+    results.push(failure(subject, err));
   }
   return results;
+}
+
+function connectedOver(secure: boolean, tlsVerify: boolean | undefined): string {
+  if (!secure) return '';
+  return tlsVerify === false
+    ? ' over TLS (certificate not verified, tlsVerify: false)'
+    : ' over verified TLS';
 }
 
 /** What to change when the target refuses one probed recipient, judged from the server's reply. */
@@ -97,15 +122,14 @@ export function recipientHint(
 ): string {
   const { code, enhanced = '', text } = r.reply;
   const domain = r.address.slice(r.address.lastIndexOf('@') + 1);
-  if (allRefused) {
-    return `the receive connector refuses Postbote itself: add ${localAddress ?? 'this machine’s address'} to RemoteIPRanges and allow anonymous senders, or set target.auth (postbote exchange-connector prints the Exchange commands)`;
-  }
+  if (allRefused) return connectorRefusalHint([r], localAddress);
   if (r.stage === 'MAIL')
     return 'the server refuses the envelope sender: check the connector’s sender restrictions';
   if (replyKind(r.reply) === 'temporary') {
     return `a temporary refusal (${code}${enhanced ? ` ${enhanced}` : ''}): mail for ${r.address} will be retried; run the check again later`;
   }
-  if (enhanced === '5.7.54' || (enhanced !== '5.1.1' && isClientRefusal(r.reply))) {
+  if (isNonAcceptedDomain(r.reply)) return connectorRefusalHint([r], localAddress);
+  if (enhanced !== '5.1.1' && isClientRefusal(r.reply)) {
     return `${domain} is not an accepted domain of the receive connector: add it (Exchange: New-AcceptedDomain) or change this recipient in the configuration`;
   }
   if (enhanced.startsWith('5.1.') || /unknown|no such|does not exist|not found/i.test(text)) {

@@ -8,7 +8,8 @@ import { askService, osUser } from '../control/client.js';
 import type { ControlIo } from '../control/server.js';
 import { isPostboteError } from '../errors.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { EXIT_CONFIG, EXIT_FAILED } from './exit.js';
+import { EXIT_CONFIG, EXIT_FAILED, fail } from './exit.js';
+import { mailboxNameError } from './mailbox-names.js';
 import { localIo, type OpEnv } from './op-env.js';
 import { Progress } from './progress.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
@@ -28,6 +29,9 @@ export interface FetchArgs {
 export async function fetchCommand(o: FetchOptions): Promise<void> {
   const interactive = process.stderr.isTTY === true && !o.json;
   const { config, logger } = setup(o.config, interactive);
+  // Before the state is locked or any server asked: a misspelt name is a usage error, said with the list.
+  const wrongName = mailboxNameError(config, o.mailbox ?? [], { enabledOnly: true });
+  if (wrongName) fail(wrongName);
   const args: FetchArgs = { mailbox: o.mailbox, json: o.json };
   const remote = await askService(resolve(config.state), 'fetch', { ...args }, undefined, interactive);
   if (remote !== undefined) {

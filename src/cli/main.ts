@@ -77,7 +77,7 @@ program
   .command('route')
   .description('show where each message on the server would go and why (reads headers only, deletes nothing)')
   .addOption(configOption())
-  .requiredOption('-m, --mailbox <name>', 'the mailbox to preview')
+  .option('-m, --mailbox <name>', 'the mailbox to preview (without it, the mailboxes are listed)')
   .option('--json', 'print a machine-readable list')
   .addOption(waitOption('30s'))
   .addHelpText(

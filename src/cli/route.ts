@@ -19,7 +19,9 @@ import { type RoutingOutcome, routingStep } from '../routing/step.js';
 import { ContentDigest } from '../spool/content-digest.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SeenCopy, Store } from '../store/types.js';
-import { EXIT_CONFIG, EXIT_IN_USE } from './exit.js';
+import { humanSize } from '../util/size.js';
+import { EXIT_CONFIG, EXIT_IN_USE, fail } from './exit.js';
+import { mailboxNameError, mailboxRequiredError } from './mailbox-names.js';
 import { localIo, type OpEnv } from './op-env.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
 
@@ -44,24 +46,22 @@ const BUSY_POLL_MS = 100;
 
 export async function routeCommand(o: {
   config: string;
-  mailbox: string;
+  mailbox?: string;
   json?: boolean;
   wait?: string;
 }): Promise<void> {
   const { config, logger } = setup(o.config, true);
-  const args: RouteArgs = { mailbox: o.mailbox, json: o.json, waitMs: waitMs(o.wait) };
+  const wrong =
+    o.mailbox === undefined ? mailboxRequiredError(config) : mailboxNameError(config, [o.mailbox]);
+  const mailbox = config.mailboxes.find((m) => m.name === o.mailbox);
+  if (wrong || !mailbox) fail(wrong ?? mailboxRequiredError(config));
+  const args: RouteArgs = { mailbox: mailbox.name, json: o.json, waitMs: waitMs(o.wait) };
   const remote = await askService(resolve(config.state), 'route', { ...args });
   if (remote !== undefined) {
     process.exitCode = remote;
     return;
   }
   const io = localIo(osUser());
-  const mailbox = config.mailboxes.find((m) => m.name === o.mailbox);
-  if (!mailbox) {
-    io.err(`postbote: no mailbox named ${o.mailbox}\n`);
-    process.exitCode = EXIT_CONFIG;
-    return;
-  }
   // The store, when there is one, tells what was fetched already and what would be a duplicate. It is
   // opened under the state's lock like every other command's (migrate() may write), so the preview
   // waits for a pass in progress instead of reading it half done.
@@ -209,7 +209,7 @@ function print(mailbox: string, previews: Preview[], io: ControlIo): void {
   const say = (line: string) => io.out(`${line}\n`);
   say(`${mailbox}: ${previews.length} messages on the server (headers only; nothing fetched or deleted)`);
   for (const p of previews) {
-    say(`\n${p.uid} (${p.size} bytes) ${p.subject ?? '(no subject)'}`);
+    say(`\n${p.uid} (${humanSize(p.size)}) ${p.subject ?? '(no subject)'}`);
     if (p.known) {
       say(`  already fetched: ${p.known}`);
       continue;

@@ -1,6 +1,10 @@
 // ConfigError: every problem in the configuration, each with file:line:column, the key path and a hint.
 import { PostboteError } from '../errors.js';
 
+// A file with more problems than this is usually not a Postbote configuration at all (or one YAML
+// mistake shifted everything after it): a screenful is enough to act on, the rest would scroll it away.
+export const MAX_LISTED_ISSUES = 20;
+
 /** One problem found in the configuration file. */
 export interface ConfigIssue {
   /** Key path like `mailboxes[1].port`; '' for problems of the file as a whole (YAML syntax). */
@@ -40,6 +44,20 @@ export class ConfigError extends PostboteError {
     return this.issues
       .map((issue) => formatIssue(this.file, issue) + (issue.hint ? ` - ${issue.hint}` : ''))
       .join('\n');
+  }
+
+  /**
+   * What the CLI prints: every problem (up to MAX_LISTED_ISSUES), so one round of editing fixes them
+   * all instead of one per run.
+   */
+  override describe(): string {
+    const shown = this.issues.slice(0, MAX_LISTED_ISSUES);
+    const lines = shown.map(
+      (issue) => formatIssue(this.file, issue) + (issue.hint ? ` - ${issue.hint}` : ''),
+    );
+    const more = this.issues.length - shown.length;
+    if (more > 0) lines.push(`… and ${more} more ${more === 1 ? 'problem' : 'problems'}: fix these first`);
+    return lines.length > 0 ? lines.join('\n') : super.describe();
   }
 
   override toJSON(): Record<string, unknown> {

@@ -327,3 +327,157 @@ function captureError(yaml: string, env: NodeJS.ProcessEnv = {}): ConfigError {
   }
   assert.fail('expected a ConfigError');
 }
+
+describe('all problems of a file at once', () => {
+  test('every problem is listed, in file order, in the message the CLI prints', () => {
+    const yaml = edit('  host: mx.corp.local', '  host: mx.corp.local\n  prot: 25') + SALES;
+    const error = captureError(yaml);
+    assert.deepEqual(
+      error.issues.map((i) => i.path),
+      ['target.prot', 'mailboxes[1].port'],
+    );
+    const text = error.describe();
+    assert.match(text, /postbote\.yaml:3:3: target\.prot: unknown key "prot"/);
+    assert.match(text, /postbote\.yaml:13:11: mailboxes\[1\]\.port: expected a number/);
+  });
+
+  test('an unset variable does not hide the other problems', () => {
+    const yaml = edit('password: secret', 'password: ${INFO_PASSWORD}') + SALES;
+    const error = captureError(yaml);
+    assert.deepEqual(
+      error.issues.map((i) => i.path),
+      ['mailboxes[0].password', 'mailboxes[1].port'],
+    );
+  });
+
+  test('at most 20 are listed, then how many more', () => {
+    const many = Array.from({ length: 25 }, (_, i) => `  unknown${i}: x`).join('\n');
+    const error = captureError(edit('  host: mx.corp.local', `  host: mx.corp.local\n${many}`));
+    assert.equal(error.issues.length, 25);
+    const lines = error.describe().split('\n');
+    assert.equal(lines.length, 21, error.describe());
+    assert.match(lines[20]!, /and 5 more problems/);
+  });
+});
+
+describe('YAML indentation mistakes point at the line that has them', () => {
+  const table: Array<[string, string, number]> = [
+    ['a key indented deeper than its neighbours', edit('    password: secret', '      password: secret'), 7],
+    ['a key indented one space deeper', edit('    deliverTo:', '     deliverTo:'), 8],
+    ['a key indented less than its neighbours', edit('    password: secret', '   password: secret'), 7],
+    ['a key back at the parent’s column', edit('    password: secret', '  password: secret'), 7],
+    ['a target key out of line', edit('  host: mx.corp.local', '  host: mx.corp.local\n port: 25'), 3],
+  ];
+  for (const [name, yaml, line] of table) {
+    test(name, () => {
+      const error = captureError(yaml);
+      assert.equal(error.line, line, error.describe());
+      assert.match(error.issues[0]!.message, /^YAML syntax: /);
+      assert.match(error.hint ?? '', /indent/);
+      assert.equal(
+        new Set(error.issues.map((i) => i.line)).size,
+        error.issues.length,
+        'one problem per line',
+      );
+    });
+  }
+});
+
+describe('hints that name the value to write', () => {
+  const table: Array<[string, string, string, RegExp]> = [
+    ['5 minutes', `${BASE}    interval: 5 minutes\n`, 'mailboxes[0].interval', /did you mean 5m\?/],
+    ['2 hours', `${BASE}    interval: 2 hours\n`, 'mailboxes[0].interval', /did you mean 2h\?/],
+    [
+      '25 megs',
+      `${BASE}delivery: { maxMessageSize: 25 megs }\n`,
+      'delivery.maxMessageSize',
+      /did you mean 25MB\?/,
+    ],
+    [
+      '500 kilobytes',
+      `${BASE}    maxMessageSize: 500 kilobytes\n`,
+      'mailboxes[0].maxMessageSize',
+      /did you mean 500KB\?/,
+    ],
+    [
+      '30 sec',
+      `${BASE}    timeouts: { connect: 30 sec }\n`,
+      'mailboxes[0].timeouts.connect',
+      /did you mean 30s\?/,
+    ],
+    [
+      'a local part alone',
+      edit('[info@corp.local]', '[info]'),
+      'mailboxes[0].deliverTo[0]',
+      /did you mean info@corp\.local\?/,
+    ],
+    [
+      'a local part in a second mailbox',
+      BASE + SALES.replace('abc', '110').replace('[sales@corp.local]', '[sales]'),
+      'mailboxes[1].deliverTo[0]',
+      /did you mean sales@corp\.local\?/,
+    ],
+  ];
+  for (const [name, yaml, path, hint] of table) {
+    test(name, () => {
+      const error = captureError(yaml);
+      assert.equal(error.path, path, error.describe());
+      assert.match(error.hint ?? '', hint);
+    });
+  }
+});
+
+describe('secrets are never echoed in errors', () => {
+  const receive = (hash: string) => `${BASE}receive:
+  - name: in
+    bindings: ["0.0.0.0:2526"]
+    remoteIpRanges: [192.168.1.10]
+    auth: required
+    users: [{ user: alice, passwordHash: "${hash}" }]
+    acceptedDomains: [corp.local]
+    deliver: { maildir: mail }
+`;
+  const table: Array<[string, string, string, string]> = [
+    [
+      'receive[].users[].passwordHash',
+      receive('Winter2026!pasted'),
+      'receive[0].users[0].passwordHash',
+      'Winter2026!pasted',
+    ],
+    [
+      'web.apiTokens[].tokenHash',
+      `${BASE}web: { apiTokens: [{ name: ci, tokenHash: "my-plain-token-123" }] }\n`,
+      'web.apiTokens[0].tokenHash',
+      'my-plain-token-123',
+    ],
+    [
+      'web.users[].passwordHash',
+      `${BASE}web: { users: [{ user: admin, passwordHash: "Sommer2026!x" }] }\n`,
+      'web.users[0].passwordHash',
+      'Sommer2026!x',
+    ],
+    [
+      'a password of the wrong type',
+      edit('password: secret', 'password: [hunter2secret]'),
+      'mailboxes[0].password',
+      'hunter2secret',
+    ],
+    [
+      'a target.auth password of the wrong type',
+      edit(
+        '  host: mx.corp.local',
+        '  host: mx.corp.local\n  auth: { user: u, password: { hunter2secret: 1 } }',
+      ),
+      'target.auth.password',
+      'hunter2secret',
+    ],
+  ];
+  for (const [name, yaml, path, secret] of table) {
+    test(name, () => {
+      const error = captureError(yaml);
+      assert.equal(error.path, path, error.describe());
+      assert.ok(!error.describe().includes(secret), error.describe());
+      assert.ok(!JSON.stringify(error.toJSON()).includes(secret), 'nor in the JSON');
+    });
+  }
+});

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { showValue } from './config-error.js';
-import { parseDuration, parseSize } from './units.js';
+import { parseDuration, parseSize, suggestDuration, suggestSize } from './units.js';
 
 /** Marker in the message of an unknown-key issue; the formatter turns the known keys into "did you mean". */
 export const UNKNOWN_KEYS_MARKER = 'unknown-keys:';
@@ -21,15 +21,22 @@ export function strict<T extends z.core.$ZodLooseShape>(shape: T) {
   });
 }
 
-/** A value parsed by `parse`; `expected` completes "expected …, got X" when it returns undefined. */
-function parsed<T>(expected: string, parse: (value: unknown) => T | undefined, hint?: string) {
+/**
+ * A value parsed by `parse`; `expected` completes "expected …, got X" when it returns undefined. `hint`
+ * may depend on the value, to name what to write instead ("did you mean 5m?").
+ */
+function parsed<T>(
+  expected: string,
+  parse: (value: unknown) => T | undefined,
+  hint?: string | ((value: unknown) => string | undefined),
+) {
   return z.unknown().transform((value, ctx): T => {
     const result = value === undefined ? undefined : parse(value);
     if (result === undefined) {
       ctx.addIssue({
         code: 'custom',
         message: value === undefined ? 'required' : `expected ${expected}, got ${showValue(value)}`,
-        params: { missing: value === undefined, hint },
+        params: { missing: value === undefined, hint: typeof hint === 'function' ? hint(value) : hint },
         input: value,
       });
       return z.NEVER;
@@ -65,10 +72,17 @@ export const bool = () =>
 
 /** Milliseconds, from '30s', '5m', '1h', '2d' or a number of seconds. */
 export const duration = () =>
-  parsed('a duration like 30s, 5m, 1h or 2d (a bare number counts as seconds)', parseDuration);
+  parsed('a duration like 30s, 5m, 1h or 2d (a bare number counts as seconds)', parseDuration, (value) => {
+    const suggestion = suggestDuration(value);
+    return suggestion ? `did you mean ${suggestion}?` : undefined;
+  });
 
 /** Bytes, from '512KB', '25MB', '1GB' or a number of bytes. */
-export const size = () => parsed('a size like 512KB, 25MB or 1GB (a bare number counts as bytes)', parseSize);
+export const size = () =>
+  parsed('a size like 512KB, 25MB or 1GB (a bare number counts as bytes)', parseSize, (value) => {
+    const suggestion = suggestSize(value);
+    return suggestion ? `did you mean ${suggestion}?` : undefined;
+  });
 
 /** A non-empty string; numbers are taken as their text (an unquoted `password: 123456`). */
 export function text(expected = 'a text') {

@@ -3,13 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { ConfigError, type ConfigIssue, formatPath } from './config-error.js';
+import { ConfigError, formatPath } from './config-error.js';
+import { configDomains } from './domains.js';
 import { substituteEnv } from './env.js';
 import { fromZodIssues, type Locator } from './issues.js';
-import { locate, position } from './locate.js';
+import { locate } from './locate.js';
 import { resolveConfig } from './resolve.js';
 import { configSchema } from './schema.js';
 import type { Config } from './types.js';
+import { yamlSyntaxIssues } from './yaml-syntax.js';
 
 export interface ParseConfigOptions {
   /** Shown in messages (`postbote.yaml:12:11: …`). */
@@ -54,21 +56,11 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map(
-        (error): ConfigIssue => ({
-          path: '',
-          ...position(lineCounter, error.pos[0]),
-          message: `YAML syntax: ${error.message.split('\n')[0]}`,
-          hint: 'check the indentation and quoting near this line (values with ": " or " #" need quotes)',
-        }),
-      ),
-    );
+    throw new ConfigError(file, yamlSyntaxIssues(text, doc.errors, lineCounter));
   }
 
+  // Kept until the schema has run, so an unset variable does not hide the file's other problems.
   const envIssues = substituteEnv(doc, lineCounter, env);
-  if (envIssues.length > 0) throw new ConfigError(file, envIssues);
 
   const data: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   if (data === null || data === undefined) {
@@ -85,9 +77,14 @@ export function parseConfig(text: string, options: ParseConfigOptions): Config {
 
   const locator: Locator = (path, at) => locate(doc, lineCounter, path, at);
   const parsed = configSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) {
+  if (!parsed.success || envIssues.length > 0) {
+    // A value whose variable is unset is reported once, as such, not again as a bad value.
+    const unset = new Set(envIssues.map((issue) => issue.path));
+    const schemaIssues = parsed.success
+      ? []
+      : fromZodIssues(parsed.error.issues, locator, { domains: configDomains(data), data });
     // No cause: zod's issues carry the input values, passwords included.
-    throw new ConfigError(file, fromZodIssues(parsed.error.issues, locator));
+    throw new ConfigError(file, [...envIssues, ...schemaIssues.filter((issue) => !unset.has(issue.path))]);
   }
 
   const { config, issues } = resolveConfig(parsed.data, baseDir);

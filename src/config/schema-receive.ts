@@ -67,7 +67,8 @@ const passwordHash = () =>
     if (typeof value === 'string' && /^\$argon2(id|i|d)\$/.test(value.trim())) return value.trim();
     ctx.addIssue({
       code: 'custom',
-      message: value === undefined ? 'required' : `expected an argon2 hash, got ${showValue(value)}`,
+      // Never the value: what lands here by mistake is usually the password itself.
+      message: value === undefined ? 'required' : 'expected an argon2 hash ($argon2id$…), got something else',
       params: {
         missing: value === undefined,
         hint: 'never write the password itself: run `postbote hash-password` and paste its output',

@@ -1,7 +1,6 @@
 // The `web:` block: the admin page's listener, optional TLS, its users (argon2 hashes, never plain
 // passwords) and API tokens (SHA-256 of a random token), session lifetime and who may read /metrics.
 import { z } from 'zod';
-import { showValue } from './config-error.js';
 import { bool, duration, hostPort, list, oneOf, strict, text } from './fields.js';
 import { name } from './schema-sections.js';
 
@@ -39,7 +38,7 @@ const tokenHash = () =>
       message:
         value === undefined
           ? 'required'
-          : `expected the SHA-256 of a token (64 hex digits), got ${showValue(value)}`,
+          : 'expected the SHA-256 of a token (64 hex digits), got something else (not shown: it may be the token itself)',
       params: {
         missing: value === undefined,
         hint: 'make a token with `openssl rand -hex 32` and write the output of `printf %s TOKEN | sha256sum`',

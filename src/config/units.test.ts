@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { closest, editDistance } from './suggest.js';
-import { formatDuration, parseDuration, parseSize } from './units.js';
+import { formatDuration, parseDuration, parseSize, suggestDuration, suggestSize } from './units.js';
 
 describe('parseDuration', () => {
   const cases: [unknown, number | undefined][] = [
@@ -82,4 +82,28 @@ describe('did-you-mean suggestions', () => {
     assert.equal(closest('passwd', ['password', 'passwordFile', 'user']), 'password');
     assert.equal(closest('colour', ['host', 'port']), undefined);
   });
+});
+
+describe('suggestDuration and suggestSize', () => {
+  const durations: Array<[unknown, string | undefined]> = [
+    ['5 minutes', '5m'],
+    ['1 hour', '1h'],
+    ['30 sec', '30s'],
+    ['2 Tage', '2d'],
+    ['1,5 Stunden', '1.5h'],
+    ['5 parsecs', undefined],
+    [300, undefined],
+  ];
+  for (const [value, want] of durations) {
+    test(`${JSON.stringify(value)} suggests ${want}`, () => assert.equal(suggestDuration(value), want));
+  }
+  const sizes: Array<[unknown, string | undefined]> = [
+    ['25 megs', '25MB'],
+    ['500 kilobytes', '500KB'],
+    ['1 gig', '1GB'],
+    ['25 apples', undefined],
+  ];
+  for (const [value, want] of sizes) {
+    test(`${JSON.stringify(value)} suggests ${want}`, () => assert.equal(suggestSize(value), want));
+  }
 });

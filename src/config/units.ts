@@ -55,6 +55,41 @@ export function parseSize(value: unknown): number | undefined {
   return unit === undefined ? undefined : Math.round(Number(match[1]) * unit);
 }
 
+// Unit words people write ("5 minutes", "2 Stunden") and the unit they mean; only used to suggest.
+const DURATION_WORDS: Array<[RegExp, string]> = [
+  [/^(?:milliseconds?|millis?|msecs?)$/, 'ms'],
+  [/^(?:seconds?|secs?|sekunden?|sek)$/, 's'],
+  [/^(?:minutes?|mins?|minuten?)$/, 'm'],
+  [/^(?:hours?|hrs?|stunden?|std)$/, 'h'],
+  [/^(?:days?|tage?n?)$/, 'd'],
+  [/^(?:weeks?|wochen?)$/, 'w'],
+];
+
+/** "5 minutes" → "5m": what to write instead of a duration in words, or undefined if it is not one. */
+export function suggestDuration(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+(?:[.,]\d+)?)\s*([a-zäöü]+)\.?$/.exec(value.trim().toLowerCase());
+  if (!match) return undefined;
+  const unit = DURATION_WORDS.find(([words]) => words.test(match[2]!))?.[1];
+  return unit === undefined ? undefined : `${match[1]!.replace(',', '.')}${unit}`;
+}
+
+// Size words people write ("25 megs", "500 kilobytes") and the unit to write instead; only used to suggest.
+const SIZE_WORDS: Array<[RegExp, string]> = [
+  [/^(?:kilo(?:byte)?s?|kbytes?)$/, 'KB'],
+  [/^(?:megs?|mega(?:byte)?s?|mbytes?)$/, 'MB'],
+  [/^(?:gigs?|giga(?:byte)?s?|gbytes?)$/, 'GB'],
+];
+
+/** "25 megs" → "25MB": what to write instead of a size in words, or undefined if it is not one. */
+export function suggestSize(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+(?:[.,]\d+)?)\s*([a-z]+)\.?$/.exec(value.trim().toLowerCase());
+  if (!match) return undefined;
+  const unit = SIZE_WORDS.find(([words]) => words.test(match[2]!))?.[1];
+  return unit === undefined ? undefined : `${match[1]!.replace(',', '.')}${unit}`;
+}
+
 /** Formats milliseconds back into the shortest exact unit, for `postbote check` and the web page. */
 export function formatDuration(ms: number): string {
   for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {

@@ -154,3 +154,16 @@ describe('attemptDelivery', () => {
     assert.deepEqual(w.transactions, [['postmaster@corp.test']]);
   });
 });
+
+describe('a target that refuses every recipient', () => {
+  test('550 5.7.54 (non-accepted domain) names the domain to accept, not RemoteIPRanges', async () => {
+    const w = await world(['b@corp.test', 'c@corp.test'], {
+      rcpt: () => smtpError(550, '5.7.54 SMTP; Unable to relay recipient in non-accepted domain'),
+    });
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.kind, 'target-unavailable');
+    const hint = outcome.kind === 'target-unavailable' ? (outcome.error.hint ?? '') : '';
+    assert.match(hint, /corp\.test is not an accepted domain/);
+    assert.doesNotMatch(hint, /RemoteIPRanges/);
+  });
+});

@@ -4,7 +4,13 @@
 import { Readable } from 'node:stream';
 import { isPostboteError, PostboteError, toPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { classifyRefusal, isTooLarge, replyKind } from '../smtp/refusal.js';
+import {
+  classifyRefusal,
+  connectorRefusalHint,
+  isNonAcceptedDomain,
+  isTooLarge,
+  replyKind,
+} from '../smtp/refusal.js';
 import type { RecipientReply } from '../smtp/types.js';
 import type { Spool } from '../spool/spool.js';
 import type { MessageRecord, RecipientRecord, Store, StoredReply } from '../store/types.js';
@@ -245,9 +251,10 @@ function connectorRefusedError(ctx: DeliveryContext, replies: RecipientReply[]):
       temporary: true,
       where: ctx.target.where,
       reply: first && { code: first.code, enhanced: first.enhanced, text: first.text },
-      hint:
-        `the receive connector refuses mail from ${source}: add it to RemoteIPRanges on the receive connector ` +
-        '(and allow anonymous or set target.auth), or set target.localAddress to an allowed address',
+      hint: replies.every((r) => isNonAcceptedDomain(r.reply))
+        ? connectorRefusalHint(replies, ctx.target.localAddress)
+        : `the receive connector refuses mail from ${source}: add it to RemoteIPRanges on the receive connector ` +
+          '(and allow anonymous or set target.auth), or set target.localAddress to an allowed address',
     },
   );
 }

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { RefusedDeletion, SourceListing, SourceMessage, SourceSession } from '../source/types.js';
+import { watchSilentGreeting } from '../util/tls-probe.js';
 import { authenticate } from './auth.js';
 import { BodyCollector, MessageStream } from './body-sinks.js';
 import { openSocket, upgradeSocket } from './connect.js';
@@ -68,7 +69,7 @@ export class Pop3Session implements SourceSession {
 
   /** Greeting, CAPA, STLS when asked for, login, CAPA again (capabilities may change after login). */
   async start(): Promise<void> {
-    const greeting = await this.conn.command({ timeout: this.timeouts.greeting });
+    const greeting = await this.greeting();
     this.check(greeting, 'greeting', 'greeting');
     await this.refreshCapabilities();
     if (this.options.tls === 'starttls') await this.startTls();
@@ -86,6 +87,30 @@ export class Pop3Session implements SourceSession {
       this.options.auth ?? 'auto',
     );
     if (this.capaKnown) await this.refreshCapabilities();
+  }
+
+  /**
+   * The greeting; on a plain connection a long silence is checked for a TLS port (POP3S waits for our
+   * ClientHello and would never greet), which fails at once with the setting to change.
+   */
+  private async greeting(): Promise<Pop3Reply> {
+    const stop =
+      this.options.tls === 'tls'
+        ? () => {}
+        : watchSilentGreeting(this.options, () =>
+            this.conn.fail(
+              new PostboteError('TLS_REQUIRED', 'no greeting: the server waits for a TLS handshake', {
+                temporary: false,
+                where: this.where,
+                hint: `port ${this.options.port} speaks TLS: set tls: tls`,
+              }),
+            ),
+          );
+    try {
+      return await this.conn.command({ timeout: this.timeouts.greeting });
+    } finally {
+      stop();
+    }
   }
 
   private async startTls(): Promise<void> {

@@ -3,6 +3,7 @@
 import { isIP, Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { PostboteError, toPostboteError } from '../errors.js';
+import { answeredInPlainText } from '../util/tls-probe.js';
 import type { Pop3Options } from './options.js';
 import { resumption } from './tls-resumption.js';
 
@@ -51,11 +52,24 @@ const UNTRUSTED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
 
-/** A failed handshake as TLS_FAILED, with a hint that names the setting to change. */
-export function tlsError(err: unknown, where: string): PostboteError {
+/**
+ * A failed handshake as TLS_FAILED, with a hint that names the setting to change. `port` is given for
+ * implicit TLS (tls: tls), where a plain-text answer means the port does not speak TLS at all.
+ */
+export function tlsError(err: unknown, where: string, port?: number): PostboteError {
   if (err instanceof PostboteError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
   const message = (err as Error | undefined)?.message ?? String(err);
+  // Only for implicit TLS (`port` given): after STLS a plain answer means a broken server, not a setting.
+  if (port !== undefined && answeredInPlainText(err)) {
+    // OpenSSL's own words ("ssl3_get_record:wrong version number") name no setting; this is the cause.
+    return new PostboteError('TLS_FAILED', `port ${port} answered the TLS handshake in plain text`, {
+      temporary: false,
+      where,
+      hint: 'this port speaks plain text: set tls: starttls or none (POP3S, implicit TLS, is usually port 995)',
+      cause: err,
+    });
+  }
   let hint = 'check that the port speaks TLS the way tls: says (tls for 995, starttls for 110)';
   if (UNTRUSTED.has(code)) {
     hint =
@@ -105,7 +119,7 @@ export function openSocket(o: Pop3Options, where: string, timeout: number): Prom
       const sysCode = (err as NodeJS.ErrnoException).code ?? '';
       // On an implicit-TLS socket, an error once TCP is up, or any non-system error, is the handshake's.
       const handshake = implicit && (tcpUp || sysCode.startsWith('ERR_') || !sysCode.startsWith('E'));
-      reject(handshake ? tlsError(err, where) : toPostboteError(err, where));
+      reject(handshake ? tlsError(err, where, o.port) : toPostboteError(err, where));
     };
     socket.once('error', onError);
     socket.once(implicit ? 'secureConnect' : 'connect', () => {

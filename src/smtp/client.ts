@@ -37,7 +37,7 @@ export async function connectSmtp(options: SmtpClientOptions): Promise<SmtpConne
   const ch = new Channel(socket, log, where);
   log.debug({ localAddress: ch.localAddress, secure: ch.secure }, 'connected');
   try {
-    await readGreeting(ch, timeouts);
+    await readGreeting(ch, timeouts, options);
     let extensions = await hello(ch, options, timeouts);
     if (options.tls === 'starttls') {
       await startTls(ch, options, extensions, timeouts);

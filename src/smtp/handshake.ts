@@ -1,5 +1,6 @@
 // Session setup before any mail: the greeting, EHLO/HELO/LHLO with its extensions, and STARTTLS.
 import { PostboteError } from '../errors.js';
+import { watchSilentGreeting } from '../util/tls-probe.js';
 import type { Channel } from './channel.js';
 import { isClientRefusal } from './refusal.js';
 import { tlsFailed, tlsOptions } from './socket.js';
@@ -22,9 +23,34 @@ export function refusedAddressHint(localAddress: string): string {
   );
 }
 
-/** 220 or an error: 5xx (RFC 5321 3.1: 554) means the server refuses this client, 4xx "not now". */
-export async function readGreeting(ch: Channel, timeouts: Timeouts): Promise<SmtpReply> {
-  const reply = await ch.read(timeouts.greeting, 'greeting');
+/**
+ * 220 or an error: 5xx (RFC 5321 3.1: 554) means the server refuses this client, 4xx "not now". On a
+ * plain connection a long silence is checked for an SMTPS port (it waits for our ClientHello and would
+ * never greet), which fails at once with the setting to change.
+ */
+export async function readGreeting(
+  ch: Channel,
+  timeouts: Timeouts,
+  o: SmtpClientOptions,
+): Promise<SmtpReply> {
+  const stop =
+    o.tls === 'tls'
+      ? () => {}
+      : watchSilentGreeting(o, () =>
+          ch.fail(
+            new PostboteError('TLS_REQUIRED', 'no greeting: the target waits for a TLS handshake', {
+              temporary: true,
+              where: ch.where,
+              hint: `port ${o.port} speaks TLS: set tls: tls`,
+            }),
+          ),
+        );
+  let reply: SmtpReply;
+  try {
+    reply = await ch.read(timeouts.greeting, 'greeting');
+  } finally {
+    stop();
+  }
   if (reply.code === 220) return reply;
   if (reply.code >= 500) {
     // Temporary on purpose: a refusal of the connector is not a verdict on any mail; retry later.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classifyRefusal, isClientRefusal, isTooLarge, replyKind } from './refusal.js';
+import { classifyRefusal, connectorRefusalHint, isClientRefusal, isTooLarge, replyKind } from './refusal.js';
 import type { RecipientReply, SmtpReply } from './types.js';
 
 const r = (code: number, text: string, enhanced?: string): SmtpReply =>
@@ -95,5 +95,43 @@ describe('classifyRefusal', () => {
   ];
   for (const [name, replies, expected] of table) {
     test(`${name} → ${expected}`, () => assert.equal(classifyRefusal(replies), expected));
+  }
+});
+
+describe('connectorRefusalHint', () => {
+  const exchange = r(550, 'Unable to relay recipient in non-accepted domain', '5.7.54');
+  const relay = r(554, 'Relay access denied', '5.7.1');
+  const table: Array<[string, RecipientReply[], RegExp, RegExp | null]> = [
+    [
+      '5.7.54 for one domain names it as the domain to accept',
+      [rcpt('info@corp.example', exchange), rcpt('sales@corp.example', exchange)],
+      /corp\.example is not an accepted domain.*New-AcceptedDomain -Name corp\.example -DomainName corp\.example/,
+      /RemoteIPRanges/,
+    ],
+    [
+      '5.7.54 for two domains names both',
+      [rcpt('info@corp.example', exchange), rcpt('a@other.example', exchange)],
+      /corp\.example, other\.example are not accepted domains/,
+      /RemoteIPRanges/,
+    ],
+    [
+      'a non-accepted-domain text without the enhanced code is recognised',
+      [rcpt('info@corp.example', r(550, 'Unable to relay recipient in non-accepted domain'))],
+      /corp\.example is not an accepted domain/,
+      null,
+    ],
+    [
+      'a relay refusal names the source address and RemoteIPRanges',
+      [rcpt('info@corp.example', relay)],
+      /add 192\.168\.1\.11 to RemoteIPRanges/,
+      /accepted domain/,
+    ],
+  ];
+  for (const [name, replies, want, unwanted] of table) {
+    test(name, () => {
+      const hint = connectorRefusalHint(replies, '192.168.1.11');
+      assert.match(hint, want);
+      if (unwanted) assert.doesNotMatch(hint, unwanted);
+    });
   }
 });

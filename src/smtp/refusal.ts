@@ -55,3 +55,30 @@ export function classifyRefusal(replies: RecipientReply[]): 'client-refused' | n
   if (replies.length === 0) return null;
   return replies.every((r) => isClientRefusal(r.reply)) ? 'client-refused' : null;
 }
+
+/**
+ * Exchange's "550 5.7.54 Unable to relay recipient in non-accepted domain": the recipient's domain is
+ * not an accepted domain of the organisation. Adding the source address to RemoteIPRanges cannot help.
+ */
+export function isNonAcceptedDomain(reply: SmtpReply): boolean {
+  return reply.enhanced === '5.7.54' || /\bnon-accepted domain\b/i.test(reply.text);
+}
+
+/** The fix when the target refuses every recipient: the accepted domains, or the connector's source address. */
+export function connectorRefusalHint(replies: RecipientReply[], localAddress: string | undefined): string {
+  if (replies.length > 0 && replies.every((r) => isNonAcceptedDomain(r.reply))) {
+    const domains = [...new Set(replies.map((r) => r.address.slice(r.address.lastIndexOf('@') + 1)))];
+    const list = domains.join(', ');
+    const commands = domains
+      .map((d) => `New-AcceptedDomain -Name ${d} -DomainName ${d} -DomainType Authoritative`)
+      .join('; ');
+    return (
+      `${list} ${domains.length === 1 ? 'is not an accepted domain' : 'are not accepted domains'} of the mail server: ` +
+      `the recipient's domain must be an accepted domain on Exchange (${commands}), or deliver to an address in an accepted domain`
+    );
+  }
+  return (
+    `the receive connector refuses Postbote itself: add ${localAddress ?? 'this machine’s address'} to RemoteIPRanges ` +
+    'and allow anonymous senders, or set target.auth (postbote exchange-connector prints the Exchange commands)'
+  );
+}

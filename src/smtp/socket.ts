@@ -3,6 +3,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { PostboteError, toPostboteError } from '../errors.js';
+import { answeredInPlainText } from '../util/tls-probe.js';
 import type { SmtpClientOptions } from './types.js';
 
 /** TLS options for implicit TLS and STARTTLS alike. */
@@ -63,6 +64,15 @@ const CERT_ERROR = /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_(?:GET|VERIFY)|HOSTNAME|I
 
 export function tlsFailed(err: Error, o: SmtpClientOptions, where: string): PostboteError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (o.tls === 'tls' && answeredInPlainText(err)) {
+    // OpenSSL's own words ("ssl3_get_record:wrong version number") name no setting; this is the cause.
+    return new PostboteError('TLS_FAILED', `port ${o.port} answered the TLS handshake in plain text`, {
+      temporary: true,
+      where,
+      hint: 'this port speaks plain text: set tls: starttls or none (implicit TLS, SMTPS, is usually port 465)',
+      cause: err,
+    });
+  }
   const hint = CERT_ERROR.test(code)
     ? `the server's certificate was not accepted (${code}): set target.ca to the CA certificate (PEM) ` +
       `that issued it, target.servername to the name it was issued for, or tlsVerify: false on a trusted network`

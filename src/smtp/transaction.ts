@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import { isPostboteError, PostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { humanSize } from '../util/size.js';
 import type { Channel } from './channel.js';
 import { DotStuffing } from './dot-stuff.js';
 import type { Timeouts } from './handshake.js';
@@ -181,8 +182,8 @@ async function sendBody(
     const deadline = started + timeouts.command + (written / timeouts.minDataRate) * 1000;
     const left = deadline - Date.now();
     if (left >= timeouts.command) return ch.drained(timeouts.command);
-    const rate = `${Math.round(timeouts.minDataRate / 1024)} KiB/s`;
-    const why = `the server took the message in slower than ${rate} (${written} bytes in ${Math.round((Date.now() - started) / 1000)} s)`;
+    const rate = `${humanSize(timeouts.minDataRate)}/s`;
+    const why = `the server took the message in slower than ${rate} (${humanSize(written)} in ${Math.round((Date.now() - started) / 1000)} s)`;
     if (left <= 0) {
       const err = new PostboteError('TIMEOUT', why, { temporary: true, where: ch.where, command: 'DATA' });
       ch.fail(err);
