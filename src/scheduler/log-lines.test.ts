@@ -125,7 +125,7 @@ test('message line: values from outside are cut and their control characters esc
     },
     1,
   );
-  assert.ok(!/[\r\n\u001b]/.test(line.msg), line.msg);
+  for (const c of ['\r', '\n', '\u001b']) assert.ok(!line.msg.includes(c), line.msg);
   assert.match(String(line.fields.from), /^a@b\\r\\nINFO forged line\\x1b\[31m$/);
   assert.ok(String(line.fields.messageId).length < 260);
   assert.match(String(line.fields.messageId), /… \(5007 chars\)$/);
