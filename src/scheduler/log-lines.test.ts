@@ -13,7 +13,7 @@ const base: MessageRecord = {
   spoolKey: null,
   size: 2048,
   sha256: 'x',
-  messageId: '<m1@example.net>',
+  messageId: 'm1@example.net',
   sender: 'alice@example.net',
   subject: 'hello',
   recipients: [
@@ -37,7 +37,7 @@ const cases: Array<{ name: string; record: Partial<MessageRecord>; outcome: stri
     name: 'delivered, with the queue id',
     record: {},
     outcome: 'delivered',
-    msg: /^info: message uid-17 \(<m1@example\.net>\) from <alice@example\.net> to info@corp\.local: delivered, 250 2\.0\.0 Ok: queued as 4Xyz \(2048 bytes, 35 ms\)$/,
+    msg: /^info: message uid-17 <m1@example\.net> from <alice@example\.net> to info@corp\.local: delivered, 250 2\.0\.0 Ok: queued as 4Xyz \(2048 bytes, 35 ms\)$/,
   },
   {
     name: 'deferred, with the reason',
@@ -104,7 +104,7 @@ for (const c of cases) {
     assert.match(line.msg, c.msg);
     assert.equal(line.fields.mailbox, 'info');
     assert.equal(line.fields.uid, 'uid-17');
-    assert.equal(line.fields.messageId, '<m1@example.net>');
+    assert.equal(line.fields.messageId, 'm1@example.net');
     assert.equal(line.fields.from, 'alice@example.net');
     assert.equal(line.fields.size, 2048);
     assert.equal(line.fields.ms, 35);
@@ -147,7 +147,7 @@ const summary: PassSummary = {
   pending: 1,
   startedAt: 1000,
   endedAt: 1250,
-  error: new PostboteError('SMTP_TEMPORARY', 'target said 451', { temporary: true }),
+  error: new PostboteError('CONNECT_FAILED', 'target said 451', { temporary: true }),
 };
 
 test('pass line: says what went wrong beside the good counts', () => {
@@ -156,7 +156,7 @@ test('pass line: says what went wrong beside the good counts', () => {
     line.msg,
     'mailbox info: 5 listed, 4 fetched, 2 delivered, 1 deferred, 1 quarantined, 3 removed, 1 waiting for delivery; target said 451',
   );
-  assert.equal(line.fields.code, 'SMTP_TEMPORARY');
+  assert.equal(line.fields.code, 'CONNECT_FAILED');
   assert.equal(line.fields.ms, 250);
   const clean = passLine({ ...summary, ok: true, deferred: 0, quarantined: 0, pending: 0, error: undefined });
   assert.equal(clean.msg, 'mailbox info: 5 listed, 4 fetched, 2 delivered, 3 removed');

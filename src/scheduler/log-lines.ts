@@ -58,7 +58,7 @@ export function messageLine(record: MessageRecord, ms: number): LogLine {
     ...(reason ? { reason } : {}),
     ms,
   };
-  const id = record.messageId ? ` (${fields.messageId})` : '';
+  const id = record.messageId ? ` <${fields.messageId}>` : '';
   const detail = [reply, reason && reason !== reply ? reason : ''].filter(Boolean).join('; ');
   const msg =
     `${record.mailbox}: message ${fields.uid}${id} from <${fields.from}> to ${(fields.to as string[]).join(', ') || '(nobody)'}: ` +

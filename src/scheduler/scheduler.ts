@@ -61,7 +61,8 @@ export interface SchedulerOptions {
   concurrency: number;
   perHostConnections: number;
   onEvent?: (event: PassEvent) => void;
-  onPass?: (summary: PassSummary) => void;
+  /** `retry`: the run only delivered waiting mail, without a provider session. */
+  onPass?: (summary: PassSummary, retry: boolean) => void;
   /** Milliseconds stop() waits for the message in hand before dropping provider sessions. */
   shutdownGrace?: number;
   /** Milliseconds between health checks of a target that is down (DEFAULT_TARGET_CHECK_MS). */
@@ -367,7 +368,7 @@ export class Scheduler {
 
   private retried(slot: Slot, summary: PassSummary): void {
     if (summary.delivered + summary.deferred + summary.quarantined > 0) {
-      this.options.onPass?.(summary);
+      this.options.onPass?.(summary, true);
       for (const w of this.watchers) w.onPass?.(summary);
     }
     this.afterRun(slot);
@@ -414,7 +415,7 @@ export class Scheduler {
     slot.status.last = summary;
     slot.status.failures = summary.ok ? 0 : slot.status.failures + 1;
     slot.status.state = paused ? 'paused' : summary.ok ? 'idle' : 'failing';
-    this.options.onPass?.(summary);
+    this.options.onPass?.(summary, false);
     for (const w of this.watchers) w.onPass?.(summary);
     const interval = slot.plan.interval;
     const delay = summary.ok
