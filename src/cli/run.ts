@@ -1,7 +1,14 @@
 // `postbote run`: the service. Polls every mailbox on its interval; SIGTERM or SIGINT lets each
 // session finish the message in hand, commit and close (within scheduler.shutdownGrace), then exits.
-import { createRuntime } from '../app/runtime.js';
+// SIGHUP (systemctl reload) rereads the configuration and reopens log.file.
+import { createRuntime, mailboxPlan, type Runtime } from '../app/runtime.js';
+import { formatIssue } from '../config/config-error.js';
+import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { startControl } from '../control/service.js';
+import { toPostboteError } from '../errors.js';
+import { type Logger, reopenLog } from '../log.js';
+import { passLine } from '../scheduler/log-lines.js';
+import { compareConfigs } from '../scheduler/reload.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
 
@@ -31,14 +38,19 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     runtime.plans,
     {
       ...config.scheduler,
-      onPass: (s) =>
-        logger.info(
-          { mailbox: s.mailbox, fetched: s.fetched, delivered: s.delivered, deferred: s.deferred, ok: s.ok },
-          `mailbox ${s.mailbox}: ${s.fetched} fetched, ${s.delivered} delivered${s.error ? `, ${s.error.describe()}` : ''}`,
-        ),
+      onPass: (s, retry) => {
+        const line = passLine(s, retry);
+        if (s.ok && s.deferred + s.quarantined === 0) logger.info(line.fields, line.msg);
+        else logger.warn(line.fields, line.msg);
+      },
     },
     logger,
   );
+  let running = config;
+  process.on('SIGHUP', () => {
+    reopenLog(logger);
+    running = reload(o.config, running, runtime, scheduler, logger);
+  });
   const web = await (async () => {
     if (!config.web) return undefined;
     const { startWeb } = await import('../web/index.js');
@@ -76,4 +88,52 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
   await runtime.close();
   logger.info('postbote stopped');
   logger.flush();
+}
+
+/**
+ * Rereads the configuration: mailboxes added, removed or changed take effect (a pass in hand finishes
+ * with its old plan). An invalid file changes nothing; each of its errors is logged. Returns the
+ * configuration now in force.
+ */
+function reload(
+  file: string,
+  running: Config,
+  runtime: Runtime,
+  scheduler: Scheduler,
+  logger: Logger,
+): Config {
+  let next: Config;
+  try {
+    next = loadConfig(file);
+  } catch (err) {
+    const issues = err instanceof ConfigError ? err.issues : [];
+    for (const issue of issues) {
+      logger.error(
+        { file, line: issue.line, column: issue.column, path: issue.path, hint: issue.hint },
+        `reload: ${formatIssue(file, issue)}`,
+      );
+    }
+    if (issues.length === 0)
+      logger.error({ err: toPostboteError(err).toJSON() }, `reload: ${toPostboteError(err).describe()}`);
+    logger.error(
+      `reload refused: ${issues.length || 1} error(s) in ${file}; still running the previous configuration`,
+    );
+    return running;
+  }
+  const diff = compareConfigs(running, next);
+  for (const section of diff.restart)
+    logger.warn(`reload: ${section} changed; it takes effect at the next restart`);
+  if (!process.env.POSTBOTE_LOG_LEVEL) logger.level = next.log.level;
+  runtime.ctx.retry = next.delivery.retry;
+  scheduler.reconfigure(next.mailboxes.filter((m) => m.enabled).map((m) => mailboxPlan(next, m, logger)));
+  const what = [
+    ...diff.added.map((n) => `+${n}`),
+    ...diff.removed.map((n) => `-${n}`),
+    ...diff.changed.map((n) => `~${n}`),
+  ];
+  logger.info(
+    { added: diff.added, removed: diff.removed, changed: diff.changed },
+    `configuration reloaded${what.length > 0 ? `: mailboxes ${what.join(' ')}` : ', no mailbox changed'}`,
+  );
+  return next;
 }

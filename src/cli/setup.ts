@@ -1,4 +1,5 @@
 // Loads the configuration and the logger the way every command does.
+import { dirname, resolve } from 'node:path';
 import { type Config, loadConfig } from '../config/index.js';
 import { parseDuration } from '../config/units.js';
 import { PostboteError } from '../errors.js';
@@ -9,7 +10,8 @@ export function setup(file: string, quiet = false): { config: Config; logger: Lo
   const config = loadConfig(file);
   refuseUnsupported(config);
   const level = process.env.POSTBOTE_LOG_LEVEL ?? (quiet ? 'warn' : config.log.level);
-  return { config, logger: createLogger({ level }) };
+  const logFile = config.log.file === undefined ? undefined : resolve(dirname(file), config.log.file);
+  return { config, logger: createLogger({ level, file: logFile, format: config.log.format }) };
 }
 
 /** `--wait 30s` in milliseconds; a bad value is a usage error (exit 2), not a silent default. */

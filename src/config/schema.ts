@@ -82,7 +82,13 @@ const schedulerSchema = strict({
 
 export const configSchema = strict({
   state: text('a folder or a postgres:// URL').default('./data'),
-  log: strict({ level: oneOf(LOG_LEVELS).default('info') }).prefault({}),
+  log: strict({
+    level: oneOf(LOG_LEVELS).default('info'),
+    /** text | json; unset: text on a terminal, JSON otherwise (a file, journald, a pipe). */
+    format: oneOf(['text', 'json']).optional(),
+    /** Append to this file instead of stderr; SIGHUP reopens it (logrotate). Relative to the config file. */
+    file: text('a file name').optional(),
+  }).prefault({}),
   target: targetSchema,
   delivery: deliverySchema.prefault({}),
   scheduler: schedulerSchema.prefault({}),

@@ -61,11 +61,17 @@ export type PassEvent =
       uid: string;
       outcome: MessageRecord['state'] | 'skipped';
       bytes: number;
+      /** The record as decided, for the per-message log line. */
+      record: MessageRecord;
+      /** Milliseconds from taking the message in hand to its fate. */
+      ms: number;
     };
 
 export interface PassOptions {
   /** Retry deferred messages now regardless of their backoff (`postbote fetch`). */
   force?: boolean;
+  /** Deliver what is spooled and due, without a provider session (the scheduler's retries). */
+  pendingOnly?: boolean;
   /** Stop after the message in hand (SIGTERM). */
   signal?: AbortSignal;
   onEvent?: (event: PassEvent) => void;
@@ -109,7 +115,7 @@ export async function runMailboxPass(
   const problems: PostboteError[] = [];
 
   const notices: MessageRecord[] = [];
-  const count = (outcome: AttemptOutcome) => {
+  const count = (outcome: AttemptOutcome, since: number) => {
     known.set(outcome.record.id, outcome.record);
     if (plan.postmaster && needsNotice(outcome.record)) notices.push(outcome.record);
     if (outcome.kind === 'target-unavailable') targetDown = outcome.error;
@@ -122,6 +128,8 @@ export async function runMailboxPass(
       uid: outcome.record.uid,
       outcome: outcome.record.state,
       bytes: outcome.record.size,
+      record: outcome.record,
+      ms: ctx.now() - since,
     });
   };
 
@@ -137,7 +145,8 @@ export async function runMailboxPass(
       known.delete(rec.id);
       continue;
     }
-    count(await attemptDelivery(ctx, origin(plan), rec));
+    const since = ctx.now();
+    count(await attemptDelivery(ctx, origin(plan), rec), since);
   }
   const tellPostmaster = async () => {
     for (const record of notices.splice(0)) {
@@ -155,7 +164,7 @@ export async function runMailboxPass(
   const failKey = (m: SourceMessage) => `${m.size} ${m.uid}`;
   let session: SourceSession | undefined;
   try {
-    for (let round = 1; ; round++) {
+    for (let round = 1; !options.pendingOnly; round++) {
       const released = [...known.values()].filter(isReleasedUnfetched);
       session = await plan.open({
         ...(noPipelining.has(plan.name) ? { pipelining: false } : {}),
@@ -201,20 +210,21 @@ export async function runMailboxPass(
       // Released by an admin after a quarantine without bytes: fetched now into its own record.
       for (const { msg, record } of ids.matched) {
         if (!isReleasedUnfetched(record) || stopped() || targetDown) continue;
+        const since = ctx.now();
         try {
           const outcome = await fetchReleased(ctx, plan, msg, record, session.retrieve(msg), (bytes) => {
             s.fetched++;
             s.bytes += bytes;
           });
           matched.set(msg.num, outcome.record);
-          count(outcome);
+          count(outcome, since);
         } catch (err) {
           const verdict = await releasedReadFailure(ctx, plan, record, err);
           problems.push(verdict.error);
           log.warn({ uid: msg.uid, err: verdict.error.toJSON() }, `released message ${msg.uid} not read`);
           if (verdict.record) {
             matched.set(msg.num, verdict.record);
-            count({ kind: 'final', record: verdict.record });
+            count({ kind: 'final', record: verdict.record }, since);
           }
           if (verdict.desync) noPipelining.add(plan.name);
           if (!verdict.sessionAlive) {
@@ -229,13 +239,14 @@ export async function runMailboxPass(
           stream?.destroy();
           break;
         }
+        const since = ctx.now();
         try {
           const outcome = await fetchAndDeliver(ctx, plan, msg, stream, (bytes) => {
             s.fetched++;
             s.bytes += bytes;
           });
           matched.set(msg.num, outcome.record);
-          count(outcome);
+          count(outcome, since);
         } catch (err) {
           const verdict = await readFailure(ctx, plan, msg, err);
           failedThisPass.add(failKey(msg));
@@ -246,7 +257,7 @@ export async function runMailboxPass(
           );
           if (verdict.record) {
             matched.set(msg.num, verdict.record);
-            count({ kind: 'final', record: verdict.record });
+            count({ kind: 'final', record: verdict.record }, since);
           }
           if (verdict.desync) noPipelining.add(plan.name);
           if (!verdict.sessionAlive) {
@@ -292,7 +303,9 @@ export async function runMailboxPass(
   s.pending = [...known.values()].filter((r) => r.state === 'spooled' || r.state === 'deferred').length;
   s.ok = !s.error;
   s.endedAt = ctx.now();
-  await ctx.store.recordSession({ ...s, error: s.error ? s.error.describe() : null });
+  // A retry without a provider session is not a session of the mailbox, unless it decided something.
+  if (!options.pendingOnly || s.delivered + s.deferred + s.quarantined > 0)
+    await ctx.store.recordSession({ ...s, error: s.error ? s.error.describe() : null });
   return s;
 }
 

@@ -30,6 +30,7 @@ export class Target {
   private readonly waiters: Array<() => void> = [];
   private closing = false;
   private _health: TargetHealth = { state: 'unknown', since: Date.now() };
+  private readonly healthWatchers = new Set<(health: TargetHealth) => void>();
 
   constructor(
     private readonly options: SmtpClientOptions & { maxConnections: number },
@@ -53,8 +54,35 @@ export class Target {
       const log = state === 'ok' ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
       log({ state, error: error?.describe() }, `${this.where} is ${state}`);
       this._health = { state, since: Date.now(), error };
+      for (const watch of this.healthWatchers) watch(this._health);
     } else {
       this._health = { ...this._health, error };
+    }
+  }
+
+  /** Called on each change of state (the scheduler retries deferred mail when it turns ok). */
+  onHealth(watch: (health: TargetHealth) => void): () => void {
+    this.healthWatchers.add(watch);
+    return () => this.healthWatchers.delete(watch);
+  }
+
+  /**
+   * The health check: a connection with its greeting, TLS and AUTH as configured, no transaction.
+   * Success marks the target ok; a failure keeps its state (down or refusing) with the new error.
+   */
+  async check(): Promise<boolean> {
+    try {
+      const conn = await this.acquire();
+      this.release(conn, !conn.closed);
+      this.setHealth('ok');
+      return true;
+    } catch (err) {
+      const error = isPostboteError(err) ? err : toPostboteError(err, this.where);
+      this.setHealth(
+        this._health.state === 'ok' || this._health.state === 'unknown' ? 'down' : this._health.state,
+        error,
+      );
+      return false;
     }
   }
 

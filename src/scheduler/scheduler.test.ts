@@ -182,3 +182,29 @@ test('stop() aborts a session still busy after the shutdown grace, and starts no
   await assert.rejects(s.runNow('mb0'), { code: 'CANCELLED' });
   await ctx.store.close();
 });
+
+test('reconfigure: the pass in hand keeps its plan; a removed mailbox is not polled again; an added one is', async () => {
+  const ctx = await context();
+  const v1 = plans(['a']);
+  const v2 = plans(['a', 'b']);
+  const s = new Scheduler(ctx, v1.list, { concurrency: 2, perHostConnections: 2 }, silentLogger());
+  const pass = s.runNow('mb0');
+  s.reconfigure(v2.list); // mb0 changed, mb1 added, while mb0's pass waits for its turn
+  assert.equal((await pass).ok, true);
+  assert.equal(v1.opened.get('mb0'), 1, 'the pass in hand used the plan it started with');
+  assert.equal(v2.opened.get('mb0'), undefined);
+  assert.deepEqual(
+    s.statuses().map((x) => x.name),
+    ['mb0', 'mb1'],
+  );
+  await s.runNow('mb1');
+  assert.equal(v2.opened.get('mb1'), 1);
+  s.reconfigure([v2.list[1]!]);
+  assert.deepEqual(
+    s.statuses().map((x) => x.name),
+    ['mb1'],
+  );
+  assert.throws(() => s.runNow('mb0'), /no mailbox named mb0/);
+  await s.stop();
+  await ctx.store.close();
+});

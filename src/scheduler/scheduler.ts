@@ -1,14 +1,18 @@
 // Polls each mailbox on its interval: many in parallel, a bounded number of sessions per provider host,
-// never two sessions on one mailbox, backing off while a mailbox fails. stop() lets each session finish
-// the message in hand, commit, and close, within a bounded grace.
+// never two sessions on one mailbox, backing off while a mailbox fails. Deferred mail is retried on its
+// own time (nextAttemptAt) and at once when the target comes back, without a provider session but in the
+// mailbox's slot, so a retry and a poll never work on one mailbox at once. stop() lets each session
+// finish the message in hand, commit, and close, within a bounded grace.
 
 import type { MailboxPlan, PassEvent, PassSummary } from '../connector/mailbox-pass.js';
 import { runMailboxPass } from '../connector/mailbox-pass.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
+import type { TargetHealth } from '../delivery/target.js';
 import { isPostboteError, PostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import { KeyedSemaphore, Semaphore } from '../util/semaphore.js';
+import { messageLine } from './log-lines.js';
 
 /** However long the interval, a failing mailbox is retried at least this often. */
 const MAX_FAILURE_BACKOFF_MS = 3_600_000;
@@ -26,6 +30,12 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
  * It is waited for this long (cutting it could deliver twice) before stop() gives up on it.
  */
 const STOP_SETTLE_MS = 10_000;
+/**
+ * While the target is down or refuses Postbote, how often it is checked (a connection with EHLO, no
+ * mail): a minute brings deferred mail in within a minute of the server's return, at one connection a
+ * minute, which no server minds.
+ */
+export const DEFAULT_TARGET_CHECK_MS = 60_000;
 
 export type MailboxState = 'idle' | 'running' | 'failing' | 'paused';
 
@@ -34,6 +44,8 @@ export interface MailboxStatus {
   state: MailboxState;
   failures: number;
   nextRunAt: number | null;
+  /** When deferred mail of this mailbox is next retried (its earliest nextAttemptAt), if any waits. */
+  nextRetryAt: number | null;
   last?: PassSummary;
 }
 
@@ -49,16 +61,28 @@ export interface SchedulerOptions {
   concurrency: number;
   perHostConnections: number;
   onEvent?: (event: PassEvent) => void;
-  onPass?: (summary: PassSummary) => void;
+  /** `retry`: the run only delivered waiting mail, without a provider session. */
+  onPass?: (summary: PassSummary, retry: boolean) => void;
   /** Milliseconds stop() waits for the message in hand before dropping provider sessions. */
   shutdownGrace?: number;
+  /** Milliseconds between health checks of a target that is down (DEFAULT_TARGET_CHECK_MS). */
+  targetCheck?: number;
 }
+
+/** A poll opens a provider session; a retry only delivers what is spooled and due. */
+type RunMode = 'poll' | 'retry';
 
 interface Slot {
   plan: MailboxPlan & { interval: number };
   status: MailboxStatus;
   timer?: NodeJS.Timeout;
+  retryTimer?: NodeJS.Timeout;
   running?: Promise<PassSummary>;
+  mode?: RunMode;
+  /** The target came back while a pass ran: retry everything deferred right after it. */
+  retryAll?: boolean;
+  /** Removed by a reload: the pass in hand finishes, nothing more is scheduled. */
+  removed?: boolean;
   /** Another pass was asked for while one ran (it may have started before the request): run again. */
   again?: boolean;
   /** Provider sessions the running pass opened: stop() drops them once the grace is over. */
@@ -71,8 +95,13 @@ export class Scheduler {
   private readonly perHost: KeyedSemaphore;
   private readonly abort = new AbortController();
   private readonly watchers = new Set<SchedulerWatcher>();
+  /** Slots removed by a reload whose last pass still runs: stop() waits for them too. */
+  private readonly retiring = new Set<Slot>();
   /** The grace is over: sessions are dropped as soon as they open. */
   private forced = false;
+  private checkTimer?: NodeJS.Timeout;
+  private targetWas: TargetHealth['state'] = 'unknown';
+  private unwatchTarget?: () => void;
 
   constructor(
     private readonly ctx: DeliveryContext,
@@ -82,17 +111,49 @@ export class Scheduler {
   ) {
     this.global = new Semaphore(options.concurrency);
     this.perHost = new KeyedSemaphore(options.perHostConnections);
-    for (const plan of plans) {
-      this.slots.set(plan.name, {
-        plan,
-        status: { name: plan.name, state: 'idle', failures: 0, nextRunAt: null },
-        sessions: new Set(),
-      });
-    }
+    for (const plan of plans) this.slots.set(plan.name, newSlot(plan));
   }
 
+  private started = false;
+
   start(): void {
+    this.started = true;
     for (const slot of this.slots.values()) this.schedule(slot, Math.random() * START_SPREAD_MS);
+    this.targetWas = this.ctx.target.health.state;
+    this.unwatchTarget = this.ctx.target.onHealth((health) => this.targetChanged(health));
+  }
+
+  /**
+   * Applies a reloaded configuration's mailboxes. A pass in hand finishes with the plan it started with;
+   * a removed mailbox's pass finishes, then nothing more is scheduled; an added one is polled soon.
+   */
+  reconfigure(plans: Array<MailboxPlan & { interval: number }>): void {
+    const next = new Map(plans.map((p) => [p.name, p]));
+    for (const [name, slot] of this.slots) {
+      if (next.has(name)) continue;
+      slot.removed = true;
+      clearTimeout(slot.timer);
+      clearTimeout(slot.retryTimer);
+      this.slots.delete(name);
+      if (slot.running) this.retiring.add(slot);
+    }
+    for (const plan of plans) {
+      const slot = this.slots.get(plan.name);
+      if (!slot) {
+        const added = newSlot(plan);
+        this.slots.set(plan.name, added);
+        if (this.started) this.schedule(added, Math.random() * START_SPREAD_MS);
+        this.notify(added);
+        continue;
+      }
+      const interval = slot.plan.interval;
+      slot.plan = plan;
+      // A shorter interval applies now; a longer one from the next poll on.
+      const { nextRunAt } = slot.status;
+      if (plan.interval < interval && !slot.running && nextRunAt !== null) {
+        this.schedule(slot, Math.min(Math.max(0, nextRunAt - Date.now()), plan.interval));
+      }
+    }
   }
 
   statuses(): MailboxStatus[] {
@@ -103,13 +164,13 @@ export class Scheduler {
   runNow(name: string, force = false): Promise<PassSummary> {
     const slot = this.slots.get(name);
     if (!slot) throw new Error(`no mailbox named ${name}`);
-    return this.run(slot, force);
+    return this.run(slot, force, 'poll');
   }
 
   /** One pass over every mailbox, in parallel within the limits (`postbote fetch`). */
   async runAll(names?: string[], force = true): Promise<PassSummary[]> {
     const slots = [...this.slots.values()].filter((s) => !names || names.includes(s.plan.name));
-    return Promise.all(slots.map((s) => this.run(s, force)));
+    return Promise.all(slots.map((s) => this.run(s, force, 'poll')));
   }
 
   /** Adds a watcher; returns the function that removes it. */
@@ -132,7 +193,7 @@ export class Scheduler {
     if (!slot) throw new Error(`no mailbox named ${name}`);
     if (this.abort.signal.aborted) return;
     if (slot.running) slot.again = true;
-    else this.run(slot, false).catch((err) => this.crashed(slot, err));
+    else this.run(slot, false, 'poll').catch((err) => this.crashed(slot, err));
   }
 
   private crashed(slot: Slot, err: unknown): void {
@@ -148,8 +209,10 @@ export class Scheduler {
     const slot = this.slots.get(name);
     if (!slot) return;
     clearTimeout(slot.timer);
+    clearTimeout(slot.retryTimer);
     slot.status.state = 'paused';
     slot.status.nextRunAt = null;
+    slot.status.nextRetryAt = null;
     this.notify(slot);
   }
 
@@ -169,11 +232,17 @@ export class Scheduler {
    */
   async stop(): Promise<boolean> {
     this.abort.abort();
-    for (const slot of this.slots.values()) clearTimeout(slot.timer);
-    const passes = Promise.all([...this.slots.values()].map((s) => s.running?.catch(() => undefined)));
+    clearInterval(this.checkTimer);
+    this.unwatchTarget?.();
+    for (const slot of this.slots.values()) {
+      clearTimeout(slot.timer);
+      clearTimeout(slot.retryTimer);
+    }
+    const all = [...this.slots.values(), ...this.retiring];
+    const passes = Promise.all(all.map((s) => s.running?.catch(() => undefined)));
     if (await settles(passes, this.options.shutdownGrace ?? DEFAULT_SHUTDOWN_GRACE_MS)) return true;
     this.forced = true;
-    for (const slot of this.slots.values()) {
+    for (const slot of all) {
       if (slot.sessions.size === 0) continue;
       this.logger.warn(
         { mailbox: slot.plan.name },
@@ -185,54 +254,151 @@ export class Scheduler {
   }
 
   private schedule(slot: Slot, delay: number): void {
-    if (this.abort.signal.aborted || slot.status.state === 'paused') return;
+    if (this.abort.signal.aborted || slot.status.state === 'paused' || slot.removed) return;
     clearTimeout(slot.timer);
     slot.status.nextRunAt = Date.now() + delay;
     slot.timer = setTimeout(() => {
-      this.run(slot, false).catch((err) => this.crashed(slot, err));
+      this.run(slot, false, 'poll').catch((err) => this.crashed(slot, err));
     }, delay);
   }
 
-  private run(slot: Slot, force: boolean): Promise<PassSummary> {
-    if (slot.running) return slot.running;
+  /**
+   * Sets the slot's retry timer to the earliest nextAttemptAt of its waiting mail, so the time the web
+   * page shows as next attempt is when it happens. While the target is down, mail already due waits for
+   * the health check instead (retrying it on a timer would loop).
+   */
+  private async armRetry(slot: Slot): Promise<void> {
+    const pending = await this.ctx.store.pending(slot.plan.name);
+    clearTimeout(slot.retryTimer);
+    slot.status.nextRetryAt = null;
+    if (this.abort.signal.aborted || slot.removed || slot.status.state === 'paused') return;
+    const now = this.ctx.now();
+    const health = this.ctx.target.health.state;
+    const usable = health === 'ok' || health === 'unknown';
+    let due: number | undefined;
+    for (const rec of pending) {
+      if (rec.spoolKey === null) continue;
+      const at = rec.nextAttemptAt ?? now;
+      if (!usable && at <= now) continue;
+      due = due === undefined ? at : Math.min(due, at);
+    }
+    if (due === undefined) return;
+    slot.status.nextRetryAt = due;
+    slot.retryTimer = setTimeout(
+      () => this.run(slot, false, 'retry').catch((err) => this.crashed(slot, err)),
+      Math.max(0, due - now),
+    );
+  }
+
+  /** The target's health changed: back means every deferred message is retried now; down means checks. */
+  private targetChanged(health: TargetHealth): void {
+    const was = this.targetWas;
+    this.targetWas = health.state;
+    if (this.abort.signal.aborted) return;
+    // unknown → ok is the first delivery of the run, not a return.
+    if (health.state === 'ok' && (was === 'down' || was === 'refusing')) {
+      clearInterval(this.checkTimer);
+      this.checkTimer = undefined;
+      for (const slot of this.slots.values()) {
+        if (slot.status.state === 'paused') continue;
+        if (slot.running) slot.retryAll = true;
+        else this.run(slot, true, 'retry').catch((err) => this.crashed(slot, err));
+      }
+    } else if ((health.state === 'down' || health.state === 'refusing') && !this.checkTimer) {
+      this.checkTimer = setInterval(() => {
+        this.ctx.target.check().catch(() => undefined);
+      }, this.options.targetCheck ?? DEFAULT_TARGET_CHECK_MS);
+    }
+  }
+
+  private run(slot: Slot, force: boolean, mode: RunMode): Promise<PassSummary> {
+    if (slot.running) {
+      // A poll asked for during a retry follows it (the retry did not read the provider).
+      if (mode === 'poll' && slot.mode === 'retry') {
+        return slot.running.catch(() => undefined).then(() => this.run(slot, force, mode));
+      }
+      return slot.running;
+    }
     if (this.abort.signal.aborted) return Promise.reject(stopping());
-    clearTimeout(slot.timer);
-    slot.status.nextRunAt = null;
+    if (mode === 'poll') {
+      clearTimeout(slot.timer);
+      slot.status.nextRunAt = null;
+    }
+    clearTimeout(slot.retryTimer);
+    const plan = this.tracked(slot);
     const running = this.global
       .run(() =>
         this.perHost.for(slot.plan.host).run(() => {
           // Stopped while waiting for a turn: no new session, no new delivery.
           if (this.abort.signal.aborted) throw stopping();
-          slot.status.state = 'running';
-          this.notify(slot);
-          return runMailboxPass(this.ctx, this.tracked(slot), {
+          if (mode === 'poll') {
+            slot.status.state = 'running';
+            this.notify(slot);
+          }
+          return runMailboxPass(this.ctx, plan, {
             force,
+            pendingOnly: mode === 'retry',
             signal: this.abort.signal,
             onEvent: (event) => {
+              if (event.type === 'message') {
+                const line = messageLine(event.record, event.ms);
+                this.logger.info(line.fields, line.msg);
+              }
               this.options.onEvent?.(event);
               for (const w of this.watchers) w.onEvent?.(event);
             },
           });
         }),
       )
-      .then((summary) => {
-        this.finished(slot, summary);
-        return summary;
-      })
       .finally(() => {
         slot.running = undefined;
+        slot.mode = undefined;
         slot.sessions.clear();
+        this.retiring.delete(slot);
+      })
+      .then((summary) => {
+        if (mode === 'poll') this.finished(slot, summary);
+        else this.retried(slot, summary);
+        return summary;
       });
     slot.running = running;
+    slot.mode = mode;
     return running;
   }
 
-  /** The slot's plan, with the sessions it opens remembered so stop() can drop them. */
+  private retried(slot: Slot, summary: PassSummary): void {
+    if (summary.delivered + summary.deferred + summary.quarantined > 0) {
+      this.options.onPass?.(summary, true);
+      for (const w of this.watchers) w.onPass?.(summary);
+    }
+    this.afterRun(slot);
+  }
+
+  /** What a finished run leaves to do: a poll asked for meanwhile, retries, the next retry time. */
+  private afterRun(slot: Slot): void {
+    if (slot.removed || this.abort.signal.aborted) return;
+    if (slot.again) {
+      slot.again = false;
+      this.schedule(slot, 0);
+    }
+    if (slot.retryAll && slot.status.state !== 'paused') {
+      slot.retryAll = false;
+      this.run(slot, true, 'retry').catch((err) => this.crashed(slot, err));
+      return;
+    }
+    this.armRetry(slot).catch((err) => this.crashed(slot, err));
+  }
+
+  /**
+   * The slot's plan as the pass starts (a reload mid-pass does not change it), with the sessions it
+   * opens remembered so stop() can drop them.
+   */
   private tracked(slot: Slot): MailboxPlan {
+    const plan = slot.plan;
     return {
-      ...slot.plan,
+      ...plan,
       open: async (...args: Parameters<MailboxPlan['open']>) => {
-        const session = await slot.plan.open(...args);
+        const session = await plan.open(...args);
         if (this.forced) {
           session.abort();
           throw stopping();
@@ -244,23 +410,29 @@ export class Scheduler {
   }
 
   private finished(slot: Slot, summary: PassSummary): void {
+    if (slot.removed) return;
     const paused = slot.status.state === 'paused';
     slot.status.last = summary;
     slot.status.failures = summary.ok ? 0 : slot.status.failures + 1;
     slot.status.state = paused ? 'paused' : summary.ok ? 'idle' : 'failing';
-    this.options.onPass?.(summary);
+    this.options.onPass?.(summary, false);
     for (const w of this.watchers) w.onPass?.(summary);
     const interval = slot.plan.interval;
-    const again = slot.again === true;
-    slot.again = false;
-    const delay = again
-      ? 0
-      : summary.ok
-        ? interval
-        : Math.min(interval * 2 ** (slot.status.failures - 1), Math.max(interval, MAX_FAILURE_BACKOFF_MS));
+    const delay = summary.ok
+      ? interval
+      : Math.min(interval * 2 ** (slot.status.failures - 1), Math.max(interval, MAX_FAILURE_BACKOFF_MS));
     this.schedule(slot, delay);
+    this.afterRun(slot);
     this.notify(slot);
   }
+}
+
+function newSlot(plan: MailboxPlan & { interval: number }): Slot {
+  return {
+    plan,
+    status: { name: plan.name, state: 'idle', failures: 0, nextRunAt: null, nextRetryAt: null },
+    sessions: new Set(),
+  };
 }
 
 function stopping(): PostboteError {
