@@ -288,30 +288,7 @@ export function registerApi(app: FastifyInstance, ctx: WebContext): void {
       config: { public: ctx.deps.web.publicMetrics },
       schema: { summary: 'Prometheus metrics (text format 0.0.4); needs an API token unless publicMetrics' },
     },
-    async (_req, reply) => {
-      const counts = await ctx.deps.store.counts();
-      const health = ctx.deps.target.health;
-      const body = ctx.metrics.render([
-        {
-          name: 'postbote_messages_in_state',
-          help: 'Messages in the store by state (deferred and quarantined are the queues to watch).',
-          values: Object.entries(counts).map(([state, n]) => [{ state }, n]),
-        },
-        {
-          name: 'postbote_target_up',
-          help: '1 while the target accepts Postbote, 0 when it is down or refusing, -1 before the first try.',
-          values: [[{}, health.state === 'ok' ? 1 : health.state === 'unknown' ? -1 : 0]],
-        },
-        {
-          name: 'postbote_mailbox_failing',
-          help: '1 while the mailbox’s last session failed.',
-          values: ctx.deps.scheduler
-            .statuses()
-            .map((s) => [{ mailbox: s.name }, s.state === 'failing' ? 1 : 0]),
-        },
-      ]);
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
-    },
+    async (_req, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.render()),
   );
 
   app.get('/api/openapi.json', { schema: { summary: 'This API, described as OpenAPI 3.1' } }, async () =>

@@ -119,7 +119,7 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
     sessions: new Sessions(deps.web.sessionLifetime, now),
     guard: new LoginGuard({ users: users.map((u) => u.user), now }),
     live: new LiveHub(),
-    metrics: new Metrics(),
+    metrics: new Metrics(deps),
     secure: tls !== undefined,
     now,
     checkMailbox: deps.checkMailbox ?? realCheckMailbox,
@@ -195,9 +195,10 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
     },
     onState: (s) => ctx.live.publish({ type: 'state', mailbox: s.name, state: s.state }),
   });
-  ctx.metrics.instrument(deps.target);
+  const stopTimings = ctx.metrics.watchTarget(deps.target);
   app.addHook('preClose', async () => {
     stopWatching();
+    stopTimings();
     ctx.live.close();
   });
   return { app, ctx };
