@@ -3,6 +3,7 @@
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { checkMailbox as realCheckMailbox } from '../app/check.js';
 import type { Config, MailboxConfig, WebConfig } from '../config/index.js';
 import type { Target } from '../delivery/target.js';
@@ -16,6 +17,7 @@ import { clip, FORM_BODY_LIMIT, JSON_BODY_LIMIT } from './limits.js';
 import { LiveHub } from './live.js';
 import { LoginGuard } from './login-guard.js';
 import { Metrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { registerPages } from './pages.js';
 import { registerPublic } from './public-routes.js';
 
@@ -142,6 +144,11 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
     }
   });
 
+  // Every schema is zod: requests are validated and responses serialized by the schemas that also
+  // give the handlers their types and the OpenAPI document its content.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await registerOpenApi(app);
   await app.register(rateLimit, { global: true, max: REQUESTS_PER_MINUTE, timeWindow: 60_000 });
   await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
 
