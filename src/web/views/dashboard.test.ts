@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { Dashboard, MailboxView } from '../data.js';
 import { textsFor } from '../i18n.js';
 import { dashboardView } from './dashboard.js';
+import { mailboxView } from './mailbox.js';
 
 function mailbox(name: string, needsAction: boolean): MailboxView {
   return {
@@ -48,4 +49,11 @@ test('a mailbox failing for good is shown as needing your action, a temporary fa
   assert.match(shown, /1 needs your action, 2 failing/);
   assert.doesNotMatch(page([mailbox('sales', false)], 'en'), /needs your action/);
   assert.match(page([mailbox('info', true)], 'de'), /braucht Ihr Eingreifen/);
+});
+
+test("a mailbox's own page says it needs your action, and how it is retried meanwhile", () => {
+  const t = textsFor('en');
+  const shown = String(mailboxView(mailbox('info', true), [], t));
+  assert.match(shown, /needs your action<\/strong>: retried once an hour: fix it, then fetch now/);
+  assert.doesNotMatch(String(mailboxView(mailbox('sales', false), [], t)), /needs your action/);
 });
