@@ -52,7 +52,6 @@ export interface RouteInfo {
   public: boolean;
   page: boolean;
   summary?: string;
-  schema?: Record<string, unknown>;
 }
 
 export interface WebContext {
@@ -139,7 +138,6 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
         public: route.config?.public === true,
         page: route.config?.page === true,
         summary: (route.schema as { summary?: string } | undefined)?.summary,
-        schema: route.schema as Record<string, unknown> | undefined,
       });
     }
   });
