@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, afterEach, describe, test } from 'node:test';
+import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { connectSmtp } from '../smtp/client.js';
 import { smtpError, startSmtpServer, type TestServer } from '../smtp/test-support.test.js';
 import { Spool } from '../spool/spool.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { attemptDelivery, type DeliveryContext } from './attempt.js';
+import { attemptDelivery, classifySendFailure, type DeliveryContext } from './attempt.js';
 import { Target } from './target.js';
 
 const dirs: string[] = [];
@@ -32,6 +33,8 @@ interface Hooks {
   rcpt?: (address: string) => Error | undefined;
   /** Reply to the data for these recipients: undefined accepts. */
   data?: (to: string[]) => Error | undefined;
+  /** The message's envelope sender (a@provider.test). */
+  sender?: string;
 }
 
 /** A target that records every transaction that reached DATA, and a message spooled for `to`. */
@@ -65,7 +68,7 @@ async function world(to: string[], hooks: Hooks) {
     size: file.size,
     sha256: file.sha256,
     messageId: null,
-    sender: 'a@provider.test',
+    sender: hooks.sender ?? 'a@provider.test',
     subject: 'x',
     recipients: to.map((address) => ({ address, status: 'pending', reason: 'fixed' })),
     fetchedAt: Date.now(),
@@ -153,6 +156,65 @@ describe('attemptDelivery', () => {
     assert.equal(outcome.record.state, 'delivered');
     assert.deepEqual(w.transactions, [['postmaster@corp.test']]);
   });
+
+  test('a message whose sender can never be sent is quarantined at once; the target stays healthy', async () => {
+    const w = await world(['b@corp.test'], { sender: 'a\u0001b@provider.test' });
+    w.ctx.target.setHealth('ok');
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.kind, 'final');
+    assert.equal(outcome.record.state, 'quarantined');
+    assert.match(outcome.record.reason ?? '', /sender address .* cannot be sent/);
+    assert.equal(w.ctx.target.health.state, 'ok');
+    assert.deepEqual(w.rcpts, [], 'nothing was sent');
+  });
+
+  test('a permanent fault of the connection (no such local address) leaves the message untouched', async () => {
+    const w = await world(['b@corp.test'], {});
+    const ctx = {
+      ...w.ctx,
+      target: new Target(
+        {
+          host: '127.0.0.1',
+          port: server!.port,
+          tls: 'none',
+          helo: 'postbote.test',
+          maxConnections: 1,
+          localAddress: '192.0.2.55', // TEST-NET-1: never an address of this machine
+        },
+        connectSmtp,
+        silentLogger(),
+      ),
+    };
+    const outcome = await attemptDelivery(ctx, origin(), w.record);
+    assert.equal(outcome.kind, 'target-unavailable');
+    assert.equal(outcome.kind === 'target-unavailable' && outcome.error.temporary, false);
+    assert.equal(ctx.target.health.state, 'refusing', 'shown as needing a fix, not as down');
+    const after = await w.ctx.store.get(w.record.id);
+    assert.equal(after?.state, 'spooled');
+    assert.equal(after?.attempts, 0, 'no attempt counted towards the expiry');
+    await ctx.target.close();
+  });
+});
+
+test('a failed transaction: the connector, the message, or the target down, from code and temporary', () => {
+  const e = (code: PostboteError['code'], temporary: boolean) => new PostboteError(code, code, { temporary });
+  const cases: Array<[PostboteError, ReturnType<typeof classifySendFailure>]> = [
+    [e('CONNECT_FAILED', true), 'down'], // refused, DNS: the server may come back
+    [e('TIMEOUT', true), 'down'],
+    [e('CONNECTION_CLOSED', true), 'down'],
+    [e('SMTP_AUTH', true), 'connector'], // 454: listed as a connector fault whatever temporary says
+    [e('SMTP_REFUSED_CLIENT', true), 'connector'],
+    [e('SMTP_GREETING', true), 'connector'],
+    [e('CONNECT_FAILED', false), 'connector'], // localAddress not on this machine
+    [e('TLS_FAILED', false), 'connector'], // certificate not trusted
+    [e('SMTP_AUTH', false), 'connector'], // 535
+    [e('SMTP_SENDER', false), 'message'], // this message's sender cannot be sent, ever
+    [e('SMTP_RECIPIENT', false), 'message'],
+    [e('SPOOL', false), 'down'], // local: handled by the pass, never a verdict on the target
+  ];
+  for (const [error, expected] of cases) {
+    assert.equal(classifySendFailure(error), expected, `${error.code} temporary=${error.temporary}`);
+  }
 });
 
 describe('a target that refuses every recipient', () => {

@@ -2,7 +2,7 @@
 // and decide — delivered, deferred with backoff, rerouted to the fallback, or quarantined.
 // A target that refuses Postbote itself changes nothing about the message.
 import { Readable } from 'node:stream';
-import { isPostboteError, PostboteError, toPostboteError } from '../errors.js';
+import { type ErrorCode, isPostboteError, PostboteError, toPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   classifyRefusal,
@@ -77,7 +77,13 @@ export async function attemptDelivery(
       replies = await sendOnce(ctx, origin, record, key, pending);
     } catch (err) {
       const error = isPostboteError(err) ? err : toPostboteError(err, ctx.target.where);
-      const refusing = isConnectorFault(error);
+      const fault = classifySendFailure(error);
+      if (fault === 'message') {
+        // Retrying cannot help and the target did nothing wrong: the message goes to quarantine now.
+        if (round > 0) break;
+        return finish(ctx, record, recipients, log, undefined, undefined, error);
+      }
+      const refusing = fault === 'connector';
       ctx.target.setHealth(refusing ? 'refusing' : 'down', error);
       if (round > 0) break; // the first transaction's results stand; the rest stays pending
       if (refusing) return { kind: 'target-unavailable', record, error };
@@ -179,6 +185,8 @@ async function finish(
   log: Array<{ address: string; reply?: StoredReply }>,
   tooLarge: StoredReply | undefined,
   error?: PostboteError,
+  /** A permanent error about this message itself: quarantined now, without waiting for expiry. */
+  hopeless?: PostboteError,
 ): Promise<AttemptOutcome> {
   const now = ctx.now();
   const pending = recipients.filter((r) => r.status === 'pending');
@@ -187,7 +195,10 @@ async function finish(
   const expired = now - record.fetchedAt >= ctx.retry.expireAfter;
   let state: MessageRecord['state'];
   let reason: string | null = null;
-  if (tooLarge) {
+  if (hopeless) {
+    state = 'quarantined';
+    reason = `cannot be delivered: ${hopeless.describe()}`;
+  } else if (tooLarge) {
     state = 'quarantined';
     reason = `too large for the target: ${describeReply(tooLarge)}`;
   } else if (pending.length > 0 && !expired) {
@@ -234,11 +245,34 @@ function describeReply(reply: StoredReply | undefined): string {
   return `${reply.code}${reply.enhanced ? ` ${reply.enhanced}` : ''} ${reply.text}`;
 }
 
-/** Errors that say the target refuses the connector itself: configuration, not the mail. */
-function isConnectorFault(error: PostboteError): boolean {
-  return ['SMTP_REFUSED_CLIENT', 'SMTP_AUTH', 'TLS_REQUIRED', 'TLS_FAILED', 'SMTP_GREETING'].includes(
-    error.code,
-  );
+/** Errors that say the target refuses the connector itself, whatever `temporary` says. */
+const CONNECTOR_CODES: ReadonlySet<ErrorCode> = new Set([
+  'SMTP_REFUSED_CLIENT',
+  'SMTP_AUTH',
+  'TLS_REQUIRED',
+  'TLS_FAILED',
+  'SMTP_GREETING',
+]);
+/** Permanent errors about this message's own envelope or content: no target will take it as it is. */
+const MESSAGE_CODES: ReadonlySet<ErrorCode> = new Set([
+  'SMTP_SENDER',
+  'SMTP_RECIPIENT',
+  'SMTP_DATA',
+  'MESSAGE_TOO_LARGE',
+]);
+/** Postbote's own disk and database: neither the target's fault nor the message's. */
+const LOCAL_CODES: ReadonlySet<ErrorCode> = new Set(['SPOOL', 'STORE', 'CANCELLED']);
+
+/**
+ * What a transaction that failed without replies says. 'connector': the target refuses Postbote or
+ * cannot be reached as configured (a permanent error: localAddress not on this machine, certificate
+ * not trusted) - configuration, not the mail, so the message is left as it is. 'message': retrying this
+ * message can never help - quarantined now. 'down': temporary, retried with the backoff.
+ */
+export function classifySendFailure(error: PostboteError): 'connector' | 'message' | 'down' {
+  if (CONNECTOR_CODES.has(error.code)) return 'connector';
+  if (error.temporary || LOCAL_CODES.has(error.code)) return 'down';
+  return MESSAGE_CODES.has(error.code) ? 'message' : 'connector';
 }
 
 function connectorRefusedError(ctx: DeliveryContext, replies: RecipientReply[]): PostboteError {

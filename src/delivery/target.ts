@@ -18,6 +18,11 @@ export interface TargetHealth {
 
 export type SmtpConnector = (options: SmtpClientOptions) => Promise<SmtpConnection>;
 
+/** Told of every transaction with the target (the metrics): how long it took, waiting for a connection included. */
+export interface TransactionRecorder {
+  transaction(seconds: number, result: 'ok' | 'error'): void;
+}
+
 interface Idle {
   conn: SmtpConnection;
   timer: NodeJS.Timeout;
@@ -31,6 +36,7 @@ export class Target {
   private closing = false;
   private _health: TargetHealth = { state: 'unknown', since: Date.now() };
   private readonly healthWatchers = new Set<(health: TargetHealth) => void>();
+  private readonly recorders = new Set<TransactionRecorder>();
 
   constructor(
     private readonly options: SmtpClientOptions & { maxConnections: number },
@@ -86,16 +92,30 @@ export class Target {
     }
   }
 
+  /** Adds a recorder of transaction timings; returns the function that removes it. */
+  record(recorder: TransactionRecorder): () => void {
+    this.recorders.add(recorder);
+    return () => this.recorders.delete(recorder);
+  }
+
   /** One transaction on a pooled connection. A broken connection is dropped, never reused. */
   async send(envelope: Envelope, body: () => Readable): Promise<SendResult> {
-    const conn = await this.acquire();
-    let healthy = false;
+    const started = performance.now();
+    let result: 'ok' | 'error' = 'error';
     try {
-      const result = await conn.send(envelope, body());
-      healthy = !conn.closed;
-      return result;
+      const conn = await this.acquire();
+      let healthy = false;
+      try {
+        const sent = await conn.send(envelope, body());
+        healthy = !conn.closed;
+        result = 'ok';
+        return sent;
+      } finally {
+        this.release(conn, healthy);
+      }
     } finally {
-      this.release(conn, healthy);
+      const seconds = (performance.now() - started) / 1000;
+      for (const r of this.recorders) r.transaction(seconds, result);
     }
   }
 

@@ -13,7 +13,7 @@ import { silentLogger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { Scheduler } from './scheduler.js';
+import { needsAction, nextPollDelay, Scheduler } from './scheduler.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -207,4 +207,48 @@ test('reconfigure: the pass in hand keeps its plan; a removed mailbox is not pol
   assert.throws(() => s.runNow('mb0'), /no mailbox named mb0/);
   await s.stop();
   await ctx.store.close();
+});
+
+test('a permanent failure before listing waits an hour and needs action; a temporary one backs off', () => {
+  const minute = 60_000;
+  const err = (code: 'POP3_AUTH' | 'TLS_FAILED' | 'CONNECT_FAILED', temporary: boolean) =>
+    new PostboteError(code, code, { temporary });
+  const cases: Array<
+    [string, { ok: boolean; listed: number; error?: PostboteError }, number, number, boolean]
+  > = [
+    ['ok', { ok: true, listed: 3 }, 1, minute, false],
+    [
+      'connection refused, first failure',
+      { ok: false, listed: 0, error: err('CONNECT_FAILED', true) },
+      1,
+      minute,
+      false,
+    ],
+    [
+      'connection refused, third failure',
+      { ok: false, listed: 0, error: err('CONNECT_FAILED', true) },
+      3,
+      4 * minute,
+      false,
+    ],
+    ['wrong password', { ok: false, listed: 0, error: err('POP3_AUTH', false) }, 1, 3_600_000, true],
+    [
+      'certificate not trusted',
+      { ok: false, listed: 0, error: err('TLS_FAILED', false) },
+      2,
+      3_600_000,
+      true,
+    ],
+    // a permanent problem with one message (it is quarantined after a few passes) holds nothing back
+    ['one message unreadable', { ok: false, listed: 5, error: err('TLS_FAILED', false) }, 1, minute, false],
+  ];
+  for (const [name, summary, failures, delay, action] of cases) {
+    assert.equal(nextPollDelay(minute, failures, summary), delay, name);
+    assert.equal(needsAction(summary), action, name);
+  }
+  assert.equal(
+    nextPollDelay(2 * 3_600_000, 1, cases[3]![1]),
+    2 * 3_600_000,
+    'never sooner than the interval',
+  );
 });

@@ -1,58 +1,37 @@
 // The JSON API behind every page (also for scripts, with an API token), the event stream, /metrics
 // and the OpenAPI document built from these routes' own schemas.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import type { MailboxConfig } from '../config/index.js';
 import { redactConfig } from '../config/index.js';
 import { defaultPort } from '../config/schema-sections.js';
 import type { MessageState } from '../store/types.js';
 import { ActionError, release, remove, retry } from './actions.js';
 import * as data from './data.js';
-import { MAX_PASSWORD_LENGTH, MAX_USER_LENGTH } from './limits.js';
 import { openApiDocument } from './openapi.js';
+import * as s from './schemas.js';
 import type { WebContext } from './server.js';
 
-const STATES: MessageState[] = ['spooled', 'deferred', 'delivered', 'quarantined', 'deleted', 'duplicate'];
-const idParams = {
-  type: 'object',
-  properties: { id: { type: 'integer', minimum: 1 } },
-  required: ['id'],
-} as const;
-const nameParams = {
-  type: 'object',
-  properties: { name: { type: 'string', maxLength: 64 } },
-  required: ['name'],
-} as const;
+export type { SearchParams } from './schemas.js';
 
-export const searchQuerySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    q: { type: 'string', maxLength: 200, description: 'matches sender, recipients, subject or Message-ID' },
-    mailbox: { type: 'string', maxLength: 64 },
-    state: { type: 'string', enum: ['', ...STATES] },
-    sender: { type: 'string', maxLength: 200 },
-    recipient: { type: 'string', maxLength: 200 },
-    subject: { type: 'string', maxLength: 200 },
-    messageId: { type: 'string', maxLength: 200 },
-    from: { type: 'string', maxLength: 10, description: 'date (YYYY-MM-DD, UTC), fetched on or after' },
-    to: { type: 'string', maxLength: 10, description: 'date (YYYY-MM-DD, UTC), fetched on or before' },
-    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-    offset: { type: 'integer', minimum: 0, default: 0 },
-  },
-} as const;
+/** A response that is not JSON (the event stream, the metrics). */
+type TextResponse = { description: string; content: Record<string, { schema: z.ZodType }> };
 
-export interface SearchParams {
-  q?: string;
-  mailbox?: string;
-  state?: string;
-  sender?: string;
-  recipient?: string;
-  subject?: string;
-  messageId?: string;
-  from?: string;
-  to?: string;
-  limit?: number;
-  offset?: number;
+/**
+ * A route's responses: what it answers, plus the refusals every route can get before its handler (no
+ * login, a session change without CSRF token, a request its schema refuses).
+ */
+function responses<R extends Record<number, z.ZodType | TextResponse>>(
+  ok: R,
+  o: { change?: boolean; input?: boolean; open?: boolean } = {},
+) {
+  return {
+    ...ok,
+    ...(o.open ? {} : { 401: s.problem.describe('no session and no API token') }),
+    ...(o.change ? { 403: s.problem.describe('session without the CSRF token') } : {}),
+    ...(o.input ? { 400: s.problem.describe('parameters or body refused by the schema') } : {}),
+  };
 }
 
 const DAY_MS = 86_400_000;
@@ -63,12 +42,12 @@ function day(text: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-export function toQuery(p: SearchParams) {
+export function toQuery(p: s.SearchParams) {
   const to = day(p.to);
   return {
     text: p.q || undefined,
     mailbox: p.mailbox || undefined,
-    states: p.state ? [p.state as MessageState] : undefined,
+    states: p.state ? [p.state satisfies MessageState] : undefined,
     sender: p.sender || undefined,
     recipient: p.recipient || undefined,
     subject: p.subject || undefined,
@@ -90,34 +69,56 @@ function actionFailed(reply: FastifyReply, err: unknown) {
   throw err;
 }
 
-export function registerApi(app: FastifyInstance, ctx: WebContext): void {
+export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const d = () => ({ ...ctx.deps, now: ctx.now });
 
   app.get(
     '/api/status',
-    { schema: { summary: 'Dashboard: mailboxes, target health, counts, activity' } },
+    {
+      schema: {
+        summary: 'Dashboard: mailboxes, target health, counts, activity',
+        response: responses({ 200: s.dashboard }),
+      },
+    },
     async () => data.dashboard(d()),
   );
 
   app.get(
     '/api/mailboxes/:name',
-    { schema: { summary: 'A mailbox with its recent sessions', params: nameParams } },
+    {
+      schema: {
+        summary: 'A mailbox with its recent sessions',
+        params: s.nameParams,
+        response: responses({ 200: s.mailboxDetail, 404: s.problem }, { input: true }),
+      },
+    },
     async (req, reply) => {
-      const found = await data.mailbox(d(), (req.params as { name: string }).name);
+      const found = await data.mailbox(d(), req.params.name);
       return found ?? reply.code(404).send({ error: 'no such mailbox' });
     },
   );
 
   const mailboxAction = (path: string, summary: string, act: (name: string) => void) =>
-    app.post(path, { schema: { summary, params: nameParams } }, async (req, reply) => {
-      const { name } = req.params as { name: string };
-      if (!ctx.deps.scheduler.statuses().some((s) => s.name === name)) {
-        return reply.code(404).send({ error: 'no such mailbox' });
-      }
-      act(name);
-      ctx.deps.logger.info({ component: 'web', mailbox: name, by: who(ctx, req.principal) }, summary);
-      return reply.code(202).send({ ok: true });
-    });
+    app.post(
+      path,
+      {
+        schema: {
+          summary,
+          params: s.nameParams,
+          response: responses({ 202: s.accepted, 404: s.problem }, { change: true, input: true }),
+        },
+      },
+      async (req, reply) => {
+        const { name } = req.params;
+        if (!ctx.deps.scheduler.statuses().some((x) => x.name === name)) {
+          return reply.code(404).send({ error: 'no such mailbox' });
+        }
+        act(name);
+        ctx.deps.logger.info({ component: 'web', mailbox: name, by: who(ctx, req.principal) }, summary);
+        return reply.code(202).send({ ok: true });
+      },
+    );
   mailboxAction(
     '/api/mailboxes/:name/fetch',
     'Fetch now: start a pass (or one right after the running one)',
@@ -132,87 +133,89 @@ export function registerApi(app: FastifyInstance, ctx: WebContext): void {
 
   app.get(
     '/api/messages',
-    { schema: { summary: 'Search the message log, newest first', querystring: searchQuerySchema } },
-    async (req) => data.searchMessages(d(), toQuery(req.query as SearchParams)),
+    {
+      schema: {
+        summary: 'Search the message log, newest first',
+        querystring: s.searchQuery,
+        response: responses({ 200: s.messagePage }, { input: true }),
+      },
+    },
+    async (req) => data.searchMessages(d(), toQuery(req.query)),
   );
 
   app.get(
     '/api/messages/:id',
-    { schema: { summary: 'A message: routing, every attempt with the replies, headers', params: idParams } },
+    {
+      schema: {
+        summary: 'A message: routing, every attempt with the replies, headers',
+        params: s.idParams,
+        response: responses({ 200: s.messageDetail, 404: s.problem }, { input: true }),
+      },
+    },
     async (req, reply) => {
-      const found = await data.message(d(), (req.params as { id: number }).id);
+      const found = await data.message(d(), req.params.id);
       return found ?? reply.code(404).send({ error: 'no such message' });
     },
   );
 
-  app.post(
-    '/api/messages/:id/release',
-    {
-      schema: {
-        summary: 'Release a quarantined or deferred message to a recipient; delivered by a pass started now',
-        params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { recipient: { type: 'string', maxLength: 320 } },
-          required: ['recipient'],
+  /** A change to one message: its record afterwards, or why not (400, 404, 409). */
+  const messageAction = (
+    method: 'post' | 'delete',
+    path: string,
+    summary: string,
+    act: (id: number, body: unknown, by: string) => ReturnType<typeof retry>,
+    body?: z.ZodType,
+  ) =>
+    app[method](
+      path,
+      {
+        schema: {
+          summary,
+          params: s.idParams,
+          ...(body ? { body } : {}),
+          response: responses(
+            { 200: s.changedMessage, 404: s.problem, 409: s.problem },
+            { change: true, input: true },
+          ),
         },
       },
-    },
-    async (req, reply) => {
-      const { id } = req.params as { id: number };
-      try {
-        const message = await release(
-          d(),
-          id,
-          (req.body as { recipient: string }).recipient,
-          who(ctx, req.principal),
-        );
-        ctx.live.publish({ type: 'action', mailbox: message.mailbox, id });
-        return { message };
-      } catch (err) {
-        return actionFailed(reply, err);
-      }
-    },
+      async (req, reply) => {
+        const { id } = req.params as z.output<typeof s.idParams>;
+        try {
+          const message = await act(id, req.body, who(ctx, req.principal));
+          ctx.live.publish({ type: 'action', mailbox: message.mailbox, id });
+          return { message };
+        } catch (err) {
+          return actionFailed(reply, err);
+        }
+      },
+    );
+  messageAction(
+    'post',
+    '/api/messages/:id/release',
+    'Release a quarantined or deferred message to a recipient; delivered by a pass started now',
+    (id, body, by) => release(d(), id, (body as z.output<typeof s.releaseBody>).recipient, by),
+    s.releaseBody,
   );
-
-  app.post(
-    '/api/messages/:id/retry',
-    { schema: { summary: 'Retry a deferred message now', params: idParams } },
-    async (req, reply) => {
-      const { id } = req.params as { id: number };
-      try {
-        const message = await retry(d(), id, who(ctx, req.principal));
-        ctx.live.publish({ type: 'action', mailbox: message.mailbox, id });
-        return { message };
-      } catch (err) {
-        return actionFailed(reply, err);
-      }
-    },
+  messageAction('post', '/api/messages/:id/retry', 'Retry a deferred message now', (id, _b, by) =>
+    retry(d(), id, by),
   );
-
-  app.delete(
+  messageAction(
+    'delete',
     '/api/messages/:id',
+    'Delete a quarantined or deferred message (bytes removed, record kept)',
+    (id, _b, by) => remove(d(), id, by),
+  );
+
+  app.get(
+    '/api/config',
     {
       schema: {
-        summary: 'Delete a quarantined or deferred message (bytes removed, record kept)',
-        params: idParams,
+        summary: 'The running configuration, secrets masked',
+        response: responses({ 200: s.document.describe('the configuration as written') }),
       },
     },
-    async (req, reply) => {
-      const { id } = req.params as { id: number };
-      try {
-        const message = await remove(d(), id, who(ctx, req.principal));
-        ctx.live.publish({ type: 'action', mailbox: message.mailbox, id });
-        return { message };
-      } catch (err) {
-        return actionFailed(reply, err);
-      }
-    },
-  );
-
-  app.get('/api/config', { schema: { summary: 'The running configuration, secrets masked' } }, async () =>
-    redactConfig(ctx.deps.config),
+    async () => redactConfig(ctx.deps.config) as Record<string, unknown>,
   );
 
   app.post(
@@ -220,32 +223,12 @@ export function registerApi(app: FastifyInstance, ctx: WebContext): void {
     {
       schema: {
         summary: 'Test a mailbox: connect, TLS, log in, list (nothing is fetched or stored)',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            host: { type: 'string', minLength: 1, maxLength: 253 },
-            port: { type: 'integer', minimum: 1, maximum: 65535 },
-            tls: { type: 'string', enum: ['none', 'starttls', 'tls'] },
-            tlsVerify: { type: 'boolean' },
-            user: { type: 'string', minLength: 1, maxLength: MAX_USER_LENGTH },
-            password: { type: 'string', maxLength: MAX_PASSWORD_LENGTH },
-            auth: { type: 'string', enum: ['auto', 'user', 'apop', 'plain', 'login'] },
-          },
-          required: ['host', 'user', 'password'],
-        },
+        body: s.checkMailboxBody,
+        response: responses({ 200: s.checkResult }, { change: true, input: true }),
       },
     },
     async (req) => {
-      const b = req.body as {
-        host: string;
-        port?: number;
-        tls?: 'none' | 'starttls' | 'tls';
-        tlsVerify?: boolean;
-        user: string;
-        password: string;
-        auth?: MailboxConfig['auth'];
-      };
+      const b = req.body;
       const tls = b.tls ?? 'tls';
       const mailbox: MailboxConfig = {
         name: 'test',
@@ -271,7 +254,17 @@ export function registerApi(app: FastifyInstance, ctx: WebContext): void {
 
   app.get(
     '/api/events',
-    { schema: { summary: 'Server-sent events: pass progress and state changes' } },
+    {
+      schema: {
+        summary: 'Server-sent events: pass progress and state changes',
+        response: responses({
+          200: {
+            description: 'one JSON object per event',
+            content: { 'text/event-stream': { schema: s.text } },
+          },
+        }),
+      },
+    },
     (req, reply) => {
       reply.hijack();
       for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v);
@@ -286,35 +279,30 @@ export function registerApi(app: FastifyInstance, ctx: WebContext): void {
     '/metrics',
     {
       config: { public: ctx.deps.web.publicMetrics },
-      schema: { summary: 'Prometheus metrics (text format 0.0.4); needs an API token unless publicMetrics' },
+      schema: {
+        summary: 'Prometheus metrics (text format 0.0.4); needs an API token unless publicMetrics',
+        response: responses(
+          {
+            200: {
+              description: 'Prometheus text exposition format 0.0.4',
+              content: { 'text/plain': { schema: s.text } },
+            },
+          },
+          { open: ctx.deps.web.publicMetrics },
+        ),
+      },
     },
-    async (_req, reply) => {
-      const counts = await ctx.deps.store.counts();
-      const health = ctx.deps.target.health;
-      const body = ctx.metrics.render([
-        {
-          name: 'postbote_messages_in_state',
-          help: 'Messages in the store by state (deferred and quarantined are the queues to watch).',
-          values: Object.entries(counts).map(([state, n]) => [{ state }, n]),
-        },
-        {
-          name: 'postbote_target_up',
-          help: '1 while the target accepts Postbote, 0 when it is down or refusing, -1 before the first try.',
-          values: [[{}, health.state === 'ok' ? 1 : health.state === 'unknown' ? -1 : 0]],
-        },
-        {
-          name: 'postbote_mailbox_failing',
-          help: '1 while the mailbox’s last session failed.',
-          values: ctx.deps.scheduler
-            .statuses()
-            .map((s) => [{ mailbox: s.name }, s.state === 'failing' ? 1 : 0]),
-        },
-      ]);
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
-    },
+    async (_req, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.render()),
   );
 
-  app.get('/api/openapi.json', { schema: { summary: 'This API, described as OpenAPI 3.1' } }, async () =>
-    openApiDocument(ctx.routes),
+  app.get(
+    '/api/openapi.json',
+    {
+      schema: {
+        summary: 'This API, described as OpenAPI 3.1',
+        response: responses({ 200: s.document.describe('an OpenAPI 3.1 document') }),
+      },
+    },
+    async () => openApiDocument(fastify),
   );
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Target } from '../delivery/target.js';
 import type { PostboteError } from '../errors.js';
 import { parseHeaders } from '../message/headers.js';
-import type { MailboxStatus, Scheduler } from '../scheduler/scheduler.js';
+import { type MailboxStatus, needsAction, type Scheduler } from '../scheduler/scheduler.js';
 import type { Spool } from '../spool/spool.js';
 import type {
   ActivityBucket,
@@ -33,6 +33,8 @@ export interface ErrorView {
   message: string;
   hint?: string;
   where?: string;
+  /** false: retrying alone will not help (wrong password, untrusted certificate). */
+  temporary?: boolean;
   reply?: { code: number | string; enhanced?: string; text: string };
 }
 
@@ -45,6 +47,8 @@ export interface MailboxView {
   /** ok / failing / paused as the admin reads it; running while a session is open. */
   state: 'ok' | 'failing' | 'paused' | 'running';
   failures: number;
+  /** The last pass failed in a way only a person can fix: polled once an hour until then. */
+  needsAction: boolean;
   nextRunAt: number | null;
   intervalMs: number;
   today: number;
@@ -66,6 +70,7 @@ export function errorView(e: PostboteError | undefined): ErrorView | null {
     message: e.message,
     hint: e.hint,
     where: e.where,
+    temporary: e.temporary,
     reply: e.reply && { code: e.reply.code, enhanced: e.reply.enhanced, text: e.reply.text },
   };
 }
@@ -116,6 +121,7 @@ async function mailboxView(
     user: m?.user ?? '',
     state,
     failures: status.failures,
+    needsAction: status.last !== undefined && status.state !== 'running' && needsAction(status.last),
     nextRunAt: status.nextRunAt,
     intervalMs: m?.interval ?? d.config.scheduler.interval,
     today: today.get(status.name) ?? 0,

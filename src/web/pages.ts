@@ -1,11 +1,12 @@
 // The HTML pages (each shows what its /api twin returns) and logout.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { redactConfig } from '../config/index.js';
-import { type SearchParams, searchQuerySchema, toQuery } from './api.js';
+import { type SearchParams, toQuery } from './api.js';
 import { cookie, parseCookies, SESSION_COOKIE } from './auth.js';
 import { configText } from './config-text.js';
 import * as data from './data.js';
 import { requestTexts, type Texts } from './i18n.js';
+import { searchQuery } from './schemas.js';
 import type { WebContext } from './server.js';
 import { configView } from './views/config.js';
 import { dashboardView } from './views/dashboard.js';
@@ -63,7 +64,7 @@ export function registerPages(app: FastifyInstance, ctx: WebContext): void {
     }));
   });
 
-  app.get('/messages', { config: page, schema: { querystring: searchQuerySchema } }, async (req, reply) => {
+  app.get('/messages', { config: page, schema: { querystring: searchQuery } }, async (req, reply) => {
     const p = req.query as SearchParams;
     const result = await data.searchMessages(d(), toQuery(p));
     const names = ctx.deps.config.mailboxes.map((m) => m.name);

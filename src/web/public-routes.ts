@@ -1,6 +1,7 @@
 // What answers without a login: the login form (double-submit CSRF token, rate limit, lockout),
 // /healthz, and the stylesheet and script (no secrets in them).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import {
   checkLogin,
   cookie,
@@ -13,6 +14,7 @@ import {
 import { requestTexts, type Texts } from './i18n.js';
 import { clip, MAX_FORM_TOKEN_LENGTH, MAX_PASSWORD_LENGTH, MAX_USER_LENGTH } from './limits.js';
 import { MAX_NEXT_LENGTH, safeNext } from './safe-next.js';
+import { health } from './schemas.js';
 import type { WebContext } from './server.js';
 import { loadAssets } from './static/assets.js';
 import { loginPage } from './views/login.js';
@@ -23,23 +25,22 @@ const LOGINS_PER_MINUTE = 10;
 const LOGIN_FORM_S = 600;
 
 /** Checked before the handler: a field over its bound never reaches argon2, the lockout or the log. */
-const loginBody = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    user: { type: 'string', maxLength: MAX_USER_LENGTH },
-    password: { type: 'string', maxLength: MAX_PASSWORD_LENGTH },
-    _csrf: { type: 'string', maxLength: MAX_FORM_TOKEN_LENGTH },
-    next: { type: 'string', maxLength: MAX_NEXT_LENGTH },
-  },
-} as const;
+const loginBody = z.object({
+  user: z.string().max(MAX_USER_LENGTH).optional(),
+  password: z.string().max(MAX_PASSWORD_LENGTH).optional(),
+  _csrf: z.string().max(MAX_FORM_TOKEN_LENGTH).optional(),
+  next: z.string().max(MAX_NEXT_LENGTH).optional(),
+});
 
 export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
   const pub = { public: true };
 
   app.get(
     '/healthz',
-    { config: pub, schema: { summary: 'Liveness: 200 while the process serves' } },
+    {
+      config: pub,
+      schema: { summary: 'Liveness: 200 while the process serves', response: { 200: health } },
+    },
     async () => ({
       ok: true,
       mailboxes: ctx.deps.scheduler.statuses().length,

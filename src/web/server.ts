@@ -3,6 +3,7 @@
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { checkMailbox as realCheckMailbox } from '../app/check.js';
 import type { Config, MailboxConfig, WebConfig } from '../config/index.js';
 import type { Target } from '../delivery/target.js';
@@ -16,6 +17,7 @@ import { clip, FORM_BODY_LIMIT, JSON_BODY_LIMIT } from './limits.js';
 import { LiveHub } from './live.js';
 import { LoginGuard } from './login-guard.js';
 import { Metrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { registerPages } from './pages.js';
 import { registerPublic } from './public-routes.js';
 
@@ -50,7 +52,6 @@ export interface RouteInfo {
   public: boolean;
   page: boolean;
   summary?: string;
-  schema?: Record<string, unknown>;
 }
 
 export interface WebContext {
@@ -119,7 +120,7 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
     sessions: new Sessions(deps.web.sessionLifetime, now),
     guard: new LoginGuard({ users: users.map((u) => u.user), now }),
     live: new LiveHub(),
-    metrics: new Metrics(),
+    metrics: new Metrics(deps),
     secure: tls !== undefined,
     now,
     checkMailbox: deps.checkMailbox ?? realCheckMailbox,
@@ -137,11 +138,15 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
         public: route.config?.public === true,
         page: route.config?.page === true,
         summary: (route.schema as { summary?: string } | undefined)?.summary,
-        schema: route.schema as Record<string, unknown> | undefined,
       });
     }
   });
 
+  // Every schema is zod: requests are validated and responses serialized by the schemas that also
+  // give the handlers their types and the OpenAPI document its content.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await registerOpenApi(app);
   await app.register(rateLimit, { global: true, max: REQUESTS_PER_MINUTE, timeWindow: 60_000 });
   await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
 
@@ -195,9 +200,10 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
     },
     onState: (s) => ctx.live.publish({ type: 'state', mailbox: s.name, state: s.state }),
   });
-  ctx.metrics.instrument(deps.target);
+  const stopTimings = ctx.metrics.watchTarget(deps.target);
   app.addHook('preClose', async () => {
     stopWatching();
+    stopTimings();
     ctx.live.close();
   });
   return { app, ctx };

@@ -3,6 +3,7 @@
 // token; login lockout; API tokens; metrics; secrets never reach the browser; the admin actions.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { MAX_LOGIN_FAILURES } from '../../src/web/login-guard.js';
 import type { WebContext } from '../../src/web/server.js';
@@ -167,6 +168,77 @@ describe('web server security and API', () => {
     for (const r of ctx.routes.filter((x) => x.url.startsWith('/api/'))) {
       const path = r.url.replace(/:([a-z]+)/gi, '{$1}');
       assert.ok(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${r.url} missing from OpenAPI`);
+    }
+  });
+
+  test('every /api route is documented with its response schemas, and its answers validate', async () => {
+    const auth = { authorization: `Bearer ${API_TOKEN}` };
+    await w.scheduler.runNow('info');
+    const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json', headers: auth })).json();
+    const id = (await app.inject({ method: 'GET', url: '/api/messages', headers: auth })).json().messages[0]
+      .id;
+    const ajv = new Ajv2020({ strict: false });
+    const documentedRoutes = ctx.routes.filter((r) => r.url.startsWith('/api/') || r.url === '/metrics');
+    for (const r of documentedRoutes) {
+      const op = doc.paths[r.url.replace(/:([a-z]+)/gi, '{$1}')]?.[r.method.toLowerCase()];
+      assert.ok(op, `${r.method} ${r.url} missing`);
+      const ok = op.responses['200'] ?? op.responses['202'];
+      const schema = Object.values<{ schema?: unknown }>(ok?.content ?? {})[0]?.schema;
+      assert.ok(schema, `${r.method} ${r.url} has no response schema`);
+      assert.ok(op.responses['401'], `${r.method} ${r.url} documents the refusal without a login`);
+      if (r.method !== 'GET' || r.url === '/api/events' || r.url === '/metrics') continue;
+      const res = await app.inject({
+        method: 'GET',
+        url: r.url.replace(':name', 'info').replace(':id', id),
+        headers: auth,
+      });
+      assert.equal(res.statusCode, 200, `${r.url}: ${res.body}`);
+      const validate = ajv.compile(schema);
+      assert.ok(validate(res.json()), `${r.url}: ${JSON.stringify(validate.errors)}`);
+    }
+    const search = doc.paths['/api/messages'].get.parameters.find(
+      (p: { name: string }) => p.name === 'state',
+    );
+    assert.deepEqual(
+      search.schema.enum.slice(0, 2),
+      ['', 'spooled'],
+      'query parameters come from the schema',
+    );
+    const release = doc.paths['/api/messages/{id}/release'].post;
+    assert.deepEqual(release.requestBody.content['application/json'].schema.required, ['recipient']);
+    assert.ok(release.responses['409'], 'the action documents its refusal');
+    assert.deepEqual(doc.paths['/healthz'].get.security, [], 'health needs no login');
+    assert.equal(doc.paths['/login'], undefined, 'pages are not part of the API');
+  });
+
+  test('responses are serialized by their schema: unknown fields never leave, a wrong shape is a 500', async () => {
+    const auth = { authorization: `Bearer ${API_TOKEN}` };
+    const answers: unknown[] = [
+      { subject: 'mailbox test', ok: true, detail: 'logged in', password: 'leaked?' },
+      { subject: 'mailbox test', ok: 'yes' },
+    ];
+    const { app: fresh } = await buildFor(w, { checkMailbox: async () => answers.shift() as never });
+    try {
+      const payload = { host: 'pop.example.com', user: 'u', password: 'p' };
+      const first = await fresh.inject({ method: 'POST', url: '/api/check-mailbox', headers: auth, payload });
+      assert.equal(first.statusCode, 200, first.body);
+      assert.deepEqual(first.json(), { subject: 'mailbox test', ok: true, detail: 'logged in' });
+      const second = await fresh.inject({
+        method: 'POST',
+        url: '/api/check-mailbox',
+        headers: auth,
+        payload,
+      });
+      assert.equal(second.statusCode, 500, second.body);
+      const bad = await fresh.inject({
+        method: 'POST',
+        url: '/api/check-mailbox',
+        headers: auth,
+        payload: { ...payload, port: 0 },
+      });
+      assert.equal(bad.statusCode, 400, 'the body is validated by the same schema');
+    } finally {
+      await fresh.close();
     }
   });
 

@@ -58,6 +58,8 @@ export const de: Texts = {
     summary: 'Zusammenfassung',
     mailboxes: 'Postfächer',
     failing: (n: number) => `${n} gestört`,
+    needsAction: 'braucht Ihr Eingreifen',
+    needsActionNote: 'nur noch stündlich versucht: beheben, dann „Jetzt abrufen“',
     paused: (n: number) => `${n} pausiert`,
     allFine: 'alles in Ordnung',
     target: 'Zielserver',

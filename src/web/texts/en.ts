@@ -58,6 +58,8 @@ export const en = {
     summary: 'Summary',
     mailboxes: 'Mailboxes',
     failing: (n: number) => `${n} failing`,
+    needsAction: 'needs your action',
+    needsActionNote: 'retried once an hour: fix it, then fetch now',
     paused: (n: number) => `${n} paused`,
     allFine: 'all fine',
     target: 'Target',

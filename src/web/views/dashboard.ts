@@ -35,7 +35,7 @@ function mailboxRows(m: MailboxView, t: Texts): Html {
         : time(m.nextRunAt, t);
   return html`<tr>
   <th scope="row"><a href="/mailboxes/${encodeURIComponent(m.name)}">${m.name}</a><br><span class="muted small wrap">${m.user} @ ${m.host}</span></th>
-  ${cell(d.colState, badge(m.state, t))}
+  ${cell(d.colState, html`${badge(m.state, t)}${m.needsAction ? html`<br><span class="bad-text small" title="${d.needsActionNote}">${d.needsAction}</span>` : ''}`)}
   ${cell(d.colLast, lastResult(m, t))}
   ${cell(d.colToday, m.today, 'num')}
   ${cell(d.colNext, next)}
@@ -48,7 +48,9 @@ ${m.last?.error ? html`<tr class="error-row"><td colspan="6">${errorBlock(m.last
 function mailboxesNote(mailboxes: MailboxView[], t: Texts): { note: string; tone: string } {
   const failing = mailboxes.filter((m) => m.state === 'failing').length;
   const paused = mailboxes.filter((m) => m.state === 'paused').length;
+  const action = mailboxes.filter((m) => m.needsAction).length;
   const notes = [
+    action > 0 ? `${action} ${t.dashboard.needsAction}` : '',
     failing > 0 ? t.dashboard.failing(failing) : '',
     paused > 0 ? t.dashboard.paused(paused) : '',
   ];

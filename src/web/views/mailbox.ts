@@ -24,6 +24,7 @@ export function mailboxView(m: MailboxView, sessions: StoredSession[], t: Texts)
   return html`<p class="crumbs"><a href="/">${t.nav.dashboard}</a> › ${x.crumb}</p>
 <div id="live-mailbox" data-live>
 <h1><span class="title-text">${m.name}</span> ${badge(m.state, t)}</h1>
+${m.needsAction ? html`<p class="bad-text"><strong>${t.dashboard.needsAction}</strong>: ${t.dashboard.needsActionNote}</p>` : ''}
 <section class="card">
   <dl class="facts">
     <div><dt>${x.server}</dt><dd>${m.protocol.toUpperCase()} ${m.host}:${m.port}</dd></div>
