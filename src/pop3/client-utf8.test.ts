@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
+import type { Logger } from '../log.js';
 import { openPop3 } from './client.js';
 import type { Pop3Options } from './options.js';
 
@@ -80,7 +81,7 @@ function opts(server: Server, extra: Partial<Pop3Options> = {}): Pop3Options {
   return { host: '127.0.0.1', port, tls: 'none', user: 'u', password: 'p', auth: 'user', ...extra };
 }
 
-function capture(): { logger: ReturnType<typeof pino>; lines: () => Array<Record<string, unknown>> } {
+function capture(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
   let text = '';
   const sink = new Writable({
     write(chunk, _enc, cb) {
