@@ -32,13 +32,23 @@ interface Hooks {
   rcpt?: (address: string) => Error | undefined;
   /** Reply to the data for these recipients: undefined accepts. */
   data?: (to: string[]) => Error | undefined;
+  /** The spooled message (default: ASCII headers). */
+  message?: Buffer;
+  /** The target does not advertise SMTPUTF8 (smtp-server offers it by default). */
+  noSmtpUtf8?: boolean;
 }
 
 /** A target that records every transaction that reached DATA, and a message spooled for `to`. */
 async function world(to: string[], hooks: Hooks) {
   const transactions: string[][] = [];
   const rcpts: string[] = [];
+  const mailParams: Array<Record<string, unknown>> = [];
   server = await startSmtpServer({
+    hideSMTPUTF8: hooks.noSmtpUtf8 === true,
+    onMailFrom(address, _session, cb) {
+      mailParams.push({ ...(address.args as Record<string, unknown>) });
+      cb();
+    },
     onRcptTo(address, _session, cb) {
       rcpts.push(address.address);
       cb(hooks.rcpt?.(address.address) ?? null);
@@ -57,7 +67,10 @@ async function world(to: string[], hooks: Hooks) {
   store = new SqliteStore(join(dir, 's.sqlite'));
   await store.migrate();
   const spool = new Spool(join(dir, 'spool'));
-  const file = await spool.write(Readable.from([Buffer.from('Subject: x\r\n\r\nhello\r\n')]), 1_000_000);
+  const file = await spool.write(
+    Readable.from([hooks.message ?? Buffer.from('Subject: x\r\n\r\nhello\r\n')]),
+    1_000_000,
+  );
   const record = await store.addSpooled({
     mailbox: 'info',
     uid: 'u1',
@@ -84,7 +97,7 @@ async function world(to: string[], hooks: Hooks) {
     hostname: 'postbote.test',
     now: Date.now,
   };
-  return { ctx, record, transactions, rcpts };
+  return { ctx, record, transactions, rcpts, mailParams };
 }
 
 const origin = (fallback?: string) => ({
@@ -152,5 +165,32 @@ describe('attemptDelivery', () => {
     assert.equal(outcome.kind, 'final');
     assert.equal(outcome.record.state, 'delivered');
     assert.deepEqual(w.transactions, [['postmaster@corp.test']]);
+  });
+
+  const UTF8_MESSAGE = Buffer.from('Subject: Grüße aus Köln\r\n\r\nhello\r\n');
+
+  test('a message with UTF-8 headers goes with SMTPUTF8 when the target offers it', async () => {
+    const w = await world(['b@corp.test'], { message: UTF8_MESSAGE });
+    const outcome = await attemptDelivery(w.ctx, origin(), w.record);
+    assert.equal(outcome.record.state, 'delivered');
+    assert.equal(w.mailParams[0]?.SMTPUTF8, true);
+  });
+
+  test('an ASCII-header message with an 8-bit body goes without SMTPUTF8', async () => {
+    const w = await world(['b@corp.test'], { message: Buffer.from('Subject: x\r\n\r\nGrüße\r\n') });
+    await attemptDelivery(w.ctx, origin(), w.record);
+    assert.equal(w.mailParams[0]?.SMTPUTF8, undefined);
+  });
+
+  test('a message with UTF-8 headers for a target without SMTPUTF8 is quarantined with the reason, never sent', async () => {
+    const w = await world(['b@corp.test'], { message: UTF8_MESSAGE, noSmtpUtf8: true });
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.kind, 'final');
+    assert.equal(outcome.record.state, 'quarantined');
+    assert.match(outcome.record.reason ?? '', /SMTPUTF8/);
+    assert.match(outcome.record.reason ?? '', /not downgraded/);
+    assert.deepEqual(w.transactions, [], 'nothing reached DATA');
+    assert.deepEqual(w.mailParams, [], 'not even MAIL FROM was sent');
+    assert.equal(w.ctx.target.health.state, 'ok', 'the target itself is fine');
   });
 });

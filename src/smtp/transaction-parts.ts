@@ -36,14 +36,43 @@ export function validateEnvelope(envelope: Envelope, where: string): void {
   }
 }
 
+/** RFC 6531: UTF-8 in an address or (RFC 6532) in the header block. */
+export function needsSmtpUtf8(envelope: Envelope): boolean {
+  return (
+    envelope.utf8 === true || NON_ASCII.test(envelope.from) || envelope.to.some((to) => NON_ASCII.test(to))
+  );
+}
+
 /** MAIL FROM with SIZE (RFC 1870), BODY=8BITMIME (RFC 6152) and SMTPUTF8 only where advertised. */
 export function mailCommand(envelope: Envelope, extensions: ReadonlyMap<string, string>): string {
   let line = `MAIL FROM:<${envelope.from}>`;
   if (envelope.size !== undefined && extensions.has('SIZE')) line += ` SIZE=${envelope.size}`;
   if (envelope.eightBit && extensions.has('8BITMIME')) line += ' BODY=8BITMIME';
-  const utf8 = NON_ASCII.test(envelope.from) || envelope.to.some((to) => NON_ASCII.test(to));
-  if (utf8 && extensions.has('SMTPUTF8')) line += ' SMTPUTF8';
+  if (needsSmtpUtf8(envelope) && extensions.has('SMTPUTF8')) line += ' SMTPUTF8';
   return line;
+}
+
+/**
+ * A message that needs SMTPUTF8 for a target that does not offer it. RFC 6857 allows a downgrade
+ * (rewriting the headers) or a refusal; Postbote refuses with the reason rather than change the
+ * message: a downgrade cannot be undone and breaks DKIM signatures over those headers.
+ */
+export function smtpUtf8Refusal(
+  envelope: Envelope,
+  extensions: ReadonlyMap<string, string>,
+  where: string,
+): PostboteError | undefined {
+  if (!needsSmtpUtf8(envelope) || extensions.has('SMTPUTF8')) return undefined;
+  const what = envelope.utf8 ? 'UTF-8 header fields (RFC 6532)' : 'a UTF-8 address';
+  return new PostboteError(
+    'SMTP_UTF8_UNSUPPORTED',
+    `the message has ${what} and the target does not offer SMTPUTF8 (RFC 6531); not sent, not downgraded`,
+    {
+      temporary: false,
+      where,
+      hint: 'enable SMTPUTF8 on the target (Postfix: smtputf8_enable = yes; Exchange 2013 and later offer it), then release the message from quarantine',
+    },
+  );
 }
 
 export function rcptCommand(address: string): string {

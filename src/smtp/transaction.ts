@@ -13,6 +13,7 @@ import {
   lostReply,
   mailCommand,
   rcptCommand,
+  smtpUtf8Refusal,
   validateEnvelope,
 } from './transaction-parts.js';
 import type { Envelope, RecipientReply, SendResult, SmtpReply } from './types.js';
@@ -35,6 +36,8 @@ export async function runTransaction(
 ): Promise<SendResult> {
   const { channel: ch, timeouts } = ctx;
   validateEnvelope(envelope, ch.where);
+  const utf8Refused = smtpUtf8Refusal(envelope, ctx.extensions, ch.where);
+  if (utf8Refused) throw utf8Refused;
   const mail = mailCommand(envelope, ctx.extensions);
   const rcpts = envelope.to.map(rcptCommand);
   const withData = body !== null;
