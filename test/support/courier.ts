@@ -225,7 +225,7 @@ async function output(command: string, args: string[], input = ''): Promise<stri
   const child = spawn(command, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'ignore'] });
   child.stdin?.end(input);
   let out = '';
-  for await (const chunk of child.stdout) out += chunk;
+  for await (const chunk of child.stdout!) out += chunk;
   const code = child.exitCode ?? (await new Promise<number | null>((resolve) => child.once('exit', resolve)));
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code})`);
   return out;
