@@ -29,7 +29,7 @@ install_packages() {
 # Courier's and Cyrus's POP3 servers, unpacked (apt-get download + dpkg-deb -x) into a cache folder
 # the harnesses in test/support/ read; done again only when the candidate versions change.
 INTEROP_DIR="${POSTBOTE_INTEROP_DIR:-${TMPDIR:-/tmp}/postbote-interop}"
-INTEROP_PACKAGES=(courier-base courier-pop)
+INTEROP_PACKAGES=(courier-base courier-pop cyrus-imapd cyrus-pop3d)
 unpack_interop() {
   local stamp="$INTEROP_DIR/root/.packages" want
   want="$(apt-cache policy "${INTEROP_PACKAGES[@]}" 2>/dev/null | awk '/^[^ ]/{p=$1} /Candidate:/{print p, $2}')"
@@ -76,6 +76,8 @@ need=()
 [ -e /usr/lib/x86_64-linux-gnu/libpcre.so.3 ] || need+=(libpcre3)
 [ -x /usr/bin/certtool ] || need+=(gnutls-bin)
 [ -x /usr/bin/unshare ] || need+=(util-linux)
+[ -x /usr/lib/cyrus/bin/master ] || need+=(cyrus-common)
+[ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or: apt-get install ${need[*]})" >&2
