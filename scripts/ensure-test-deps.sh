@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium) when they are missing.
-# The packaged daemons are kept from starting: the tests run private instances on loopback ports.
-# Idempotent: with everything present it changes nothing and needs no network.
+# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium, Courier's and Cyrus's
+# libraries) when they are missing, and unpacks Courier's and Cyrus's POP3 servers, which conflict with
+# Dovecot's, into a cache folder. The packaged daemons are kept from starting: the tests run private
+# instances on loopback ports. Idempotent: with everything present and unpacked it changes nothing.
 set -euo pipefail
 
 updated=''
