@@ -5,6 +5,8 @@
 # instances on loopback ports. Idempotent: with everything present and unpacked it changes nothing.
 set -euo pipefail
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+
 updated=''
 install_packages() {
   echo "== installing $*"
@@ -72,9 +74,8 @@ need=()
 # dovecot-pop3d and are only unpacked (below), never installed.
 [ -x /usr/sbin/authdaemond ] || need+=(courier-authdaemon)
 [ -x /usr/sbin/makeuserdb ] || need+=(courier-authlib-userdb)
-[ -e /usr/lib/x86_64-linux-gnu/libcourier-unicode.so.4 ] || need+=(libcourier-unicode4)
-[ -e /usr/lib/x86_64-linux-gnu/libidn.so.12 ] || need+=(libidn12)
-[ -e /usr/lib/x86_64-linux-gnu/libpcre.so.3 ] || need+=(libpcre3)
+# Libraries the unpacked Courier binaries link against (they come with no binary to test by path).
+for lib in libcourier-unicode4 libidn12 libpcre3; do installed "$lib" || need+=("$lib"); done
 [ -x /usr/bin/certtool ] || need+=(gnutls-bin)
 [ -x /usr/bin/unshare ] || need+=(util-linux)
 [ -x /usr/lib/cyrus/bin/master ] || need+=(cyrus-common)
