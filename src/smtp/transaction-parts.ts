@@ -70,7 +70,7 @@ export function smtpUtf8Refusal(
     {
       temporary: false,
       where,
-      hint: 'enable SMTPUTF8 on the target (Postfix: smtputf8_enable = yes; Exchange 2013 and later offer it), then release the message from quarantine',
+      hint: 'enable SMTPUTF8 on the target (Postfix: smtputf8_enable = yes), then release the message from quarantine',
     },
   );
 }
