@@ -2,7 +2,9 @@
 // interop corpus: every message arrives once and byte-exact. Courier replaces mail with UTF-8
 // headers by a "Cannot display Unicode content" notice unless the client says UTF8 (RFC 6856).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { openPop3 } from '../../src/pop3/index.js';
 import { type Courier, courierUnavailable, startCourier } from '../support/courier.js';
 import { interopCorpus } from '../support/interop-corpus.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
@@ -43,5 +45,21 @@ describe('fetching from Courier POP3 and delivering by SMTP', { skip: courierUna
     assert.equal(courier.count('stls'), 0, 'delete mode empties the mailbox');
     assert.equal(courier.count('pop3s'), corpus.length, 'keep mode leaves every message');
     await assertSecondPassIdle(config, receiver);
+  });
+
+  test('the session reads what the server announces beyond login (RFC 2449, RFC 6856)', async () => {
+    const s = await openPop3({
+      host: 'localhost',
+      port: courier.ports.pop3s,
+      tls: 'tls',
+      ca: readFileSync(courier.caFile),
+      user: 'pop3s',
+      password: courier.password('pop3s'),
+    });
+    try {
+      assert.deepEqual(s.policy, { utf8: true, loginDelay: 10 });
+    } finally {
+      await s.close();
+    }
   });
 });

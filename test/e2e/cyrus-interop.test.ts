@@ -2,7 +2,9 @@
 // interop corpus: every message arrives once and byte-exact. Cyrus sends UTF-8 mail as stored and
 // announces EXPIRE NEVER and LOGIN-DELAY 0, which change nothing.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { openPop3 } from '../../src/pop3/index.js';
 import { type Cyrus, cyrusUnavailable, startCyrus } from '../support/cyrus.js';
 import { interopCorpus } from '../support/interop-corpus.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
@@ -46,5 +48,21 @@ describe('fetching from Cyrus POP3 and delivering by SMTP', { skip: cyrusUnavail
     assert.equal(await cyrus.count('stls'), 0, 'delete mode empties the mailbox');
     assert.equal(await cyrus.count('pop3s'), corpus.length, 'keep mode leaves every message');
     await assertSecondPassIdle(config, receiver);
+  });
+
+  test('the session reads what the server announces beyond login (RFC 2449, RFC 6856)', async () => {
+    const s = await openPop3({
+      host: 'localhost',
+      port: cyrus.ports.pop3s,
+      tls: 'tls',
+      ca: readFileSync(cyrus.caFile),
+      user: 'pop3s',
+      password: cyrus.password('pop3s'),
+    });
+    try {
+      assert.deepEqual(s.policy, { utf8: false, loginDelay: 0, expire: 'never' });
+    } finally {
+      await s.close();
+    }
   });
 });
