@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'SMTP_RECIPIENT'
   | 'SMTP_DATA'
   | 'SMTP_COMMAND'
+  /** The message needs SMTPUTF8 (RFC 6531) and the target does not offer it: not downgraded, refused. */
+  | 'SMTP_UTF8_UNSUPPORTED'
   // local
   | 'SPOOL'
   | 'STORE'

@@ -35,21 +35,34 @@ interface Hooks {
   data?: (to: string[]) => Error | undefined;
   /** The message's envelope sender (a@provider.test). */
   sender?: string;
+  /** The spooled message (default: ASCII headers). */
+  message?: Buffer;
+  /** The target does not advertise SMTPUTF8 (smtp-server offers it by default). */
+  noSmtpUtf8?: boolean;
 }
 
 /** A target that records every transaction that reached DATA, and a message spooled for `to`. */
 async function world(to: string[], hooks: Hooks) {
   const transactions: string[][] = [];
   const rcpts: string[] = [];
+  const mailParams: Array<Record<string, unknown>> = [];
+  const bodies: Buffer[] = [];
   server = await startSmtpServer({
+    hideSMTPUTF8: hooks.noSmtpUtf8 === true,
+    onMailFrom(address, _session, cb) {
+      mailParams.push({ ...(address.args as Record<string, unknown>) });
+      cb();
+    },
     onRcptTo(address, _session, cb) {
       rcpts.push(address.address);
       cb(hooks.rcpt?.(address.address) ?? null);
     },
     onData(stream, session, cb) {
       const rcpts = session.envelope.rcptTo.map((r) => r.address);
-      stream.resume();
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        bodies.push(Buffer.concat(chunks));
         transactions.push(rcpts);
         cb(hooks.data?.(rcpts) ?? null);
       });
@@ -60,7 +73,10 @@ async function world(to: string[], hooks: Hooks) {
   store = new SqliteStore(join(dir, 's.sqlite'));
   await store.migrate();
   const spool = new Spool(join(dir, 'spool'));
-  const file = await spool.write(Readable.from([Buffer.from('Subject: x\r\n\r\nhello\r\n')]), 1_000_000);
+  const file = await spool.write(
+    Readable.from([hooks.message ?? Buffer.from('Subject: x\r\n\r\nhello\r\n')]),
+    1_000_000,
+  );
   const record = await store.addSpooled({
     mailbox: 'info',
     uid: 'u1',
@@ -87,7 +103,7 @@ async function world(to: string[], hooks: Hooks) {
     hostname: 'postbote.test',
     now: Date.now,
   };
-  return { ctx, record, transactions, rcpts };
+  return { ctx, record, transactions, rcpts, mailParams, bodies };
 }
 
 const origin = (fallback?: string) => ({
@@ -227,5 +243,41 @@ describe('a target that refuses every recipient', () => {
     const hint = outcome.kind === 'target-unavailable' ? (outcome.error.hint ?? '') : '';
     assert.match(hint, /corp\.test is not an accepted domain/);
     assert.doesNotMatch(hint, /RemoteIPRanges/);
+  });
+});
+
+describe('UTF-8 headers (RFC 6531/6532)', () => {
+  const UTF8_MESSAGE = Buffer.from('Subject: Grüße aus Köln\r\n\r\nhello\r\n');
+
+  test('a message with UTF-8 headers goes with SMTPUTF8 when the target offers it', async () => {
+    const w = await world(['b@corp.test'], { message: UTF8_MESSAGE });
+    const outcome = await attemptDelivery(w.ctx, origin(), w.record);
+    assert.equal(outcome.record.state, 'delivered');
+    assert.equal(w.mailParams[0]?.SMTPUTF8, true);
+  });
+
+  test('an ASCII-header message with an 8-bit body goes without SMTPUTF8', async () => {
+    const w = await world(['b@corp.test'], { message: Buffer.from('Subject: x\r\n\r\nGrüße\r\n') });
+    await attemptDelivery(w.ctx, origin(), w.record);
+    assert.equal(w.mailParams[0]?.SMTPUTF8, undefined);
+  });
+
+  test('UTF-8 headers for a target without SMTPUTF8 are sent unchanged, as Postfix does', async () => {
+    const w = await world(['b@corp.test'], { message: UTF8_MESSAGE, noSmtpUtf8: true });
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.record.state, 'delivered');
+    assert.equal(w.mailParams[0]?.SMTPUTF8, undefined, 'not asked for: the target does not offer it');
+    assert.ok(w.bodies[0]?.includes(UTF8_MESSAGE), 'the header bytes unchanged');
+  });
+
+  test('a UTF-8 address for a target without SMTPUTF8 is quarantined with the reason, never sent', async () => {
+    const w = await world(['jörg@corp.test'], { noSmtpUtf8: true });
+    const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);
+    assert.equal(outcome.kind, 'final');
+    assert.equal(outcome.record.state, 'quarantined');
+    assert.match(outcome.record.reason ?? '', /SMTPUTF8/);
+    assert.match(outcome.record.reason ?? '', /not downgraded/);
+    assert.deepEqual(w.mailParams, [], 'not even MAIL FROM was sent');
+    assert.equal(w.ctx.target.health.state, 'ok', 'the target itself is fine');
   });
 });

@@ -12,6 +12,7 @@ import {
   replyKind,
 } from '../smtp/refusal.js';
 import type { RecipientReply } from '../smtp/types.js';
+import { messageHeadersAre8Bit } from '../smtp/utf8.js';
 import type { Spool } from '../spool/spool.js';
 import type { MessageRecord, RecipientRecord, Store, StoredReply } from '../store/types.js';
 import { receivedHeader } from './received.js';
@@ -71,12 +72,19 @@ export async function attemptDelivery(
 
   // Who the next transaction is for: first every pending recipient, then only the fallback just added.
   let pending = recipients.filter((r) => r.status === 'pending');
+  // RFC 6532 headers need SMTPUTF8 on every transaction of this message; read once from the spool.
+  const utf8 = await messageHeadersAre8Bit(ctx.spool.open(key));
   for (let round = 0; round < MAX_TRANSACTIONS_PER_ATTEMPT && pending.length > 0; round++) {
     let replies: RecipientReply[];
     try {
-      replies = await sendOnce(ctx, origin, record, key, pending);
+      replies = await sendOnce(ctx, origin, record, key, pending, utf8);
     } catch (err) {
       const error = isPostboteError(err) ? err : toPostboteError(err, ctx.target.where);
+      if (error.code === 'SMTP_UTF8_UNSUPPORTED') {
+        // RFC 6857: refused rather than downgraded; it is this message, not the target, so quarantine it.
+        ctx.target.setHealth('ok');
+        return quarantineUnsent(ctx, record, recipients, log, error);
+      }
       const fault = classifySendFailure(error);
       if (fault === 'message') {
         // Retrying cannot help and the target did nothing wrong: the message goes to quarantine now.
@@ -116,6 +124,7 @@ async function sendOnce(
   record: MessageRecord,
   key: string,
   pending: RecipientRecord[],
+  utf8: boolean,
 ): Promise<RecipientReply[]> {
   const to = pending.map((r) => r.address);
   const trace = Buffer.from(
@@ -138,7 +147,7 @@ async function sendOnce(
       { objectMode: false },
     );
   const result = await ctx.target.send(
-    { from: record.sender, to, size: record.size + trace.length, eightBit: true },
+    { from: record.sender, to, size: record.size + trace.length, eightBit: true, utf8 },
     body,
   );
   return result.recipients;
@@ -229,6 +238,31 @@ async function finish(
   // Only after the store committed: the bytes are no longer needed.
   if (state === 'delivered' && record.spoolKey) await ctx.spool.remove(record.spoolKey);
   if (state === 'deferred') return { kind: 'deferred', record: updated, error };
+  return { kind: 'final', record: updated };
+}
+
+/** A message Postbote will not send to this target as it is: quarantined with the reason, bytes kept. */
+async function quarantineUnsent(
+  ctx: DeliveryContext,
+  record: MessageRecord,
+  recipients: RecipientRecord[],
+  log: Array<{ address: string; reply?: StoredReply }>,
+  error: PostboteError,
+): Promise<AttemptOutcome> {
+  const reason = `${error.message}${error.hint ? ` (${error.hint})` : ''}`;
+  ctx.logger.warn({ id: record.id, uid: record.uid }, reason);
+  const updated = await ctx.store.recordAttempt(
+    record.id,
+    {
+      state: 'quarantined',
+      recipients,
+      nextAttemptAt: null,
+      reason,
+      spoolKey: record.spoolKey,
+      countsAsAttempt: true,
+    },
+    { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: log },
+  );
   return { kind: 'final', record: updated };
 }
 

@@ -2,11 +2,12 @@
 // delete and commit. Implements the connector's SourceSession contract.
 import type { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
-import { silentLogger } from '../log.js';
+import { type Logger, silentLogger } from '../log.js';
 import type { RefusedDeletion, SourceListing, SourceMessage, SourceSession } from '../source/types.js';
 import { watchSilentGreeting } from '../util/tls-probe.js';
 import { authenticate } from './auth.js';
 import { BodyCollector, MessageStream } from './body-sinks.js';
+import { type ServerPolicy, serverPolicy, unusedCapabilities } from './capabilities.js';
 import { openSocket, upgradeSocket } from './connect.js';
 import { Pop3Connection } from './connection.js';
 import { bodyLines, joinListings, parseCapa, parseList, parseUidl } from './listings.js';
@@ -47,11 +48,16 @@ export class Pop3Session implements SourceSession {
   private capaKnown = false;
   private readonly where: string;
   private readonly timeouts: typeof DEFAULT_TIMEOUTS;
+  /** RFC 6856: the server said +OK to UTF8, so it sends UTF-8 mail as stored instead of a substitute. */
+  private utf8Mode = false;
+  /** UTF8 was sent (and answered either way): it is never sent twice in one session. */
+  private utf8Asked = false;
 
   /** @internal use openPop3() */
   constructor(
     private readonly conn: Pop3Connection,
     private readonly options: Pop3Options,
+    private readonly logger: Logger = silentLogger(),
   ) {
     this.server = options.host;
     this.tlsActive = options.tls === 'tls';
@@ -61,6 +67,15 @@ export class Pop3Session implements SourceSession {
 
   get secure(): boolean {
     return this.tlsActive;
+  }
+
+  get utf8(): boolean {
+    return this.utf8Mode;
+  }
+
+  /** UTF8, LOGIN-DELAY and EXPIRE as the server announced them (after login, the final word). */
+  get policy(): ServerPolicy {
+    return serverPolicy(this.capabilities);
   }
 
   get pipelining(): boolean {
@@ -73,6 +88,9 @@ export class Pop3Session implements SourceSession {
     this.check(greeting, 'greeting', 'greeting');
     await this.refreshCapabilities();
     if (this.options.tls === 'starttls') await this.startTls();
+    // RFC 6856 allows UTF8 before or after login; before it, a UTF8 USER server also takes UTF-8 names.
+    await this.enterUtf8Mode();
+    const apop = apopTimestamp(greeting.text);
     await authenticate(
       {
         conn: this.conn,
@@ -82,11 +100,33 @@ export class Pop3Session implements SourceSession {
         password: this.options.password,
         capabilities: this.capabilities,
         capaKnown: this.capaKnown,
-        apopTimestamp: apopTimestamp(greeting.text),
+        apopTimestamp: apop,
       },
       this.options.auth ?? 'auto',
     );
     if (this.capaKnown) await this.refreshCapabilities();
+    await this.enterUtf8Mode();
+    const unused = unusedCapabilities(this.capabilities, apop !== undefined && this.options.auth !== 'apop');
+    if (unused.length > 0) this.logger.debug({ unused }, 'server capabilities not used by Postbote');
+  }
+
+  /**
+   * Says UTF8 when CAPA lists it. A server like Courier otherwise replaces every message with UTF-8
+   * headers by a "Cannot display Unicode content" notice: without this, mail would change silently.
+   */
+  private async enterUtf8Mode(): Promise<void> {
+    if (this.utf8Asked || !this.capabilities.has('UTF8')) return;
+    this.utf8Asked = true;
+    const reply = await this.conn.command({ line: 'UTF8', timeout: this.timeouts.command });
+    if (reply.status === '+OK') {
+      this.utf8Mode = true;
+      this.logger.info('session in UTF-8 mode (RFC 6856): messages with UTF-8 headers come as stored');
+      return;
+    }
+    this.logger.warn(
+      { reply: toServerReply(reply) },
+      `UTF8 refused (${reply.text || 'no reason given'}): the server may replace messages with UTF-8 headers by a notice`,
+    );
   }
 
   /**
@@ -403,7 +443,7 @@ export async function openPop3(options: Pop3Options): Promise<Pop3Session> {
     idleTimeout: timeouts.idle,
     minRate: MIN_TRANSFER_RATE,
   });
-  const session = new Pop3Session(conn, options);
+  const session = new Pop3Session(conn, options, logger);
   try {
     await session.start();
   } catch (err) {

@@ -4,6 +4,7 @@
 // mailbox's slot, so a retry and a poll never work on one mailbox at once. stop() lets each session
 // finish the message in hand, commit, and close, within a bounded grace.
 
+import { setTimeout as delay } from 'node:timers/promises';
 import type { MailboxPlan, PassEvent, PassSummary } from '../connector/mailbox-pass.js';
 import { runMailboxPass } from '../connector/mailbox-pass.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
@@ -93,6 +94,11 @@ interface Slot {
   again?: boolean;
   /** Provider sessions the running pass opened: stop() drops them once the grace is over. */
   sessions: Set<SourceSession>;
+  /** When the last session logged in, and the server's LOGIN-DELAY (RFC 2449) in ms: no login before both passed. */
+  lastLogin?: number;
+  loginDelay?: number;
+  /** EXPIRE 0 in keep mode was warned about (once per process). */
+  expireWarned?: boolean;
 }
 
 export class Scheduler {
@@ -404,7 +410,10 @@ export class Scheduler {
     return {
       ...plan,
       open: async (...args: Parameters<MailboxPlan['open']>) => {
+        await this.loginAllowed(slot);
+        slot.lastLogin = Date.now();
         const session = await plan.open(...args);
+        this.heed(slot, session);
         if (this.forced) {
           session.abort();
           throw stopping();
@@ -413,6 +422,34 @@ export class Scheduler {
         return session;
       },
     };
+  }
+
+  /** Waits out the server's LOGIN-DELAY since the last login (also for passes run now and reopened sessions). */
+  private async loginAllowed(slot: Slot): Promise<void> {
+    const wait = this.loginWait(slot);
+    if (wait <= 0) return;
+    this.logger.debug({ mailbox: slot.plan.name, wait }, 'waiting for the server’s LOGIN-DELAY');
+    await delay(wait, undefined, { signal: this.abort.signal }).catch(() => {
+      throw stopping();
+    });
+  }
+
+  private loginWait(slot: Slot): number {
+    if (slot.lastLogin === undefined || !slot.loginDelay) return 0;
+    return slot.lastLogin + slot.loginDelay - Date.now();
+  }
+
+  /** What the server announced: LOGIN-DELAY for the next login, EXPIRE 0 against keep mode. */
+  private heed(slot: Slot, session: SourceSession): void {
+    const policy = session.policy;
+    slot.loginDelay = policy?.loginDelay !== undefined ? policy.loginDelay * 1000 : undefined;
+    if (policy?.expire === 0 && slot.plan.keep && !slot.expireWarned) {
+      slot.expireWarned = true;
+      this.logger.warn(
+        { mailbox: slot.plan.name },
+        'the server announces EXPIRE 0: it deletes every message once retrieved, so keep cannot be honoured',
+      );
+    }
   }
 
   private finished(slot: Slot, summary: PassSummary): void {
@@ -424,7 +461,10 @@ export class Scheduler {
     this.options.onPass?.(summary, false);
     for (const w of this.watchers) w.onPass?.(summary);
     const interval = slot.plan.interval;
-    this.schedule(slot, nextPollDelay(interval, slot.status.failures, summary));
+    this.schedule(
+      slot,
+      Math.max(nextPollDelay(interval, slot.status.failures, summary), this.loginWait(slot)),
+    );
     this.afterRun(slot);
     this.notify(slot);
   }

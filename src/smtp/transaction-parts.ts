@@ -36,14 +36,55 @@ export function validateEnvelope(envelope: Envelope, where: string): void {
   }
 }
 
+/** RFC 6531: UTF-8 in an address or (RFC 6532) in the header block. */
+export function needsSmtpUtf8(envelope: Envelope): boolean {
+  return (
+    envelope.utf8 === true || NON_ASCII.test(envelope.from) || envelope.to.some((to) => NON_ASCII.test(to))
+  );
+}
+
 /** MAIL FROM with SIZE (RFC 1870), BODY=8BITMIME (RFC 6152) and SMTPUTF8 only where advertised. */
 export function mailCommand(envelope: Envelope, extensions: ReadonlyMap<string, string>): string {
   let line = `MAIL FROM:<${envelope.from}>`;
   if (envelope.size !== undefined && extensions.has('SIZE')) line += ` SIZE=${envelope.size}`;
   if (envelope.eightBit && extensions.has('8BITMIME')) line += ' BODY=8BITMIME';
-  const utf8 = NON_ASCII.test(envelope.from) || envelope.to.some((to) => NON_ASCII.test(to));
-  if (utf8 && extensions.has('SMTPUTF8')) line += ' SMTPUTF8';
+  if (needsSmtpUtf8(envelope) && extensions.has('SMTPUTF8')) line += ' SMTPUTF8';
   return line;
+}
+
+/**
+ * A message that needs SMTPUTF8 for a target that does not offer it. A UTF-8 *address* cannot be
+ * written at all without it: refused with the reason (RFC 6857 allows a downgrade or a refusal;
+ * rewriting an address cannot be undone). UTF-8 *header fields* alone are sent unchanged, as Postfix
+ * does with mail that did not ask for SMTPUTF8: Exchange, Dovecot's LMTP and most servers without the
+ * extension store them as they are, a downgrade would break DKIM signatures over those headers, and
+ * quarantining every such message (much mail today) would hold back mail the target accepts. The
+ * transaction logs that it happened.
+ */
+export function smtpUtf8Refusal(
+  envelope: Envelope,
+  extensions: ReadonlyMap<string, string>,
+  where: string,
+): PostboteError | undefined {
+  if (extensions.has('SMTPUTF8')) return undefined;
+  if (!NON_ASCII.test(envelope.from) && !envelope.to.some((to) => NON_ASCII.test(to))) return undefined;
+  return new PostboteError(
+    'SMTP_UTF8_UNSUPPORTED',
+    'the message has a UTF-8 address and the target does not offer SMTPUTF8 (RFC 6531); not sent, not downgraded',
+    {
+      temporary: false,
+      where,
+      hint: 'enable SMTPUTF8 on the target (Postfix: smtputf8_enable = yes), then release the message from quarantine',
+    },
+  );
+}
+
+/** UTF-8 header fields going to a target without SMTPUTF8: sent unchanged (see smtpUtf8Refusal). */
+export function sentUtf8WithoutExtension(
+  envelope: Envelope,
+  extensions: ReadonlyMap<string, string>,
+): boolean {
+  return envelope.utf8 === true && !extensions.has('SMTPUTF8');
 }
 
 export function rcptCommand(address: string): string {

@@ -14,6 +14,8 @@ import {
   lostReply,
   mailCommand,
   rcptCommand,
+  sentUtf8WithoutExtension,
+  smtpUtf8Refusal,
   validateEnvelope,
 } from './transaction-parts.js';
 import type { Envelope, RecipientReply, SendResult, SmtpReply } from './types.js';
@@ -36,6 +38,11 @@ export async function runTransaction(
 ): Promise<SendResult> {
   const { channel: ch, timeouts } = ctx;
   validateEnvelope(envelope, ch.where);
+  const utf8Refused = smtpUtf8Refusal(envelope, ctx.extensions, ch.where);
+  if (utf8Refused) throw utf8Refused;
+  if (sentUtf8WithoutExtension(envelope, ctx.extensions)) {
+    ctx.log.info(`${ch.where} does not offer SMTPUTF8: UTF-8 header fields sent unchanged (as Postfix does)`);
+  }
   const mail = mailCommand(envelope, ctx.extensions);
   const rcpts = envelope.to.map(rcptCommand);
   const withData = body !== null;

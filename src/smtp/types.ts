@@ -53,6 +53,8 @@ export interface Envelope {
   size?: number;
   /** Declare BODY=8BITMIME when the server supports it. */
   eightBit?: boolean;
+  /** The header block holds UTF-8 (RFC 6532): MAIL FROM needs SMTPUTF8, which the server must offer. */
+  utf8?: boolean;
 }
 
 /** Where a recipient's final reply came from. */

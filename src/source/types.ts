@@ -31,8 +31,18 @@ export interface RefusedDeletion {
   error: Error;
 }
 
+/** What a server asks of its clients (POP3 CAPA, RFC 2449), as far as it said. */
+export interface SourcePolicy {
+  /** LOGIN-DELAY: minimum seconds between logins; the scheduler does not log in more often. */
+  loginDelay?: number;
+  /** EXPIRE: days a retrieved message stays on the server; 0 means it goes whatever the client does. */
+  expire?: number | 'never';
+}
+
 export interface SourceSession {
   readonly protocol: SourceProtocol;
+  /** Read once the session is open; absent when the server announced nothing. */
+  readonly policy?: SourcePolicy;
   /** Host name of the provider server, for the Received header and messages. */
   readonly server: string;
   /** Whether the session runs over TLS (implicit or STLS/STARTTLS), for the Received header's `with`. */
