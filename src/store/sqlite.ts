@@ -24,7 +24,7 @@ import type {
   StoredSession,
 } from './types.js';
 
-interface MessageRow {
+export interface MessageRow {
   id: number;
   mailbox: string;
   uid: string;
@@ -48,7 +48,7 @@ interface MessageRow {
   detached_at?: number | null;
 }
 
-function fromRow(row: MessageRow): MessageRecord {
+export function fromRow(row: MessageRow): MessageRecord {
   return {
     id: row.id,
     mailbox: row.mailbox,
