@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium) when they are missing.
+# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium, PostgreSQL) when they are missing.
 # The packaged daemons are kept from starting: the tests run private instances on loopback ports.
 # Idempotent: with everything present it changes nothing and needs no network.
 set -euo pipefail
@@ -15,13 +15,16 @@ need=()
 [ -x /usr/sbin/useradd ] || need+=(passwd)
 # The web admin's end-to-end test drives Debian's headless Chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The PostgreSQL state's tests start private clusters (test/support/postgres.ts), never the package's
+# own `main` cluster, which the policy below keeps from starting; setpriv and runuser come with util-linux.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root, or: apt-get install ${need[*]})" >&2
   exit 1
 fi
 echo "== installing ${need[*]}"
-# Keep the packaged dovecot from starting (invoke-rc.d and deb-systemd-invoke honour exit 101);
+# Keep the packaged daemons (dovecot, postgresql) from starting (invoke-rc.d and deb-systemd-invoke honour exit 101);
 # an existing policy is put back afterwards.
 policy=/usr/sbin/policy-rc.d
 saved=''

@@ -1,0 +1,110 @@
+// What only the PostgreSQL store has: a schema newer than the program, instances migrating together,
+// TLS verification of the server, and a password that never shows in an error.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { makeCertificate } from '../../test/support/dovecot-config.js';
+import { postgresUnavailable } from '../../test/support/postgres.js';
+import { sharedCluster } from '../../test/support/store-backends.js';
+import { isPostboteError } from '../errors.js';
+import { PostgresStore } from './postgres.js';
+import { PG_MIGRATIONS } from './postgres-migrations.js';
+
+const skip = postgresUnavailable();
+
+describe('the PostgreSQL store', { skip }, () => {
+  after(async () => (await sharedCluster()).stop());
+
+  test('refuses a schema newer than this program, and migrates once when instances start together', async () => {
+    const url = await (await sharedCluster()).createDatabase('pgs');
+    const stores = [new PostgresStore(url), new PostgresStore(url), new PostgresStore(url)];
+    await Promise.all(stores.map((s) => s.migrate()));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT version FROM schema_migrations ORDER BY version');
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        PG_MIGRATIONS.map((m) => m.version),
+      );
+      await client.query('INSERT INTO schema_migrations VALUES (999, 0)');
+    } finally {
+      await client.end();
+    }
+    const newer = new PostgresStore(url);
+    await assert.rejects(newer.migrate(), /schema version 999, newer than this Postbote/);
+    await Promise.all([...stores, newer].map((s) => s.close()));
+  });
+
+  test('a wrong password is a STORE error that names the database with the password masked', async () => {
+    const cluster = await sharedCluster();
+    const url = cluster.url('postgres').replace(`:${cluster.password}@`, ':wrong-secret-42@');
+    const store = new PostgresStore(url);
+    await assert.rejects(store.migrate(), (e: unknown) => {
+      assert.ok(isPostboteError(e) && e.code === 'STORE', String(e));
+      assert.match(e.message, /postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1/);
+      assert.match(e.message, /password authentication failed/);
+      assert.doesNotMatch(`${e.message} ${e.where} ${e.hint}`, /wrong-secret-42/);
+      return true;
+    });
+    await store.close();
+  });
+
+  test('sslmode=verify-full checks the server against sslrootcert: its own CA passes, another fails', async () => {
+    const cluster = await sharedCluster();
+    const url = await cluster.createDatabase('tls');
+    const good = new PostgresStore(`${url}?sslmode=verify-full&sslrootcert=${cluster.caFile}`);
+    await good.migrate();
+    const [row] = (await good.pool.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows;
+    assert.equal(row?.ssl, true, 'the connection is encrypted');
+    await good.close();
+
+    const dir = await mkdtemp(join(tmpdir(), 'postbote-ca-'));
+    try {
+      await makeCertificate(join(dir, 'other.crt'), join(dir, 'other.key'));
+      const bad = new PostgresStore(`${url}?sslmode=verify-full&sslrootcert=${join(dir, 'other.crt')}`);
+      await assert.rejects(
+        bad.migrate(),
+        (e: unknown) => isPostboteError(e) && e.code === 'STORE' && /certificate/i.test(e.message),
+      );
+      await bad.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('sync() is a no-op with synchronous_commit on, and one synchronous commit with it off', async () => {
+    const cluster = await sharedCluster();
+    const sent: string[] = [];
+    const query = pg.Client.prototype.query;
+    // Watches what the store sends (any client of the pool); restored below.
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0] as string | { text: string };
+      sent.push(typeof first === 'string' ? first : first.text);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      for (const mode of ['on', 'off']) {
+        const url = await cluster.createDatabase('sync');
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        await admin.query(
+          `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET synchronous_commit = ${mode}`,
+        );
+        await admin.end();
+        const store = new PostgresStore(url);
+        await store.migrate();
+        sent.length = 0;
+        await store.sync();
+        await store.close();
+        const synchronous = sent.filter((q) => /synchronous_commit = on/.test(q)).length;
+        assert.equal(synchronous, mode === 'on' ? 0 : 1, `synchronous_commit ${mode}: ${sent.join('; ')}`);
+      }
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+  });
+});
