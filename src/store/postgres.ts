@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PostboteError } from '../errors.js';
 import { assertTransition, StoreConflictError } from './lifecycle.js';
+import { PgLeases } from './postgres-leases.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { activityPg, fetchedSincePg, searchPg, sessionsOfPg } from './postgres-queries.js';
 import { checkUrl, maskUrl, scrub } from './postgres-url.js';
@@ -72,6 +73,11 @@ export class PostgresStore implements Store {
     });
     // An idle client that loses its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => undefined);
+  }
+
+  /** Mailbox leases with fencing tokens (postgres-leases.ts); not yet used by the scheduler. */
+  get leases(): PgLeases {
+    return new PgLeases(this.pool);
   }
 
   /** The URL with its password masked, for messages and logs. */
