@@ -29,22 +29,20 @@ export interface Backend {
 
 let cluster: Promise<PostgresCluster> | undefined;
 const dirs: string[] = [];
-let registered = false;
 
-/** The running cluster of this test file (started on first call). */
+// Registered when a test file imports this module: after the file's tests, whatever used the cluster.
+after(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  if (cluster) await (await cluster).stop();
+});
+
+/** The running cluster of this test file (started on first call, stopped after the file's tests). */
 export function sharedCluster(): Promise<PostgresCluster> {
   cluster ??= startPostgres('store');
   return cluster;
 }
 
 export function backends(): Backend[] {
-  if (!registered) {
-    registered = true;
-    after(async () => {
-      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-      if (cluster) await (await cluster).stop();
-    });
-  }
   const make = (name: Backend['name'], location: () => Promise<StoreLocation>, skip?: string): Backend => ({
     name,
     skip,
