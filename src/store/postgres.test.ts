@@ -2,13 +2,14 @@
 // TLS verification of the server, a password that never shows in an error, and mailbox leases with
 // fencing tokens (two instances racing, a lapsed lease taken over, a takeover waiting for a fenced write).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { makeCertificate } from '../../test/support/dovecot-config.js';
+import { freePort } from '../../test/support/ports.js';
 import { postgresUnavailable } from '../../test/support/postgres.js';
 import { sharedCluster } from '../../test/support/store-backends.js';
 import { isPostboteError } from '../errors.js';
@@ -52,6 +53,48 @@ describe('the PostgreSQL store', { skip }, () => {
       return true;
     });
     await store.close();
+  });
+
+  test('a database that does not answer is a temporary STORE error; a wrong password a permanent one', async () => {
+    const port = await freePort();
+    const down = new PostgresStore(`postgres://pb:hunter2-secret@127.0.0.1:${port}/postbote`);
+    await assert.rejects(down.migrate(), (e: unknown) => {
+      assert.ok(isPostboteError(e) && e.code === 'STORE', String(e));
+      assert.equal(e.temporary, true);
+      assert.doesNotMatch(e.message, /hunter2-secret/);
+      return true;
+    });
+    await down.close();
+    const cluster = await sharedCluster();
+    const wrong = new PostgresStore(cluster.url('postgres').replace(`:${cluster.password}@`, ':nope@'));
+    await assert.rejects(wrong.migrate(), (e: unknown) => isPostboteError(e) && e.temporary === false);
+    await wrong.close();
+  });
+
+  test('the password may come from PGPASSWORD or a password file (PGPASSFILE) instead of the URL', async () => {
+    const cluster = await sharedCluster();
+    const url = cluster.url('postgres', false);
+    const saved = { PGPASSWORD: process.env.PGPASSWORD, PGPASSFILE: process.env.PGPASSFILE };
+    const dir = await mkdtemp(join(tmpdir(), 'postbote-pgpass-'));
+    try {
+      process.env.PGPASSWORD = cluster.password;
+      const fromEnv = new PostgresStore(url);
+      await fromEnv.migrate();
+      await fromEnv.close();
+      delete process.env.PGPASSWORD;
+      const file = join(dir, 'pgpass');
+      await writeFile(file, `127.0.0.1:${cluster.port}:*:postgres:${cluster.password}\n`, { mode: 0o600 });
+      process.env.PGPASSFILE = file;
+      const fromFile = new PostgresStore(url);
+      await fromFile.migrate();
+      await fromFile.close();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('sslmode=verify-full checks the server against sslrootcert: its own CA passes, another fails', async () => {

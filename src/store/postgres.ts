@@ -90,8 +90,11 @@ export class PostgresStore implements Store {
     if (err instanceof PostboteError) return err;
     const e = err as Error & { code?: string };
     const text = scrub(e.message ?? String(err), this.url);
-    // Connection-level failures pass (the server restarts, the network comes back); SQL errors do not.
-    const temporary = e.code === undefined || /^(08|53|57P0|40)/.test(e.code);
+    // Connection-level failures pass (the server restarts, the network comes back): socket errors
+    // (ECONNREFUSED…, no SQLSTATE), and SQLSTATE classes 08 connection, 53 resources, 57P shutdown,
+    // 40 rollback (serialization, deadlock). Others (28 authentication, 42 syntax…) need a person.
+    const sqlState = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+    const temporary = sqlState === undefined || /^(08|53|57P|40)/.test(sqlState);
     return new PostboteError('STORE', `PostgreSQL ${this.where}: ${text}`, {
       temporary,
       where: `postgres ${this.where}`,
