@@ -53,6 +53,27 @@ describe('a postgres:// state', { skip }, () => {
     }
   });
 
+  test('451 then 250: deferred in PostgreSQL with its bytes in the local spool, delivered once from it', async () => {
+    const url = await cluster.createDatabase('e2e');
+    const w = await world(
+      [mail(1)],
+      'deliverTo: [info@corp.local]',
+      'none',
+      '',
+      (tmp) => `state: ${url}\nspool: ${tmp}/spool`,
+    );
+    w.rcvHooks.onData = () => ({ code: 451, message: '4.3.0 try again later' });
+    const first = await w.fetch();
+    assert.equal(first.deferred, 1);
+    assert.equal(left(w), 1);
+    w.rcvHooks.onData = undefined;
+    const second = await w.fetch();
+    assert.equal(second.delivered, 1);
+    assert.equal(second.fetched, 0, 'delivered from the spool, not fetched again');
+    assert.equal(w.receiver.received.length, 1);
+    assert.equal(left(w), 0);
+  });
+
   test('a second instance on the same database is refused, naming the first; the password never shows', async () => {
     const url = await cluster.createDatabase('e2e');
     const tmp = (await import('node:os')).tmpdir();
