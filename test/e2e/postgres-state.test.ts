@@ -23,6 +23,7 @@ describe('a postgres:// state', { skip }, () => {
     const url = await cluster.createDatabase('e2e');
     // The password comes from the environment, as ${VAR} in the URL (parseConfig reads process.env).
     process.env.PB_TEST_DB_PASSWORD = cluster.password;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${VAR} reference for the config loader
     const templated = url.replace(`:${cluster.password}@`, ':${PB_TEST_DB_PASSWORD}@');
     const w = await world(
       [mail(1), mail(2)],
