@@ -172,7 +172,8 @@ export async function createRuntime(
             'lost the connection holding the PostgreSQL instance lock: another instance may start now',
           ),
       });
-      store = new PostgresStore(config.state);
+      const held = instanceLock;
+      store = new PostgresStore(config.state, { beforeWrite: () => held.assertHolds() });
       logger.info(
         { state: maskUrl(config.state), spool: config.spool },
         'PostgreSQL state: this instance holds its lock; only one instance may run until leases exist',

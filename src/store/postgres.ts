@@ -52,18 +52,27 @@ type Queryable = pg.Pool | pg.PoolClient;
 
 export interface PostgresStoreOptions {
   poolSize?: number;
+  /**
+   * Called before every write; throws to refuse it. The runtime passes its instance lock's
+   * assertHolds(): once that lock's connection is lost another instance may start, and this one
+   * must stop writing. (A write already past the check can still land: closing that gap for good
+   * is what the leases' fencing tokens are for.)
+   */
+  beforeWrite?: () => void;
 }
 
 export class PostgresStore implements Store {
   readonly pool: pg.Pool;
   private readonly url: string;
   private readonly names = new Map<string, string>();
+  private readonly beforeWrite: () => void;
   /** synchronous_commit as the server reported it at migrate(); 'on' unless someone turned it off. */
   private synchronousCommit = 'on';
 
   constructor(url: string, o: PostgresStoreOptions = {}) {
     checkUrl(url);
     this.url = url;
+    this.beforeWrite = o.beforeWrite ?? (() => undefined);
     this.pool = new pg.Pool({
       connectionString: url,
       max: o.poolSize ?? POOL_SIZE,
@@ -124,6 +133,7 @@ export class PostgresStore implements Store {
 
   /** Runs `fn` in one transaction on one client; rolls back on any error. */
   async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.beforeWrite();
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -298,6 +308,7 @@ export class PostgresStore implements Store {
   }
 
   async markSourceRemoved(ids: number[], at: number): Promise<void> {
+    this.beforeWrite();
     if (ids.length === 0) return;
     await this.q(this.pool, 'UPDATE messages SET source_removed_at = $1 WHERE id = ANY($2::bigint[])', [
       at,
@@ -306,6 +317,7 @@ export class PostgresStore implements Store {
   }
 
   async detach(ids: number[], at: number): Promise<void> {
+    this.beforeWrite();
     if (ids.length === 0) return;
     await this.q(
       this.pool,
@@ -315,6 +327,7 @@ export class PostgresStore implements Store {
   }
 
   async noteReadFailure(f: ReadFailure): Promise<number> {
+    this.beforeWrite();
     const [row] = await this.q<{ count: number }>(
       this.pool,
       `INSERT INTO read_failures (mailbox, uid, size, count, last_error, at) VALUES ($1, $2, $3, 1, $4, $5)
@@ -327,6 +340,7 @@ export class PostgresStore implements Store {
   }
 
   async attachBytes(id: number, b: FetchedBytes): Promise<MessageRecord> {
+    this.beforeWrite();
     const [row] = await this.q<MessageRow>(
       this.pool,
       `UPDATE messages SET spool_key = $1, size = $2, sha256 = $3, header_digest = $4, message_id = $5, sender = $6,
@@ -377,6 +391,7 @@ export class PostgresStore implements Store {
   }
 
   async recordSession(s: SessionRecord): Promise<void> {
+    this.beforeWrite();
     await this.q(
       this.pool,
       `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,

@@ -2,6 +2,8 @@
 // records in a private PostgreSQL cluster and its bytes in a local spool folder.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { createRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config/index.js';
 import { isPostboteError } from '../../src/errors.js';
@@ -102,8 +104,38 @@ describe('a postgres:// state', { skip }, () => {
     } finally {
       await first.close();
     }
-    // Released with the first: the next one starts.
-    const next = await createRuntime(config(`${tmp}/pb-spool-b-${process.pid}`), silentLogger());
-    await next.close();
+    // Released with the first: the next one starts. If its lock's connection is lost (a database
+    // restart, a network cut), another instance may start, so this one refuses to write from then on.
+    const next = await createRuntime(config(`${tmp}/pb-spool-b-${process.pid}`), silentLogger(), {
+      command: 'postbote run',
+    });
+    try {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'postbote run pid%'",
+      );
+      await admin.end();
+      for (let i = 0; i < 100 && next.instanceLock?.held; i++) await sleep(20);
+      assert.equal(next.instanceLock?.held, false);
+      await assert.rejects(
+        next.store.recordSession({
+          mailbox: 'info',
+          startedAt: 1,
+          endedAt: 2,
+          listed: 0,
+          fetched: 0,
+          delivered: 0,
+          deferred: 0,
+          quarantined: 0,
+          removed: 0,
+          bytes: 0,
+          error: null,
+        }),
+        (err: unknown) => isPostboteError(err) && err.code === 'STATE_IN_USE',
+      );
+    } finally {
+      await next.close();
+    }
   });
 });
