@@ -233,6 +233,17 @@ describe('defaults', () => {
     );
   });
 
+  test('a password given as a URL parameter of a postgres:// state is masked too', () => {
+    const config = parseConfig(
+      `state: postgres://pb@db.corp.local/postbote?sslmode=verify-full&password=hunter2\nspool: /s\n${MINIMAL}`,
+      { file: 'p.yaml', baseDir: '/srv', env: {} },
+    );
+    assert.equal(
+      (redactConfig(config) as { state: string }).state,
+      'postgres://pb@db.corp.local/postbote?sslmode=verify-full&password=****',
+    );
+  });
+
   test('a postgres:// state needs a local spool folder; a folder state refuses one', () => {
     const opts = { file: 'p.yaml', baseDir: '/srv', env: {} };
     assert.throws(
