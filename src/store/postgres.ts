@@ -4,14 +4,13 @@
 // Durability: a COMMIT returns after the WAL is flushed when synchronous_commit is on (the default),
 // so sync() has nothing left to do; with it off, sync() commits once synchronously, which flushes the
 // WAL up to there and with it every earlier commit (the same group commit as SQLite's sync()).
-import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { PostboteError } from '../errors.js';
 import { assertTransition, StoreConflictError } from './lifecycle.js';
 import { PgLeases } from './postgres-leases.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
+import { PgConnection, type Queryable } from './postgres-pool.js';
 import { activityPg, fetchedSincePg, searchPg, sessionsOfPg } from './postgres-queries.js';
-import { checkUrl, maskUrl, scrub } from './postgres-url.js';
 import { fromRow, type MessageRow } from './sqlite.js';
 import type {
   ActivityBucket,
@@ -29,26 +28,8 @@ import type {
   StoredSession,
 } from './types.js';
 
-// A mailbox pass uses one connection at a time; the web page and parallel mailboxes a few more.
-// Small, because every instance of a scaled-out deployment opens its own pool against one server.
-const POOL_SIZE = 8;
-// A database that does not answer within this is reported, not waited for forever.
-const CONNECT_TIMEOUT_MS = 10_000;
 // The advisory lock that serialises migrations of instances starting together (any constant works).
 const MIGRATION_LOCK = 0x706f7374626f7465n; // "postbote"
-
-const INT8 = 20;
-const NUMERIC = 1700;
-// Ids, times and sizes are BIGINT: epoch milliseconds and sizes fit a JS number exactly (< 2^53).
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8 || oid === NUMERIC
-      ? (v: string) => Number(v)
-      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
-
-/** What a query needs: the pool or one client inside a transaction. */
-type Queryable = pg.Pool | pg.PoolClient;
 
 export interface PostgresStoreOptions {
   poolSize?: number;
@@ -62,26 +43,14 @@ export interface PostgresStoreOptions {
 }
 
 export class PostgresStore implements Store {
-  readonly pool: pg.Pool;
-  private readonly url: string;
-  private readonly names = new Map<string, string>();
+  private readonly db: PgConnection;
   private readonly beforeWrite: () => void;
   /** synchronous_commit as the server reported it at migrate(); 'on' unless someone turned it off. */
   private synchronousCommit = 'on';
 
   constructor(url: string, o: PostgresStoreOptions = {}) {
-    checkUrl(url);
-    this.url = url;
+    this.db = new PgConnection(url, o.poolSize);
     this.beforeWrite = o.beforeWrite ?? (() => undefined);
-    this.pool = new pg.Pool({
-      connectionString: url,
-      max: o.poolSize ?? POOL_SIZE,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      types,
-      application_name: 'postbote',
-    });
-    // An idle client that loses its connection must not crash the process; the next query reports it.
-    this.pool.on('error', () => undefined);
   }
 
   /** Mailbox leases with fencing tokens (postgres-leases.ts); not yet used by the scheduler. */
@@ -89,68 +58,19 @@ export class PostgresStore implements Store {
     return new PgLeases(this.pool);
   }
 
+  get pool(): pg.Pool {
+    return this.db.pool;
+  }
+
   /** The URL with its password masked, for messages and logs. */
   get where(): string {
-    return maskUrl(this.url);
+    return this.db.where;
   }
 
-  /** A driver or server error as a STORE error whose text never shows the password. */
-  private wrap(err: unknown): PostboteError {
-    if (err instanceof PostboteError) return err;
-    const e = err as Error & { code?: string };
-    const text = scrub(e.message ?? String(err), this.url);
-    // Connection-level failures pass (the server restarts, the network comes back): socket errors
-    // (ECONNREFUSED…, no SQLSTATE), and SQLSTATE classes 08 connection, 53 resources, 57P shutdown,
-    // 40 rollback (serialization, deadlock). Others (28 authentication, 42 syntax…) need a person.
-    const sqlState = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
-    const temporary = sqlState === undefined || /^(08|53|57P|40)/.test(sqlState);
-    return new PostboteError('STORE', `PostgreSQL ${this.where}: ${text}`, {
-      temporary,
-      where: `postgres ${this.where}`,
-      hint: temporary
-        ? 'check that the database server is up and reachable'
-        : 'check the database, its user and permissions',
-    });
-  }
-
-  /** A named (server-side prepared) statement: parsed once per connection, then only executed. */
-  private async q<R extends pg.QueryResultRow = pg.QueryResultRow>(
-    db: Queryable,
-    text: string,
-    values: unknown[] = [],
-  ): Promise<R[]> {
-    let name = this.names.get(text);
-    if (!name) {
-      name = `pb_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-      this.names.set(text, name);
-    }
-    try {
-      return (await db.query<R>({ name, text, values })).rows;
-    } catch (err) {
-      throw this.wrap(err);
-    }
-  }
-
-  /** Runs `fn` in one transaction on one client; rolls back on any error. */
+  /** Runs `fn` in one transaction on one client (a write: refused once beforeWrite says so). */
   async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     this.beforeWrite();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.wrap(err);
-    }
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw this.wrap(err);
-    } finally {
-      client.release();
-    }
+    return this.db.tx(fn);
   }
 
   async migrate(): Promise<void> {
@@ -174,12 +94,12 @@ export class PostgresStore implements Store {
         await c.query('INSERT INTO schema_migrations VALUES ($1, $2)', [m.version, Date.now()]);
       }
     });
-    const [row] = await this.q<{ synchronous_commit: string }>(this.pool, 'SHOW synchronous_commit');
+    const [row] = await this.db.q<{ synchronous_commit: string }>(this.pool, 'SHOW synchronous_commit');
     this.synchronousCommit = row?.synchronous_commit ?? 'on';
   }
 
   async messagesOf(mailbox: string): Promise<MessageRecord[]> {
-    const rows = await this.q<MessageRow>(
+    const rows = await this.db.q<MessageRow>(
       this.pool,
       `SELECT * FROM messages WHERE mailbox = $1 AND detached_at IS NULL
        UNION ALL
@@ -191,13 +111,13 @@ export class PostgresStore implements Store {
   }
 
   async get(id: number): Promise<MessageRecord | undefined> {
-    const [row] = await this.q<MessageRow>(this.pool, 'SELECT * FROM messages WHERE id = $1', [id]);
+    const [row] = await this.db.q<MessageRow>(this.pool, 'SELECT * FROM messages WHERE id = $1', [id]);
     return row && fromRow(row);
   }
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
     const row = await this.tx(async (c) => {
-      const [row] = await this.q<MessageRow>(
+      const [row] = await this.db.q<MessageRow>(
         c,
         `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
              recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest)
@@ -220,12 +140,12 @@ export class PostgresStore implements Store {
         ],
       );
       // Read at last: whatever failed before is history.
-      await this.q(c, 'DELETE FROM read_failures WHERE mailbox = $1 AND uid = $2', [m.mailbox, m.uid]);
+      await this.db.q(c, 'DELETE FROM read_failures WHERE mailbox = $1 AND uid = $2', [m.mailbox, m.uid]);
       // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
       if (m.fingerprint !== undefined) {
         for (const r of m.recipients) {
           if (r.status !== 'pending') continue;
-          await this.q(
+          await this.db.q(
             c,
             'INSERT INTO routed (message, fingerprint, recipient, at) VALUES ($1, $2, $3, $4)',
             [row!.id, m.fingerprint, r.address.toLowerCase(), m.fetchedAt],
@@ -240,7 +160,12 @@ export class PostgresStore implements Store {
   async seenCopies(fingerprint: string, recipients: string[], since: number): Promise<Map<string, SeenCopy>> {
     const out = new Map<string, SeenCopy>();
     for (const recipient of recipients) {
-      const [row] = await this.q<{ message: number; at: number; mailbox: string | null; uid: string | null }>(
+      const [row] = await this.db.q<{
+        message: number;
+        at: number;
+        mailbox: string | null;
+        uid: string | null;
+      }>(
         this.pool,
         `SELECT r.message, r.at, m.mailbox, m.uid FROM routed r LEFT JOIN messages m ON m.id = r.message
          WHERE r.fingerprint = $1 AND r.recipient = $2 AND r.at >= $3 ORDER BY r.at LIMIT 1`,
@@ -266,7 +191,7 @@ export class PostgresStore implements Store {
       assertTransition(id, expected, u.state);
       // READ COMMITTED: a concurrent writer's UPDATE of this row makes ours wait for its commit, then
       // re-check `state = $9` against the new row: 0 rows, and the loser learns it below.
-      const [row] = await this.q<MessageRow>(
+      const [row] = await this.db.q<MessageRow>(
         c,
         `UPDATE messages SET state = $1, recipients = $2, next_attempt_at = $3, reason = $4, spool_key = $5,
              attempts = attempts + $6, updated_at = $7 WHERE id = $8 AND state = $9 RETURNING *`,
@@ -283,7 +208,7 @@ export class PostgresStore implements Store {
         ],
       );
       if (!row) throw new StoreConflictError(id, expected, await this.stateOf(c, id), u.state);
-      await this.q(
+      await this.db.q(
         c,
         'INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES ($1, $2, $3, $4, $5)',
         [id, a.at, a.outcome, a.detail, JSON.stringify(a.recipients)],
@@ -294,12 +219,14 @@ export class PostgresStore implements Store {
   }
 
   private async stateOf(c: Queryable, id: number): Promise<MessageState | undefined> {
-    const [row] = await this.q<{ state: MessageState }>(c, 'SELECT state FROM messages WHERE id = $1', [id]);
+    const [row] = await this.db.q<{ state: MessageState }>(c, 'SELECT state FROM messages WHERE id = $1', [
+      id,
+    ]);
     return row?.state;
   }
 
   async attemptsOf(id: number): Promise<AttemptRecord[]> {
-    const rows = await this.q<{ at: number; outcome: string; detail: string; recipients: string }>(
+    const rows = await this.db.q<{ at: number; outcome: string; detail: string; recipients: string }>(
       this.pool,
       'SELECT at, outcome, detail, recipients FROM attempts WHERE message = $1 ORDER BY id',
       [id],
@@ -310,7 +237,7 @@ export class PostgresStore implements Store {
   async markSourceRemoved(ids: number[], at: number): Promise<void> {
     this.beforeWrite();
     if (ids.length === 0) return;
-    await this.q(this.pool, 'UPDATE messages SET source_removed_at = $1 WHERE id = ANY($2::bigint[])', [
+    await this.db.q(this.pool, 'UPDATE messages SET source_removed_at = $1 WHERE id = ANY($2::bigint[])', [
       at,
       ids,
     ]);
@@ -319,7 +246,7 @@ export class PostgresStore implements Store {
   async detach(ids: number[], at: number): Promise<void> {
     this.beforeWrite();
     if (ids.length === 0) return;
-    await this.q(
+    await this.db.q(
       this.pool,
       'UPDATE messages SET detached_at = $1 WHERE id = ANY($2::bigint[]) AND detached_at IS NULL',
       [at, ids],
@@ -328,7 +255,7 @@ export class PostgresStore implements Store {
 
   async noteReadFailure(f: ReadFailure): Promise<number> {
     this.beforeWrite();
-    const [row] = await this.q<{ count: number }>(
+    const [row] = await this.db.q<{ count: number }>(
       this.pool,
       `INSERT INTO read_failures (mailbox, uid, size, count, last_error, at) VALUES ($1, $2, $3, 1, $4, $5)
          ON CONFLICT (mailbox, uid, size) DO UPDATE SET count = read_failures.count + 1,
@@ -341,7 +268,7 @@ export class PostgresStore implements Store {
 
   async attachBytes(id: number, b: FetchedBytes): Promise<MessageRecord> {
     this.beforeWrite();
-    const [row] = await this.q<MessageRow>(
+    const [row] = await this.db.q<MessageRow>(
       this.pool,
       `UPDATE messages SET spool_key = $1, size = $2, sha256 = $3, header_digest = $4, message_id = $5, sender = $6,
            subject = $7, fetched_at = $8, updated_at = $8 WHERE id = $9 AND spool_key IS NULL RETURNING *`,
@@ -357,9 +284,9 @@ export class PostgresStore implements Store {
 
   async discard(id: number): Promise<void> {
     await this.tx(async (c) => {
-      await this.q(c, "DELETE FROM messages WHERE id = $1 AND state IN ('spooled','deferred')", [id]);
+      await this.db.q(c, "DELETE FROM messages WHERE id = $1 AND state IN ('spooled','deferred')", [id]);
       // Fetched again, it must not count as a duplicate of its own lost copy.
-      await this.q(
+      await this.db.q(
         c,
         'DELETE FROM routed WHERE message = $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE id = $1)',
         [id],
@@ -370,11 +297,11 @@ export class PostgresStore implements Store {
   async pending(mailbox?: string): Promise<MessageRecord[]> {
     const rows =
       mailbox === undefined
-        ? await this.q<MessageRow>(
+        ? await this.db.q<MessageRow>(
             this.pool,
             "SELECT * FROM messages WHERE state IN ('spooled','deferred') ORDER BY id",
           )
-        : await this.q<MessageRow>(
+        : await this.db.q<MessageRow>(
             this.pool,
             "SELECT * FROM messages WHERE state IN ('spooled','deferred') AND mailbox = $1 ORDER BY id",
             [mailbox],
@@ -383,7 +310,7 @@ export class PostgresStore implements Store {
   }
 
   async spoolKeys(): Promise<Set<string>> {
-    const rows = await this.q<{ spool_key: string }>(
+    const rows = await this.db.q<{ spool_key: string }>(
       this.pool,
       'SELECT spool_key FROM messages WHERE spool_key IS NOT NULL',
     );
@@ -392,7 +319,7 @@ export class PostgresStore implements Store {
 
   async recordSession(s: SessionRecord): Promise<void> {
     this.beforeWrite();
-    await this.q(
+    await this.db.q(
       this.pool,
       `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
            removed, bytes, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -421,7 +348,7 @@ export class PostgresStore implements Store {
       deleted: 0,
       duplicate: 0,
     };
-    const rows = await this.q<{ state: MessageState; n: number }>(
+    const rows = await this.db.q<{ state: MessageState; n: number }>(
       this.pool,
       'SELECT state, count(*) AS n FROM messages GROUP BY state',
     );
@@ -440,23 +367,23 @@ export class PostgresStore implements Store {
   }
 
   async searchMessages(q: MessageQuery): Promise<{ total: number; messages: MessageRecord[] }> {
-    const { total, rows } = await searchPg((text, values) => this.q(this.pool, text, values), q);
+    const { total, rows } = await searchPg((text, values) => this.db.q(this.pool, text, values), q);
     return { total, messages: (rows as MessageRow[]).map(fromRow) };
   }
 
   async sessionsOf(mailbox: string, limit: number): Promise<StoredSession[]> {
-    return sessionsOfPg((text, values) => this.q(this.pool, text, values), mailbox, limit);
+    return sessionsOfPg((text, values) => this.db.q(this.pool, text, values), mailbox, limit);
   }
 
   async activity(since: number, bucketMs: number, count: number): Promise<ActivityBucket[]> {
-    return activityPg((text, values) => this.q(this.pool, text, values), since, bucketMs, count);
+    return activityPg((text, values) => this.db.q(this.pool, text, values), since, bucketMs, count);
   }
 
   async fetchedSince(since: number): Promise<Map<string, number>> {
-    return fetchedSincePg((text, values) => this.q(this.pool, text, values), since);
+    return fetchedSincePg((text, values) => this.db.q(this.pool, text, values), since);
   }
 
   async close(): Promise<void> {
-    if (!this.pool.ended) await this.pool.end();
+    await this.db.close();
   }
 }
