@@ -82,6 +82,9 @@ for lib in libcourier-unicode4 libidn12 libpcre3; do installed "$lib" || need+=(
 [ -x /usr/bin/unshare ] || need+=(util-linux)
 [ -x /usr/lib/cyrus/bin/master ] || need+=(cyrus-common)
 [ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
+# The PostgreSQL state's tests start private clusters (test/support/postgres.ts), never the package's
+# own `main` cluster, which the policy keeps from starting; setpriv and runuser come with util-linux.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or: apt-get install ${need[*]})" >&2

@@ -15,6 +15,9 @@ import { connectSmtp } from '../smtp/client.js';
 import type { SmtpClientOptions } from '../smtp/types.js';
 import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
+import { PostgresStore } from '../store/postgres.js';
+import { PgInstanceLock } from '../store/postgres-instance-lock.js';
+import { maskUrl } from '../store/postgres-url.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { StateLock } from './state-lock.js';
@@ -26,8 +29,10 @@ export interface Runtime {
   target: Target;
   ctx: DeliveryContext;
   plans: Array<MailboxPlan & { interval: number }>;
-  /** Held from creation until close(): this process alone works on the state. */
+  /** Held from creation until close(): this process alone works on the state (its spool folder). */
   lock: StateLock;
+  /** With a postgres:// state: this instance alone works on the database (until leases exist). */
+  instanceLock?: PgInstanceLock;
   close(): Promise<void>;
 }
 
@@ -131,41 +136,73 @@ export async function createRuntime(
   logger: Logger,
   o: RuntimeOptions = {},
 ): Promise<Runtime> {
-  if (config.state.startsWith('postgres://') || config.state.startsWith('postgresql://')) {
+  const postgres = config.stateKind === 'postgres';
+  if (postgres && !config.spool) {
     o.lock?.release();
-    throw new PostboteError('CONFIG_INVALID', 'a PostgreSQL state is not supported yet', {
+    throw new PostboteError('CONFIG_INVALID', 'a postgres:// state needs spool: a local folder', {
       temporary: false,
-      hint: 'set state: to a folder',
+      hint: 'add e.g. spool: /var/lib/postbote/spool',
     });
   }
-  const stateDir = resolve(config.state);
+  // The local lock guards the folder with the bytes: the state folder, or spool: beside a database.
+  const lockDir = postgres ? resolve(config.spool!) : resolve(config.state);
   let lock = o.lock;
-  if (lock) lock.assertHolds(stateDir);
+  if (lock) lock.assertHolds(lockDir);
   else {
-    mkdirSync(stateDir, { recursive: true });
-    lock = await StateLock.acquire(stateDir, {
+    mkdirSync(lockDir, { recursive: true });
+    lock = await StateLock.acquire(lockDir, {
       command: o.command ?? 'postbote',
       waitMs: o.waitMs ?? 0,
       onWait: o.onWait,
     });
   }
-  let store: SqliteStore | undefined;
+  let store: Store | undefined;
+  let instanceLock: PgInstanceLock | undefined;
   try {
-    store = new SqliteStore(join(stateDir, 'postbote.sqlite'));
+    if (postgres) {
+      // Until the scheduler shares mailboxes by leases, one instance per database: a second one would
+      // poll the same mailboxes and deliver the same deferred messages.
+      instanceLock = await PgInstanceLock.acquire(config.state, {
+        command: o.command ?? 'postbote',
+        waitMs: o.waitMs ?? 0,
+        onWait: o.onWait,
+        onLost: (err) =>
+          logger.error(
+            { err: err.message },
+            'lost the connection holding the PostgreSQL instance lock: another instance may start now',
+          ),
+      });
+      const held = instanceLock;
+      store = new PostgresStore(config.state, { beforeWrite: () => held.assertHolds() });
+      logger.info(
+        { state: maskUrl(config.state), spool: config.spool },
+        'PostgreSQL state: this instance holds its lock; only one instance may run until leases exist',
+      );
+    } else {
+      store = new SqliteStore(join(lockDir, 'postbote.sqlite'));
+    }
     await store.migrate();
-    const spool = new Spool(join(stateDir, 'spool'));
+    const spool = new Spool(join(lockDir, 'spool'));
     // Under the lock: no other process can have written a file it has not recorded yet.
     const swept = await spool.sweep(await store.spoolKeys(), lock);
     if (swept > 0) logger.info({ swept }, 'removed spool files left over by an interrupted run');
-    return wire(config, logger, store, spool, lock);
+    return wire(config, logger, store, spool, lock, instanceLock);
   } catch (err) {
     await store?.close().catch(() => undefined);
+    await instanceLock?.release();
     lock.release();
     throw err;
   }
 }
 
-function wire(config: Config, logger: Logger, store: Store, spool: Spool, lock: StateLock): Runtime {
+function wire(
+  config: Config,
+  logger: Logger,
+  store: Store,
+  spool: Spool,
+  lock: StateLock,
+  instanceLock?: PgInstanceLock,
+): Runtime {
   const opts = targetOptions(config, logger);
   const target = new Target(opts, connectSmtp, logger.child({ component: 'target' }));
   const ctx: DeliveryContext = {
@@ -186,11 +223,13 @@ function wire(config: Config, logger: Logger, store: Store, spool: Spool, lock: 
     ctx,
     plans,
     lock,
+    ...(instanceLock ? { instanceLock } : {}),
     async close() {
       try {
         await target.close();
         await store.close();
       } finally {
+        await instanceLock?.release();
         lock.release(); // last: no write of this process may follow another's start
       }
     },

@@ -13,7 +13,7 @@ import { guarded, localIo } from './op-env.js';
 import { sayWaiting, setup, waitMs } from './setup.js';
 
 export async function backupCommand(dir: string, o: { config: string; wait?: string }): Promise<void> {
-  const { config, logger } = setup(o.config, true);
+  const { config, logger } = setup(o.config, true, 'backup');
   const state = resolve(config.state);
   const args = { dir: resolve(dir) };
   const remote = await askService(state, 'backup', args);

@@ -50,7 +50,7 @@ export async function routeCommand(o: {
   json?: boolean;
   wait?: string;
 }): Promise<void> {
-  const { config, logger } = setup(o.config, true);
+  const { config, logger } = setup(o.config, true, 'route');
   const wrong =
     o.mailbox === undefined ? mailboxRequiredError(config) : mailboxNameError(config, [o.mailbox]);
   const mailbox = config.mailboxes.find((m) => m.name === o.mailbox);

@@ -4,11 +4,15 @@ import { type Config, loadConfig } from '../config/index.js';
 import { parseDuration } from '../config/units.js';
 import { PostboteError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { refuseUnsupported } from './supported.js';
+import { refuseUnsupported, type StateReader } from './supported.js';
 
-export function setup(file: string, quiet = false): { config: Config; logger: Logger } {
+export function setup(
+  file: string,
+  quiet = false,
+  command?: StateReader,
+): { config: Config; logger: Logger } {
   const config = loadConfig(file);
-  refuseUnsupported(config);
+  refuseUnsupported(config, command);
   const level = process.env.POSTBOTE_LOG_LEVEL ?? (quiet ? 'warn' : config.log.level);
   const logFile = config.log.file === undefined ? undefined : resolve(dirname(file), config.log.file);
   return { config, logger: createLogger({ level, file: logFile, format: config.log.format }) };

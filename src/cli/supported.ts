@@ -1,14 +1,23 @@
-// What the configuration schema accepts but this version cannot do yet (a PostgreSQL state, IMAP
-// mailboxes). Every command that reads the configuration refuses it here, at once and with one
-// message, so `check` never approves what `run` would then fail on.
+// What the configuration schema accepts but this version cannot do yet (IMAP mailboxes; `route` and
+// `backup` on a PostgreSQL state). Every command that reads the configuration refuses it here, at once
+// and with one message, so `check` never approves what `run` would then fail on.
 import type { Config } from '../config/index.js';
 import { PostboteError } from '../errors.js';
 
-export function refuseUnsupported(config: Config): void {
-  if (config.stateKind === 'postgres') {
-    throw new PostboteError('CONFIG_INVALID', 'a PostgreSQL state is not supported yet', {
+/** Commands that read the state themselves rather than through the runtime's store. */
+export type StateReader = 'route' | 'backup';
+
+const ON_POSTGRES: Record<StateReader, string> = {
+  route: 'postbote route reads a folder state; with a PostgreSQL state it is not available yet',
+  backup:
+    'postbote backup copies a folder state; back up a PostgreSQL state with pg_dump, plus the spool folder',
+};
+
+export function refuseUnsupported(config: Config, command?: StateReader): void {
+  if (config.stateKind === 'postgres' && command !== undefined) {
+    throw new PostboteError('CONFIG_INVALID', ON_POSTGRES[command], {
       temporary: false,
-      hint: 'set state: to a folder',
+      hint: 'run it against a folder state',
     });
   }
   const imap = config.mailboxes.find((m) => m.protocol !== 'pop3');

@@ -216,16 +216,43 @@ describe('defaults', () => {
   }
 
   test('a postgres:// state is kept as written and redacted for display', () => {
-    const config = parseConfig(`state: postgres://pb:hunter2@db.corp.local/postbote\n${MINIMAL}`, {
-      file: 'p.yaml',
-      baseDir: '/srv',
-      env: {},
-    });
+    const config = parseConfig(
+      `state: postgres://pb:hunter2@db.corp.local/postbote\nspool: spool\n${MINIMAL}`,
+      {
+        file: 'p.yaml',
+        baseDir: '/srv',
+        env: {},
+      },
+    );
     assert.equal(config.stateKind, 'postgres');
+    assert.equal(config.spool, '/srv/spool', 'relative to the configuration file');
     assert.equal(config.state, 'postgres://pb:hunter2@db.corp.local/postbote');
     assert.equal(
       (redactConfig(config) as { state: string }).state,
       'postgres://pb:****@db.corp.local/postbote',
+    );
+  });
+
+  test('a password given as a URL parameter of a postgres:// state is masked too', () => {
+    const config = parseConfig(
+      `state: postgres://pb@db.corp.local/postbote?sslmode=verify-full&password=hunter2\nspool: /s\n${MINIMAL}`,
+      { file: 'p.yaml', baseDir: '/srv', env: {} },
+    );
+    assert.equal(
+      (redactConfig(config) as { state: string }).state,
+      'postgres://pb@db.corp.local/postbote?sslmode=verify-full&password=****',
+    );
+  });
+
+  test('a postgres:// state needs a local spool folder; a folder state refuses one', () => {
+    const opts = { file: 'p.yaml', baseDir: '/srv', env: {} };
+    assert.throws(
+      () => parseConfig(`state: postgres://pb@db.corp.local/postbote\n${MINIMAL}`, opts),
+      /needs spool: a local folder/,
+    );
+    assert.throws(
+      () => parseConfig(`state: ./data\nspool: /var/spool/pb\n${MINIMAL}`, opts),
+      /only for a postgres/,
     );
   });
 });

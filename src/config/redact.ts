@@ -33,7 +33,9 @@ function redact(value: unknown): unknown {
   return out;
 }
 
-/** postgres://user:secret@host/db → postgres://user:****@host/db */
+/** postgres://user:secret@host/db?password=x → postgres://user:****@host/db?password=**** */
 function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, `$1:${MASK}@`);
+  return url
+    .replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, `$1:${MASK}@`)
+    .replace(/([?&](?:password|sslpassword)=)[^&]*/gi, `$1${MASK}`);
 }

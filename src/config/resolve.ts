@@ -145,10 +145,26 @@ export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config
   };
 
   const postgres = POSTGRES_URL.test(raw.state);
+  // The database holds the records; the bytes stay on a local disk (fsync, the crash sweep).
+  if (postgres && raw.spool === undefined) {
+    issues.push({
+      path: ['state'],
+      message: 'a postgres:// state needs spool: a local folder for the message bytes',
+      hint: 'add e.g. spool: /var/lib/postbote/spool',
+    });
+  }
+  if (!postgres && raw.spool !== undefined) {
+    issues.push({
+      path: ['spool'],
+      message: 'spool: is only for a postgres:// state; a folder state keeps its spool inside it',
+      hint: 'remove spool:, or point state: at a postgres:// URL',
+    });
+  }
   const config: Config = {
     ...rawRest,
     state: postgres ? raw.state : resolve(baseDir, raw.state),
     stateKind: postgres ? 'postgres' : 'sqlite',
+    ...(raw.spool === undefined ? {} : { spool: resolve(baseDir, raw.spool) }),
     target,
     mailboxes,
     ...(receive === undefined ? {} : { receive }),

@@ -82,6 +82,8 @@ const schedulerSchema = strict({
 
 export const configSchema = strict({
   state: text('a folder or a postgres:// URL').default('./data'),
+  /** A local folder for the message bytes and the lock; required with a postgres:// state. */
+  spool: text('a folder').optional(),
   log: strict({
     level: oneOf(LOG_LEVELS).default('info'),
     /** text | json; unset: text on a terminal, JSON otherwise (a file, journald, a pipe). */

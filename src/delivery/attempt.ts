@@ -232,6 +232,8 @@ async function finish(
       reason,
       spoolKey: state === 'delivered' ? null : record.spoolKey,
       countsAsAttempt: true,
+      // Guarded: if another writer (an admin, another instance) changed the record meanwhile, this fails.
+      expect: record.state,
     },
     { at: now, outcome: state, detail: reason ?? 'accepted for every recipient', recipients: log },
   );

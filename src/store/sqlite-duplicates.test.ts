@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { backends } from '../../test/support/store-backends.js';
 import { SqliteStore } from './sqlite.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import type { NewMessage } from './types.js';
@@ -32,41 +33,45 @@ const msg = (uid: string, to: string[], at: number, fingerprint = 'mid:<a@x>'): 
   explanation: ['bob@corp.local: Delivered-To: bob@example.com'],
 });
 
-test('a copy is seen for its recipients within the window, not outside it or for others', async () => {
-  const store = new SqliteStore(await tempFile());
-  await store.migrate();
-  await store.addSpooled(msg('u1', ['bob@corp.local', 'Ann@corp.local'], 1000));
-  const seen = await store.seenCopies(
-    'mid:<a@x>',
-    ['bob@corp.local', 'ann@corp.local', 'eve@corp.local'],
-    500,
-  );
-  assert.deepEqual([...seen.keys()], ['bob@corp.local', 'ann@corp.local']);
-  assert.equal(seen.get('bob@corp.local')?.uid, 'u1');
-  assert.equal((await store.seenCopies('mid:<a@x>', ['bob@corp.local'], 1001)).size, 0, 'outside the window');
-  assert.equal((await store.seenCopies('mid:<b@x>', ['bob@corp.local'], 0)).size, 0, 'other message');
-  await store.close();
-});
+for (const b of backends())
+  describe(b.name, { skip: b.skip }, () => {
+    test('a copy is seen for its recipients within the window, not outside it or for others', async () => {
+      const store = await b.fresh();
+      await store.addSpooled(msg('u1', ['bob@corp.local', 'Ann@corp.local'], 1000));
+      const seen = await store.seenCopies(
+        'mid:<a@x>',
+        ['bob@corp.local', 'ann@corp.local', 'eve@corp.local'],
+        500,
+      );
+      assert.deepEqual([...seen.keys()], ['bob@corp.local', 'ann@corp.local']);
+      assert.equal(seen.get('bob@corp.local')?.uid, 'u1');
+      assert.equal(
+        (await store.seenCopies('mid:<a@x>', ['bob@corp.local'], 1001)).size,
+        0,
+        'outside the window',
+      );
+      assert.equal((await store.seenCopies('mid:<b@x>', ['bob@corp.local'], 0)).size, 0, 'other message');
+      await store.close();
+    });
 
-test('the explanation is stored with the record; non-pending recipients are not remembered', async () => {
-  const store = new SqliteStore(await tempFile());
-  await store.migrate();
-  const m = msg('u1', ['bob@corp.local'], 1000);
-  m.recipients.push({ address: 'dup@corp.local', status: 'duplicate', reason: 'already had it' });
-  const rec = await store.addSpooled(m);
-  assert.deepEqual(rec.explanation, ['bob@corp.local: Delivered-To: bob@example.com']);
-  assert.equal((await store.seenCopies('mid:<a@x>', ['dup@corp.local'], 0)).size, 0);
-  await store.close();
-});
+    test('the explanation is stored with the record; non-pending recipients are not remembered', async () => {
+      const store = await b.fresh();
+      const m = msg('u1', ['bob@corp.local'], 1000);
+      m.recipients.push({ address: 'dup@corp.local', status: 'duplicate', reason: 'already had it' });
+      const rec = await store.addSpooled(m);
+      assert.deepEqual(rec.explanation, ['bob@corp.local: Delivered-To: bob@example.com']);
+      assert.equal((await store.seenCopies('mid:<a@x>', ['dup@corp.local'], 0)).size, 0);
+      await store.close();
+    });
 
-test('a discarded record (lost spool file) is not a duplicate of itself when fetched again', async () => {
-  const store = new SqliteStore(await tempFile());
-  await store.migrate();
-  const rec = await store.addSpooled(msg('u1', ['bob@corp.local'], 1000));
-  await store.discard(rec.id);
-  assert.equal((await store.seenCopies('mid:<a@x>', ['bob@corp.local'], 0)).size, 0);
-  await store.close();
-});
+    test('a discarded record (lost spool file) is not a duplicate of itself when fetched again', async () => {
+      const store = await b.fresh();
+      const rec = await store.addSpooled(msg('u1', ['bob@corp.local'], 1000));
+      await store.discard(rec.id);
+      assert.equal((await store.seenCopies('mid:<a@x>', ['bob@corp.local'], 0)).size, 0);
+      await store.close();
+    });
+  });
 
 test('a version 1 store is upgraded in place: old records and their attempts kept, duplicate state counted', async () => {
   const file = await tempFile();

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PostboteError } from '../errors.js';
 import { displayHeader } from '../message/display.js';
+import { assertTransition, StoreConflictError } from './lifecycle.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { activity, fetchedSince, searchMessageRows, sessionsOf } from './sqlite-queries.js';
 import type {
@@ -25,7 +26,7 @@ import type {
   StoredSession,
 } from './types.js';
 
-interface MessageRow {
+export interface MessageRow {
   id: number;
   mailbox: string;
   uid: string;
@@ -49,7 +50,7 @@ interface MessageRow {
   detached_at?: number | null;
 }
 
-function fromRow(row: MessageRow): MessageRecord {
+export function fromRow(row: MessageRow): MessageRecord {
   return {
     id: row.id,
     mailbox: row.mailbox,
@@ -233,9 +234,13 @@ export class SqliteStore implements Store {
 
   async recordAttempt(id: number, u: AttemptUpdate, a: AttemptRecord): Promise<MessageRecord> {
     const apply = this.db.transaction(() => {
+      // Guarded (lifecycle.ts): applied only while the record is in the state the caller read it in.
+      const expected = u.expect ?? this.stateOf(id);
+      if (expected === undefined) throw new StoreConflictError(id, u.state, undefined, u.state);
+      assertTransition(id, expected, u.state);
       const row = this.sql(
         `UPDATE messages SET state = ?, recipients = ?, next_attempt_at = ?, reason = ?, spool_key = ?,
-             attempts = attempts + ?, updated_at = ? WHERE id = ? RETURNING *`,
+             attempts = attempts + ?, updated_at = ? WHERE id = ? AND state = ? RETURNING *`,
       ).get(
         u.state,
         JSON.stringify(u.recipients),
@@ -245,8 +250,9 @@ export class SqliteStore implements Store {
         u.countsAsAttempt ? 1 : 0,
         a.at,
         id,
+        expected,
       ) as MessageRow | undefined;
-      if (!row) throw new PostboteError('STORE', `message ${id} is not in the store`, { temporary: false });
+      if (!row) throw new StoreConflictError(id, expected, this.stateOf(id), u.state);
       this.sql('INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES (?, ?, ?, ?, ?)').run(
         id,
         a.at,
@@ -257,6 +263,12 @@ export class SqliteStore implements Store {
       return row;
     });
     return fromRow(apply());
+  }
+
+  private stateOf(id: number): MessageState | undefined {
+    return (
+      this.sql('SELECT state FROM messages WHERE id = ?').get(id) as { state: MessageState } | undefined
+    )?.state;
   }
 
   async attemptsOf(id: number): Promise<AttemptRecord[]> {

@@ -138,6 +138,11 @@ export interface AttemptUpdate {
   spoolKey: string | null;
   /** Whether this counts as an attempt (a target that refuses the connector itself does not). */
   countsAsAttempt: boolean;
+  /**
+   * The state the caller read the record in (see lifecycle.ts): the update applies only if the record
+   * is still in it, else it fails with StoreConflictError. Omitted: the state the store reads first.
+   */
+  expect?: MessageState;
 }
 
 export interface SessionRecord {
@@ -231,3 +236,27 @@ export interface Store {
   sync(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The read-only queries of the web page, the API and the CLI: a reader never changes a record, so it
+ * may be served by any instance or a replica.
+ */
+export type StoreReader = Pick<
+  Store,
+  | 'get'
+  | 'attemptsOf'
+  | 'messagesOf'
+  | 'pending'
+  | 'searchMessages'
+  | 'sessionsOf'
+  | 'activity'
+  | 'fetchedSince'
+  | 'counts'
+  | 'close'
+>;
+
+/**
+ * The write path a mailbox pass needs (it also reads: messagesOf, pending, seenCopies). Everything that
+ * is not a pure read belongs here; a new method of Store is a writer's until listed in StoreReader.
+ */
+export type StoreWriter = Omit<Store, Exclude<keyof StoreReader, 'get' | 'messagesOf' | 'pending' | 'close'>>;

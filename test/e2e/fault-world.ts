@@ -42,6 +42,8 @@ export async function world(
   mailboxExtra = '',
   tls = 'none',
   delivery = '',
+  /** The `state:` (and `spool:`) lines; default a folder in the world's temporary directory. */
+  state?: (tmp: string) => string,
 ): Promise<World> {
   const commands: string[] = [];
   const pop3Hooks: Pop3ServerHooks = {};
@@ -74,7 +76,7 @@ export async function world(
     async fetch(extra = '') {
       const config = parseConfig(
         `
-state: ${tmp.path}/state
+${state ? state(tmp.path) : `state: ${tmp.path}/state`}
 target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 5s } }
 delivery: { retry: { initial: 1s, max: 2s }${delivery} }
 mailboxes:
