@@ -141,4 +141,25 @@ mailboxes:${mailboxes}
     assert.deepEqual(dovecot.flags('route', 'INBOX'), ['', '']);
     assert.equal(receiver.byRecipient('route@corp.local').length, 0);
   });
+
+  test('check: logs in over verified STARTTLS; an untrusted certificate and a wrong password get their fix', async () => {
+    await dovecot.seed('route', [small(31)]);
+    const good = mailbox('route', '', 'starttls');
+    const untrusted = good.replace('name: route', 'name: untrusted').replace(/\n {4}ca: .*/, '');
+    const wrong = good.replace('name: route', 'name: wrongpass').replace(/password: .*/, 'password: wrong');
+    const file = await config('check', good + untrusted + wrong);
+    const r = await runCli(['check', '-c', file, '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as {
+      results: Array<{ subject: string; ok: boolean; detail: string; hint?: string }>;
+    };
+    const by = (s: string) => report.results.find((x) => x.subject.startsWith(s))!;
+    assert.equal(by('mailbox route').ok, true, by('mailbox route').detail);
+    assert.match(by('mailbox route').detail, /logged in \(TLS verified\); 3 messages/);
+    assert.equal(by('mailbox untrusted').ok, false);
+    assert.match(by('mailbox untrusted').hint ?? '', /ca:|tlsVerify/);
+    assert.equal(by('mailbox wrongpass').ok, false);
+    assert.match(by('mailbox wrongpass').detail, /login refused.*AUTHENTICATIONFAILED/);
+    assert.deepEqual(dovecot.flags('route', 'INBOX'), ['', '', ''], 'check set no flag');
+  });
 });
