@@ -5,7 +5,6 @@
 import { Readable } from 'node:stream';
 import type { ImapFlow } from 'imapflow';
 import { PostboteError } from '../errors.js';
-import { imapError } from './errors.js';
 import { FETCH_CHUNK } from './options.js';
 
 export interface BodyTarget {
@@ -16,6 +15,8 @@ export interface BodyTarget {
   ready(): Promise<void>;
   /** Called when the stream failed without a server reply: the session cannot be trusted any more. */
   broken(): void;
+  /** The session's view of a failure (it knows why the connection went, when it did). */
+  explain(err: unknown, command: string): PostboteError;
   /** ms for the whole message; the stream errors with TIMEOUT after it. */
   deadline: number;
 }
@@ -45,7 +46,7 @@ export function messageStream(client: ImapFlow, t: BodyTarget, chunk = FETCH_CHU
       }, t.deadline);
       next()
         .catch((err) => {
-          const e = imapError(err, t.where, `UID FETCH ${t.uid} BODY.PEEK[]`);
+          const e = t.explain(err, `UID FETCH ${t.uid} BODY.PEEK[]`);
           if (e.reply === undefined) t.broken();
           stream.destroy(e);
         })

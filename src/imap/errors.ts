@@ -29,16 +29,7 @@ export function imapError(err: unknown, where: string, command?: string): Postbo
       ? { code: status, ...(code ? { enhanced: code } : {}), text: e.responseText ?? e.message ?? '' }
       : undefined;
   const cmd = command ?? e.executedCommand?.replace(/^(\S+\s+(?:LOGIN|AUTHENTICATE)\b).*/i, '$1 ****');
-  if (e.authenticationFailed || (code && AUTH_CODES.has(code))) {
-    return new PostboteError('IMAP_AUTH', 'login refused', {
-      temporary: code === 'UNAVAILABLE',
-      where,
-      reply,
-      command: cmd,
-      cause: err,
-      hint: 'check user and password (an app password where the provider asks for one), and that IMAP is enabled for the account',
-    });
-  }
+  // Checked first: a login answered [UNAVAILABLE] is the server's bad minute, not a wrong password.
   if (status === 'BYE' || (code && TEMPORARY_CODES.has(code))) {
     return new PostboteError('IMAP_UNAVAILABLE', `the server refused for now${code ? ` [${code}]` : ''}`, {
       temporary: true,
@@ -50,6 +41,16 @@ export function imapError(err: unknown, where: string, command?: string): Postbo
         code === 'OVERQUOTA'
           ? 'the account or the move target is over quota: make room at the provider; nothing was removed'
           : 'retried on the next poll; nothing was removed',
+    });
+  }
+  if (e.authenticationFailed || (code && AUTH_CODES.has(code))) {
+    return new PostboteError('IMAP_AUTH', 'login refused', {
+      temporary: false,
+      where,
+      reply,
+      command: cmd,
+      cause: err,
+      hint: 'check user and password (an app password where the provider asks for one), and that IMAP is enabled for the account',
     });
   }
   if (reply) {

@@ -28,15 +28,20 @@ interface Entry {
 export async function openImap(o: ImapOptions): Promise<ImapSession> {
   const where = `imap ${o.host}:${o.port}`;
   const client = new ImapFlow(flowOptions(o));
-  // imapflow emits 'error' on a dropped connection; the command in flight rejects with it as well.
-  client.on('error', (err: unknown) => o.logger.debug({ err }, 'imap connection error'));
+  // imapflow emits 'error' with the cause (oversized literal, socket timeout, parser failure) when it
+  // drops the connection; the command in flight only learns "no connection". Kept to say why.
+  const why: { error?: unknown } = {};
+  client.on('error', (err: unknown) => {
+    why.error ??= err;
+    o.logger.debug({ err }, 'imap connection error');
+  });
   try {
     await client.connect();
   } catch (err) {
     client.close();
-    throw imapError(err, where);
+    throw imapError(why.error && isClosed(err) ? why.error : err, where);
   }
-  return new ImapSession(client, o, where);
+  return new ImapSession(client, o, where, why);
 }
 
 export class ImapSession implements SourceSession {
@@ -51,6 +56,7 @@ export class ImapSession implements SourceSession {
     private readonly client: ImapFlow,
     private readonly o: ImapOptions,
     private readonly where: string,
+    private readonly why: { error?: unknown } = {},
   ) {
     this.server = o.host;
     this.actions = new AfterDeliveryActions(client, o.afterDelivery, where, o.logger);
@@ -123,6 +129,7 @@ export class ImapSession implements SourceSession {
         this.alive = false;
         this.client.close();
       },
+      explain: (err, command) => this.fail(err, command),
       deadline: (this.o.timeouts.message ?? MESSAGE_BASE_MS) + (message.size / BYTES_PER_SECOND) * 1000,
     });
   }
@@ -239,10 +246,17 @@ export class ImapSession implements SourceSession {
   }
 
   private fail(err: unknown, command: string): PostboteError {
-    const e = imapError(err, this.where, command);
+    const cause = this.why.error !== undefined && isClosed(err) ? this.why.error : err;
+    const e = imapError(cause, this.where, command);
     if (e.reply === undefined) this.alive = false;
     return e;
   }
+}
+
+/** imapflow's "the connection is gone" errors, which hide the reason it went. */
+function isClosed(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'NoConnection' || code === 'EConnectionClosed';
 }
 
 /** Message-ID as the store keeps it (src/message: the address inside the angle brackets). */
