@@ -51,6 +51,7 @@ test('maps imapflow failures to typed errors with temporary and the server words
       undefined,
     ],
     ['literal', { code: 'LiteralTooLarge', message: 'too large' }, 'PROTOCOL', true, undefined],
+    ['no STARTTLS', { message: 'Server does not support STARTTLS' }, 'TLS_REQUIRED', false, undefined],
     ['refused', { code: 'ECONNREFUSED', message: 'refused' }, 'CONNECT_FAILED', true, undefined],
   ];
   for (const [name, raw, code, temporary, enhanced] of cases) {

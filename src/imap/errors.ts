@@ -101,7 +101,7 @@ export function imapError(err: unknown, where: string, command?: string): Postbo
       cause: err,
     });
   }
-  if (ecode === 'MissingServerExtension' && /STARTTLS/i.test(e.message ?? '')) {
+  if (/STARTTLS/i.test(e.message ?? '')) {
     return new PostboteError('TLS_REQUIRED', 'the server does not offer STARTTLS', {
       temporary: false,
       where,

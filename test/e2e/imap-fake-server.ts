@@ -17,19 +17,24 @@ export type Hook = (
 
 export interface FakeImap {
   port: number;
+  /** Announced capabilities; UIDPLUS and MOVE may be taken out to test the fallbacks. */
+  caps: string;
+  /** Messages copied by UID COPY, by folder. */
+  copied: Map<string, number[]>;
   messages: FakeMessage[];
   commands: string[];
   hook?: Hook;
   stop(): Promise<void>;
 }
 
-const CAPS = 'IMAP4rev1 UIDPLUS MOVE';
 const UIDVALIDITY = 77;
 
 export async function startFakeImap(bodies: Buffer[]): Promise<FakeImap> {
   const sockets = new Set<Socket>();
   const fake: FakeImap = {
     port: 0,
+    caps: 'IMAP4rev1 UIDPLUS MOVE',
+    copied: new Map(),
     messages: bodies.map((data, i) => ({ uid: i + 1, data, flags: new Set() })),
     commands: [],
     stop: async () => {
@@ -41,7 +46,7 @@ export async function startFakeImap(bodies: Buffer[]): Promise<FakeImap> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    socket.write(`* OK [CAPABILITY ${CAPS}] fake ready\r\n`);
+    socket.write(`* OK [CAPABILITY ${fake.caps}] fake ready\r\n`);
     let buffered = '';
     socket.on('data', (chunk) => {
       buffered += chunk.toString('latin1');
@@ -80,12 +85,15 @@ function handle(fake: FakeImap, socket: Socket, line: string): unknown {
   const seq = (msg: FakeMessage) => fake.messages.indexOf(msg) + 1;
   switch (name) {
     case 'CAPABILITY':
-      socket.write(`* CAPABILITY ${CAPS}\r\n`);
+      socket.write(`* CAPABILITY ${fake.caps}\r\n`);
       return ok();
     case 'LOGIN':
-      return ok(`[CAPABILITY ${CAPS}] logged in`);
+      return ok(`[CAPABILITY ${fake.caps}] logged in`);
     case 'LIST':
-      socket.write('* LIST (\\HasNoChildren) "/" INBOX\r\n');
+      // LIST "" "" asks for the hierarchy delimiter and root (RFC 3501 6.3.8).
+      socket.write(
+        /"" ""$/.test(rest) ? '* LIST (\\Noselect) "/" ""\r\n' : '* LIST (\\HasNoChildren) "/" INBOX\r\n',
+      );
       return ok();
     case 'SELECT':
     case 'EXAMINE':
@@ -129,6 +137,29 @@ function handle(fake: FakeImap, socket: Socket, line: string): unknown {
         for (const f of flags) add ? msg.flags.add(f) : msg.flags.delete(f);
       return ok();
     }
+    case 'UID SEARCH':
+      socket.write(
+        `* SEARCH ${fake.messages
+          .filter((m) => m.flags.has('\\Deleted'))
+          .map((m) => m.uid)
+          .join(' ')}\r\n`,
+      );
+      return ok();
+    case 'UID COPY': {
+      const [set = '', quoted = ''] = rest.split(' ');
+      const folder = quoted.replace(/^"(.*)"$/, '$1');
+      const list = fake.copied.get(folder) ?? [];
+      list.push(...uidsOf(set, fake.messages).map((m) => m.uid));
+      fake.copied.set(folder, list);
+      return ok();
+    }
+    case 'EXPUNGE':
+      for (const msg of [...fake.messages].reverse()) {
+        if (!msg.flags.has('\\Deleted')) continue;
+        socket.write(`* ${seq(msg)} EXPUNGE\r\n`);
+        fake.messages.splice(fake.messages.indexOf(msg), 1);
+      }
+      return ok();
     case 'UID EXPUNGE': {
       const [set = ''] = rest.split(' ');
       for (const msg of uidsOf(set, fake.messages)) {

@@ -40,7 +40,11 @@ interface Summary {
   }>;
 }
 
-async function fetchFrom(server: FakeImap, extra = ''): Promise<Summary['mailboxes'][number]> {
+async function fetchFrom(
+  server: FakeImap,
+  extra = '',
+  tls = 'none',
+): Promise<Summary['mailboxes'][number] & { log: string }> {
   const file = await writeConfig(
     tmp.path,
     `
@@ -51,7 +55,7 @@ mailboxes:
     protocol: imap
     host: 127.0.0.1
     port: ${server.port}
-    tls: none
+    tls: ${tls}
     user: u
     password: p
     deliverTo: [h@corp.local]
@@ -59,7 +63,7 @@ mailboxes:
 `,
   );
   const r = await runCli(['fetch', '-c', file, '--json']);
-  return (JSON.parse(r.stdout) as Summary).mailboxes[0]!;
+  return { ...(JSON.parse(r.stdout) as Summary).mailboxes[0]!, log: r.stderr };
 }
 
 const subjects = () => receiver.received.map((m) => /Subject: (.*)\r\n/.exec(m.raw.toString())?.[1]).sort();
@@ -182,4 +186,53 @@ test('UID MOVE answered NO [OVERQUOTA]: delivered once, kept on the server, move
   assert.equal(second.removed, 1);
   assert.equal(receiver.received.length, 1);
   assert.deepEqual(left(f), []);
+});
+
+test('without UIDPLUS: delivered mail stays flagged while someone else has a message flagged \\Deleted, then a plain EXPUNGE', async () => {
+  const f = await withFake([mail(1), mail(2)]);
+  f.caps = 'IMAP4rev1 MOVE';
+  let foreign = true;
+  f.hook = (c, socket) => {
+    if (c.name !== 'UID SEARCH' || !foreign) return false;
+    // Another client flagged message 99 \Deleted: a plain EXPUNGE would remove it too.
+    const ours = f.messages.filter((m) => m.flags.has('\\Deleted')).map((m) => m.uid);
+    socket.write(`* SEARCH ${[...ours, 99].join(' ')}\r\n${c.tag} OK done\r\n`);
+    return true;
+  };
+  const first = await fetchFrom(f);
+  assert.equal(first.delivered, 2);
+  assert.equal(first.removed, 0);
+  assert.equal(first.error, undefined, 'not an error: said in the log, tried again next pass');
+  assert.match(
+    first.log,
+    /flagged \\\\Deleted but not expunged: the server has no UIDPLUS and 1 other messages/,
+  );
+  assert.ok(!f.commands.includes('EXPUNGE'), 'no plain EXPUNGE while others are flagged');
+  assert.deepEqual(left(f), [1, 2]);
+  foreign = false;
+  run--; // same state
+  const second = await fetchFrom(f);
+  assert.equal(second.delivered, 0);
+  assert.equal(second.removed, 2);
+  assert.ok(f.commands.includes('EXPUNGE'));
+  assert.deepEqual(left(f), []);
+  assert.equal(receiver.received.length, 2);
+});
+
+test('without MOVE, moveTo copies and then deletes with UID EXPUNGE', async () => {
+  const f = await withFake([mail(1), mail(2)]);
+  f.caps = 'IMAP4rev1 UIDPLUS';
+  const s = await fetchFrom(f, '\n    afterDelivery: { moveTo: Archive }');
+  assert.equal(s.removed, 2, JSON.stringify(s.error));
+  assert.deepEqual(f.copied.get('Archive'), [1, 2], JSON.stringify([...f.copied]));
+  assert.ok(f.commands.includes('UID EXPUNGE'));
+  assert.deepEqual(left(f), []);
+});
+
+test('tls: starttls against a server without STARTTLS: TLS_REQUIRED, the password never sent', async () => {
+  const f = await withFake([mail(1)]);
+  const s = await fetchFrom(f, '', 'starttls');
+  assert.equal(s.error?.code, 'TLS_REQUIRED', JSON.stringify(s.error));
+  assert.ok(!f.commands.includes('LOGIN') && !f.commands.includes('AUTHENTICATE'), f.commands.join(' '));
+  assert.equal(receiver.received.length, 0);
 });
