@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SourceMessage } from '../source/types.js';
 import type { MessageRecord } from '../store/types.js';
-import { rebaseImapUids } from './identity.js';
+import { identify, rebaseImapUids } from './identity.js';
 
 const uid = (folder: string, v: number, u: number) => `${folder};UIDVALIDITY=${v};UID=${u}`;
 let nextId = 1;
@@ -96,4 +96,26 @@ test('nothing to do when every folder kept its UIDVALIDITY, or for POP3 listings
     renamed: [],
     notes: [],
   });
+});
+
+test('IMAP UIDs are never reused within a UIDVALIDITY: a known uid after new mail needs no header check', async () => {
+  const known = rec(uid('Lists', 7, 1), 'a@x', 100);
+  const listing = {
+    refused: [],
+    messages: [msg(1, uid('INBOX', 2, 50), 'new@x', 10), msg(2, uid('Lists', 7, 1), 'a@x', 100)],
+  };
+  let asked = 0;
+  const ids = await identify(listing, [known], async () => {
+    asked++;
+    return 'digest';
+  });
+  assert.equal(asked, 0, 'no BODY.PEEK[HEADER] round trip per known message');
+  assert.deepEqual(
+    ids.matched.map((m) => m.record.id),
+    [known.id],
+  );
+  assert.deepEqual(
+    ids.fresh.map((m) => m.uid),
+    [uid('INBOX', 2, 50)],
+  );
 });

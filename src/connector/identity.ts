@@ -56,10 +56,13 @@ export async function identify(
     }
     let record: MessageRecord | undefined;
     if (sameSize.length > 0) {
+      // IMAP never reuses a UID within a UIDVALIDITY (RFC 3501 2.3.1.1), so new mail before a known uid
+      // is no reason to doubt it there (and would cost a header fetch per known message in keep mode).
+      const reusable = parseImapUid(msg.uid) === undefined;
       const doubt =
         (listedTimes.get(msg.uid) ?? 0) > 1 ||
         sameSize.length > 1 ||
-        afterFresh ||
+        (afterFresh && reusable) ||
         sameSize.some((r) => r.sourceRemovedAt !== null);
       record = doubt ? await verified(msg, sameSize, digestOf, out.notes) : sameSize[0];
     }
