@@ -64,13 +64,13 @@ export function flowOptions(o: ImapOptions): ImapFlowOptions {
   };
 }
 
-/** imapflow logs objects with `msg`; its debug output is Postbote's trace (every command, passwords hidden). */
+/** imapflow logs objects with `msg`; its debug lines are the protocol commands (passwords hidden by it). */
 function flowLogger(logger: Logger): NonNullable<ImapFlowOptions['logger']> {
   const at =
-    (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') =>
+    (level: 'debug' | 'warn') =>
     (obj: unknown): void => {
-      const o = (obj ?? {}) as { msg?: string; err?: unknown };
-      logger[level](o as object, o.msg ?? '');
+      const { msg, ...rest } = (obj ?? {}) as { msg?: string };
+      logger[level](rest, msg ?? '');
     };
-  return { debug: at('trace'), info: at('debug'), warn: at('warn'), error: at('warn') };
+  return { debug: at('debug'), info: at('debug'), warn: at('warn'), error: at('warn') };
 }

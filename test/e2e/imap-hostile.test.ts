@@ -236,3 +236,28 @@ test('tls: starttls against a server without STARTTLS: TLS_REQUIRED, the passwor
   assert.ok(!f.commands.includes('LOGIN') && !f.commands.includes('AUTHENTICATE'), f.commands.join(' '));
   assert.equal(receiver.received.length, 0);
 });
+
+test('POSTBOTE_LOG_LEVEL=debug shows the IMAP commands, never the password', async () => {
+  const f = await withFake([mail(1)]);
+  const file = await writeConfig(
+    tmp.path,
+    `
+state: ${tmp.path}/state-${run++}
+target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test }
+mailboxes:
+  - name: logged
+    protocol: imap
+    host: 127.0.0.1
+    port: ${f.port}
+    tls: none
+    user: u
+    password: hunter2-secret
+    deliverTo: [h@corp.local]
+`,
+  );
+  const r = await runCli(['fetch', '-c', file], { POSTBOTE_LOG_LEVEL: 'debug' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /LOGIN/);
+  assert.match(r.stderr, /UID FETCH/);
+  assert.ok(!r.stderr.includes('hunter2-secret'), 'password in the log');
+});
