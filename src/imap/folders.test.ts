@@ -21,32 +21,47 @@ const server = [
 ];
 
 test('chooses folders from names, wildcards, exclusions and the move target', () => {
-  const cases: Array<[string, string[], readonly string[], string | undefined, string[], string[]]> = [
-    ['INBOX by default', ['INBOX'], DEFAULT_EXCLUDE, undefined, ['INBOX'], []],
-    ['INBOX in any case', ['inbox'], DEFAULT_EXCLUDE, undefined, ['INBOX'], []],
-    ['several names', ['INBOX', 'Lists/dev'], DEFAULT_EXCLUDE, undefined, ['INBOX', 'Lists/dev'], []],
-    ['an explicit name wins over exclude', ['Sent'], DEFAULT_EXCLUDE, undefined, ['Sent'], []],
-    ['a missing name is reported', ['INBOX', 'Nope'], DEFAULT_EXCLUDE, undefined, ['INBOX'], ['Nope']],
-    ['a \\Noselect name is missing', ['Shared'], [], undefined, [], ['Shared']],
+  const cases: Array<[string, string[], readonly string[], string[], string[], string[]]> = [
+    ['INBOX by default', ['INBOX'], DEFAULT_EXCLUDE, [], ['INBOX'], []],
+    ['INBOX in any case', ['inbox'], DEFAULT_EXCLUDE, [], ['INBOX'], []],
+    ['several names', ['INBOX', 'Lists/dev'], DEFAULT_EXCLUDE, [], ['INBOX', 'Lists/dev'], []],
+    ['an explicit name wins over exclude', ['Sent'], DEFAULT_EXCLUDE, [], ['Sent'], []],
+    ['a missing name is reported', ['INBOX', 'Nope'], DEFAULT_EXCLUDE, [], ['INBOX'], ['Nope']],
+    ['a \\Noselect name is missing', ['Shared'], [], [], [], ['Shared']],
     [
       '* skips Sent/Trash/Junk/Drafts by flag and \\Noselect',
       ['*'],
       DEFAULT_EXCLUDE,
-      undefined,
+      [],
       ['INBOX', 'Archive', 'Lists', 'Lists/dev'],
       [],
     ],
-    ['* never reads the move target', ['*'], DEFAULT_EXCLUDE, 'Archive', ['INBOX', 'Lists', 'Lists/dev'], []],
+    [
+      '* never reads the move target',
+      ['*'],
+      DEFAULT_EXCLUDE,
+      ['Archive'],
+      ['INBOX', 'Lists', 'Lists/dev'],
+      [],
+    ],
     [
       'exclude by name and pattern',
       ['*'],
       ['\\Sent', 'Lists*', 'junk'],
-      undefined,
+      [],
       ['INBOX', 'Archive', 'Trash', 'Junk', 'Drafts'],
       [],
     ],
-    ['% stops at the delimiter', ['Lists/%'], [], undefined, ['Lists/dev'], []],
-    ['no duplicates', ['INBOX', '*'], DEFAULT_EXCLUDE, 'Archive', ['INBOX', 'Lists', 'Lists/dev'], []],
+    [
+      'the move target under a namespace prefix',
+      ['*'],
+      DEFAULT_EXCLUDE,
+      ['X', 'Lists/dev'],
+      ['INBOX', 'Archive', 'Lists'],
+      [],
+    ],
+    ['% stops at the delimiter', ['Lists/%'], [], [], ['Lists/dev'], []],
+    ['no duplicates', ['INBOX', '*'], DEFAULT_EXCLUDE, ['Archive'], ['INBOX', 'Lists', 'Lists/dev'], []],
   ];
   for (const [name, wanted, exclude, moveTo, folders, missing] of cases) {
     assert.deepEqual(chooseFolders(server, wanted, exclude, moveTo), { folders, missing }, name);

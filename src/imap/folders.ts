@@ -49,11 +49,12 @@ function excluded(f: ListedFolder, exclude: readonly string[]): boolean {
 
 const selectable = (f: ListedFolder) => ![...f.flags].some((x) => /^\\(noselect|nonexistent)$/i.test(x));
 
+/** `moveTo`: the names the move target may have (as written, and under the personal namespace prefix). */
 export function chooseFolders(
   listed: readonly ListedFolder[],
   wanted: readonly string[],
   exclude: readonly string[],
-  moveTo?: string,
+  moveTo: readonly string[] = [],
 ): FolderChoice {
   const folders: string[] = [];
   const missing: string[] = [];
@@ -69,7 +70,7 @@ export function chooseFolders(
     }
     for (const f of listed) {
       if (!patternMatches(w, f.path, f.delimiter) || !selectable(f)) continue;
-      if (excluded(f, exclude) || (moveTo !== undefined && sameName(moveTo, f.path))) continue;
+      if (excluded(f, exclude) || moveTo.some((name) => sameName(name, f.path))) continue;
       add(f.path);
     }
   }

@@ -69,7 +69,10 @@ export class ImapSession implements SourceSession {
   async list(): Promise<SourceListing> {
     const listing: SourceListing = { messages: [], refused: [] };
     this.entries.clear();
-    const moveTo = typeof this.o.afterDelivery === 'object' ? this.o.afterDelivery.moveTo : undefined;
+    // imapflow puts a relative name under the personal namespace (Courier's "INBOX."): skip both forms.
+    const target = typeof this.o.afterDelivery === 'object' ? this.o.afterDelivery.moveTo : undefined;
+    const prefix = this.client.namespace?.prefix ?? '';
+    const moveTo = target === undefined ? [] : [target, `${prefix}${target}`];
     const all = await this.run('LIST', () => this.client.list());
     const choice = chooseFolders(all, this.o.folders, this.o.exclude, moveTo);
     for (const folder of choice.missing) {
