@@ -318,9 +318,10 @@ async function removeAtSource(
     .filter((r) => !r.deferred)
     .map((r) => {
       const err = toPostboteError(r.error, `${plan.protocol} ${plan.host}`);
+      const what = remove.some((x) => x.msg.num === r.message.num) ? 'removed' : 'marked read';
       ctx.logger.warn(
         { mailbox: plan.name, uid: r.message.uid, err: err.toJSON() },
-        `message ${r.message.uid} not removed: ${err.describe()}`,
+        `message ${r.message.uid} not ${what}: ${err.describe()}`,
       );
       return err;
     });
