@@ -147,7 +147,8 @@ mailboxes:${mailboxes}
     const good = mailbox('route', '', 'starttls');
     const untrusted = good.replace('name: route', 'name: untrusted').replace(/\n {4}ca: .*/, '');
     const wrong = good.replace('name: route', 'name: wrongpass').replace(/password: .*/, 'password: wrong');
-    const file = await config('check', good + untrusted + wrong);
+    const missing = good.replace('name: route', 'name: missing') + '\n    folders: [INBOX, Nope]';
+    const file = await config('check', good + untrusted + wrong + missing);
     const r = await runCli(['check', '-c', file, '--json']);
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout) as {
@@ -155,11 +156,17 @@ mailboxes:${mailboxes}
     };
     const by = (s: string) => report.results.find((x) => x.subject.startsWith(s))!;
     assert.equal(by('mailbox route').ok, true, by('mailbox route').detail);
-    assert.match(by('mailbox route').detail, /logged in \(TLS verified\); 3 messages/);
+    assert.match(by('mailbox route').detail, /logged in \(TLS verified\); \d+ messages/);
     assert.equal(by('mailbox untrusted').ok, false);
     assert.match(by('mailbox untrusted').hint ?? '', /ca:|tlsVerify/);
     assert.equal(by('mailbox wrongpass').ok, false);
     assert.match(by('mailbox wrongpass').detail, /login refused.*AUTHENTICATIONFAILED/);
-    assert.deepEqual(dovecot.flags('route', 'INBOX'), ['', '', ''], 'check set no flag');
+    assert.equal(by('mailbox missing').ok, false);
+    assert.match(by('mailbox missing').detail, /folder Nope: the server lists no such selectable folder/);
+    assert.match(by('mailbox missing').hint ?? '', /folders:/);
+    assert.ok(
+      dovecot.flags('route', 'INBOX').every((f) => f === ''),
+      'check set no flag',
+    );
   });
 });
