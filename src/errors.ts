@@ -27,6 +27,13 @@ export type ErrorCode =
   | 'POP3_DESYNC'
   /** A message whose end cannot be found (last line without CRLF before the final dot). */
   | 'POP3_UNREADABLE'
+  // IMAP source (RFC 5530 response codes map onto these)
+  | 'IMAP_AUTH'
+  /** The server is unavailable or over a limit for now ([UNAVAILABLE], [OVERQUOTA], [INUSE], BYE). */
+  | 'IMAP_UNAVAILABLE'
+  | 'IMAP_COMMAND'
+  /** A folder changed under the session (UIDVALIDITY, message gone, fewer bytes than its listed size). */
+  | 'IMAP_CHANGED'
   // any source: a listing line that cannot be trusted (that message is left alone)
   | 'SOURCE_LISTING'
   // SMTP / LMTP target

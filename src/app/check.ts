@@ -27,13 +27,21 @@ export async function checkMailbox(mailbox: MailboxConfig, logger: Logger): Prom
   try {
     const session = await openSource(mailbox, logger);
     try {
-      const list = (await session.list()).messages;
+      const listing = await session.list();
+      const list = listing.messages;
       const bytes = list.reduce((n, m) => n + m.size, 0);
-      return {
-        subject,
-        ok: true,
-        detail: `logged in (${tlsState(session.secure, mailbox.tlsVerify)}); ${list.length} messages, ${humanSize(bytes)} waiting`,
-      };
+      const detail = `logged in (${tlsState(session.secure, mailbox.tlsVerify)}); ${list.length} messages, ${humanSize(bytes)} waiting`;
+      // IMAP: a configured folder the server does not have is a configuration mistake to fix now.
+      const folders = listing.refused.filter((r) => r.line.startsWith('folder '));
+      if (mailbox.protocol === 'imap' && folders.length > 0) {
+        return {
+          subject,
+          ok: false,
+          detail: `${detail}; ${folders.map((r) => `${r.line}: ${r.why}`).join('; ')}`,
+          hint: 'fix folders: in the configuration (names as the server lists them, or a pattern like "*")',
+        };
+      }
+      return { subject, ok: true, detail };
     } finally {
       await session.close().catch(() => session.abort());
     }

@@ -9,6 +9,7 @@ import type { MailboxPlan } from '../connector/mailbox-pass.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
+import { DEFAULT_EXCLUDE, openImap } from '../imap/index.js';
 import type { Logger } from '../log.js';
 import { openPop3 } from '../pop3/client.js';
 import { connectSmtp } from '../smtp/client.js';
@@ -75,15 +76,24 @@ export function openSource(
   logger: Logger,
   session: { pipelining?: boolean; maxMessageSize?: number } = {},
 ): Promise<SourceSession> {
-  if (mailbox.protocol !== 'pop3') {
-    throw new PostboteError(
-      'CONFIG_INVALID',
-      `mailbox ${mailbox.name}: protocol ${mailbox.protocol} is not supported yet`,
-      {
-        temporary: false,
-        hint: 'use protocol: pop3',
-      },
-    );
+  if (mailbox.protocol === 'imap') {
+    // IMAP has no pipelined RETR to turn off: `session` does not apply.
+    return openImap({
+      host: mailbox.host,
+      port: mailbox.port,
+      tls: mailbox.tls,
+      tlsVerify: mailbox.tlsVerify,
+      ca: mailbox.caPem,
+      servername: mailbox.servername,
+      user: mailbox.user,
+      password: mailbox.password,
+      auth: mailbox.auth,
+      folders: mailbox.folders ?? ['INBOX'],
+      exclude: mailbox.exclude ?? [...DEFAULT_EXCLUDE],
+      afterDelivery: mailbox.afterDelivery ?? 'delete',
+      timeouts: mailbox.timeouts,
+      logger: logger.child({ component: 'imap', mailbox: mailbox.name }),
+    });
   }
   return openPop3({
     host: mailbox.host,

@@ -1,5 +1,5 @@
-// What the configuration schema accepts but this version cannot do yet (IMAP mailboxes; `route` and
-// `backup` on a PostgreSQL state). Every command that reads the configuration refuses it here, at once
+// What the configuration schema accepts but this version cannot do yet: `route` and `backup` on a
+// PostgreSQL state. Every command that reads the configuration refuses it here, at once
 // and with one message, so `check` never approves what `run` would then fail on.
 import type { Config } from '../config/index.js';
 import { PostboteError } from '../errors.js';
@@ -19,13 +19,5 @@ export function refuseUnsupported(config: Config, command?: StateReader): void {
       temporary: false,
       hint: 'run it against a folder state',
     });
-  }
-  const imap = config.mailboxes.find((m) => m.protocol !== 'pop3');
-  if (imap) {
-    throw new PostboteError(
-      'CONFIG_INVALID',
-      `mailbox ${imap.name}: protocol ${imap.protocol} is not supported yet`,
-      { temporary: false, hint: 'use protocol: pop3' },
-    );
   }
 }

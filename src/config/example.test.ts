@@ -28,6 +28,8 @@ test('postbote.example.yaml loads cleanly with its variables and password file i
       ],
     );
     assert.equal(config.mailboxes[1]!.catchAll?.rewriteDomain, 'corp.local');
+    assert.deepEqual(config.mailboxes[2]!.exclude, ['\\Sent', '\\Trash', '\\Junk', '\\Drafts']);
+    assert.deepEqual(config.mailboxes[2]!.afterDelivery, { moveTo: 'Archive' });
     assert.equal(config.state, join(dir, 'data'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

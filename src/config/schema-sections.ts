@@ -1,5 +1,6 @@
 // Schema sections for the mailboxes, plus pieces shared with schema.ts (receive: schema-receive.ts).
 import { z } from 'zod';
+import { DEFAULT_EXCLUDE } from '../imap/folders.js';
 import { showValue } from './config-error.js';
 import {
   address,
@@ -9,6 +10,7 @@ import {
   host,
   intIn,
   isAddress,
+  list,
   nonEmptyList,
   oneOf,
   port,
@@ -76,6 +78,27 @@ export function refineSecret(
   }
 }
 
+/** IMAP: what happens to a delivered message that is not kept: `delete` or `{ moveTo: FOLDER }`. */
+const afterDelivery = () =>
+  z.unknown().transform((value, ctx): 'delete' | { moveTo: string } => {
+    if (value === 'delete') return value;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const keys = Object.keys(value);
+      const moveTo = (value as { moveTo?: unknown }).moveTo;
+      if (keys.length === 1 && typeof moveTo === 'string' && moveTo.trim() !== '' && !/[*%]/.test(moveTo))
+        return { moveTo: moveTo.trim() };
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected delete or { moveTo: FOLDER }, got ${showValue(value)}`,
+      params: {
+        hint: 'afterDelivery: delete, or afterDelivery: { moveTo: Archive }; keep: true keeps mail and marks it read',
+      },
+      input: value,
+    });
+    return z.NEVER;
+  });
+
 /** One address or a list of them, always a list on output. */
 const recipients = () =>
   z.unknown().transform((value, ctx): string[] => {
@@ -135,6 +158,11 @@ export const mailboxSchema = strict({
   rules: rulesSchema().optional(),
   fallback: address().optional(),
   envelopeSender: envelopeSender().optional(),
+  /** IMAP: folder names or LIST patterns ("*"); default [INBOX]. */
+  folders: nonEmptyList(text('a folder name or pattern')).optional(),
+  /** IMAP: special-use flags (\\Sent) or names a wildcard skips; default Sent, Trash, Junk, Drafts. */
+  exclude: list(text('a special-use flag like \\Sent or a folder name')).optional(),
+  afterDelivery: afterDelivery().optional(),
   keep: bool().default(false),
   deleteAfterDays: intIn(1, 36_500).optional(),
   interval: duration().optional(),
@@ -178,6 +206,31 @@ export const mailboxSchema = strict({
         },
       });
     }
+    if (mailbox.protocol === 'pop3') {
+      for (const key of ['folders', 'exclude', 'afterDelivery'] as const) {
+        if (mailbox[key] === undefined) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} is an IMAP setting`,
+          params: { hint: 'set protocol: imap, or remove it (POP3 has one folder and deletes or keeps)' },
+        });
+      }
+    }
+    const moveTo = typeof mailbox.afterDelivery === 'object' ? mailbox.afterDelivery.moveTo : undefined;
+    if (
+      moveTo !== undefined &&
+      (mailbox.folders ?? ['INBOX']).some(
+        (f) => f === moveTo || (f.toUpperCase() === moveTo.toUpperCase() && moveTo.toUpperCase() === 'INBOX'),
+      )
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['afterDelivery', 'moveTo'],
+        message: `moveTo ${moveTo} is also a folder Postbote reads`,
+        params: { hint: 'moved mail would be fetched again: move to a folder not listed in folders' },
+      });
+    }
     if (mailbox.protocol === 'imap' && (mailbox.auth === 'user' || mailbox.auth === 'apop')) {
       ctx.addIssue({
         code: 'custom',
@@ -187,7 +240,13 @@ export const mailboxSchema = strict({
       });
     }
   })
-  .transform((mailbox) => ({ ...mailbox, port: mailbox.port ?? defaultPort(mailbox.protocol, mailbox.tls) }));
+  .transform((mailbox) => ({
+    ...mailbox,
+    port: mailbox.port ?? defaultPort(mailbox.protocol, mailbox.tls),
+    folders: mailbox.folders ?? ['INBOX'],
+    exclude: mailbox.exclude ?? [...DEFAULT_EXCLUDE],
+    afterDelivery: mailbox.afterDelivery ?? ('delete' as const),
+  }));
 
 /** The well-known port for the protocol: implicit TLS has its own port, STARTTLS shares the plain one. */
 export function defaultPort(protocol: 'pop3' | 'imap', tls: (typeof TLS_MODES)[number]): number {

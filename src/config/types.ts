@@ -26,20 +26,32 @@ export type TargetConfig = Simplify<
 >;
 
 export type MailboxConfig = Simplify<
-  Omit<RawMailbox, 'password' | 'ca' | 'interval' | 'maxMessageSize' | 'envelopeSender' | 'deliverTo'> & {
-    /** Resolved from password (after ${VAR}) or the contents of passwordFile. Never log it. */
-    password: string;
-    ca?: string;
-    caPem?: string;
-    /** Milliseconds; defaults to scheduler.interval. */
-    interval: number;
-    /** Bytes; defaults to delivery.maxMessageSize. */
-    maxMessageSize: number;
-    /** Defaults to delivery.envelopeSender. */
-    envelopeSender: EnvelopeSender;
-    /** Fixed recipients; empty for a catchAll mailbox. */
-    deliverTo: string[];
-  }
+  Omit<
+    RawMailbox,
+    | 'password'
+    | 'ca'
+    | 'interval'
+    | 'maxMessageSize'
+    | 'envelopeSender'
+    | 'deliverTo'
+    | 'folders'
+    | 'exclude'
+    | 'afterDelivery'
+  > &
+    Partial<Pick<RawMailbox, 'folders' | 'exclude' | 'afterDelivery'>> & {
+      /** Resolved from password (after ${VAR}) or the contents of passwordFile. Never log it. */
+      password: string;
+      ca?: string;
+      caPem?: string;
+      /** Milliseconds; defaults to scheduler.interval. */
+      interval: number;
+      /** Bytes; defaults to delivery.maxMessageSize. */
+      maxMessageSize: number;
+      /** Defaults to delivery.envelopeSender. */
+      envelopeSender: EnvelopeSender;
+      /** Fixed recipients; empty for a catchAll mailbox. */
+      deliverTo: string[];
+    }
 >;
 
 export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;

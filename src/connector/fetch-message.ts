@@ -51,6 +51,7 @@ export async function fetchAndDeliver(
     uid: msg.uid,
     sourceSize: msg.size,
     headerDigest: headerDigest(spooled.header),
+    ...(msg.internalDate !== undefined ? { sourceDate: msg.internalDate } : {}),
     spoolKey: spooled.key,
     size: spooled.size,
     sha256: spooled.sha256,

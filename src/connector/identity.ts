@@ -3,6 +3,7 @@
 // only stands for a record when the listed size matches and, where there is reason to doubt, the header
 // digest from TOP n 0 matches too. Whatever cannot be proved the same is treated as new: fetching a
 // message twice costs a duplicate check, treating a new one as done would lose it.
+import { parseImapUid } from '../imap/uid.js';
 import type { SourceListing, SourceMessage } from '../source/types.js';
 import type { MessageRecord } from '../store/types.js';
 
@@ -55,10 +56,13 @@ export async function identify(
     }
     let record: MessageRecord | undefined;
     if (sameSize.length > 0) {
+      // IMAP never reuses a UID within a UIDVALIDITY (RFC 3501 2.3.1.1), so new mail before a known uid
+      // is no reason to doubt it there (and would cost a header fetch per known message in keep mode).
+      const reusable = parseImapUid(msg.uid) === undefined;
       const doubt =
         (listedTimes.get(msg.uid) ?? 0) > 1 ||
         sameSize.length > 1 ||
-        afterFresh ||
+        (afterFresh && reusable) ||
         sameSize.some((r) => r.sourceRemovedAt !== null);
       record = doubt ? await verified(msg, sameSize, digestOf, out.notes) : sameSize[0];
     }
@@ -103,4 +107,65 @@ async function verified(
   if (!same)
     notes.push(`uid ${JSON.stringify(msg.uid)} now names a message with other headers: a new message`);
   return same;
+}
+
+export interface Rebased {
+  /** Records recognised in a folder that got a new UIDVALIDITY, with the uid they have now. */
+  renamed: Array<{ record: MessageRecord; uid: string }>;
+  notes: string[];
+}
+
+/**
+ * IMAP: a folder whose UIDVALIDITY changed (recreated, migrated to another server) lists all its
+ * messages under new uids. Known records of that folder are matched to listed messages by Message-ID,
+ * size and internal date, each at most once; what matches takes the new uid, the rest is new mail
+ * (fetched, and still subject to the duplicate check). Records without a Message-ID cannot be
+ * recognised: their message is fetched again rather than risk losing another.
+ */
+export function rebaseImapUids(listing: SourceListing, records: readonly MessageRecord[]): Rebased {
+  const out: Rebased = { renamed: [], notes: [] };
+  const current = new Map<string, string>();
+  for (const m of listing.messages) {
+    const id = parseImapUid(m.uid);
+    if (id) current.set(id.folder, id.uidValidity);
+  }
+  if (current.size === 0) return out;
+  const knownUids = new Set(records.map((r) => r.uid));
+  const stale = new Map<string, MessageRecord[]>();
+  for (const r of records) {
+    if (r.detachedAt != null) continue;
+    const id = parseImapUid(r.uid);
+    const now = id && current.get(id.folder);
+    if (!id || now === undefined || now === id.uidValidity) continue;
+    const list = stale.get(id.folder) ?? [];
+    list.push(r);
+    stale.set(id.folder, list);
+  }
+  for (const [folder, olds] of stale) {
+    const candidates = listing.messages.filter((m) => {
+      const id = parseImapUid(m.uid);
+      return id?.folder === folder && !knownUids.has(m.uid);
+    });
+    const used = new Set<number>();
+    for (const r of olds) {
+      if (!r.messageId) continue;
+      const found = candidates.find(
+        (m) =>
+          !used.has(m.num) &&
+          m.messageId === r.messageId &&
+          m.size === (r.sourceSize ?? r.size) &&
+          (r.sourceDate == null || m.internalDate === undefined || m.internalDate === r.sourceDate),
+      );
+      if (!found) continue;
+      used.add(found.num);
+      out.renamed.push({ record: r, uid: found.uid });
+    }
+    const was = [...new Set(olds.map((r) => parseImapUid(r.uid)?.uidValidity))].join(', ');
+    out.notes.push(
+      `folder ${folder}: UIDVALIDITY changed from ${was} to ${current.get(folder)} (folder recreated or server migrated): ` +
+        `${used.size} known messages recognised by Message-ID, size and date and not fetched again, ` +
+        `${candidates.length - used.size} listed messages treated as new`,
+    );
+  }
+  return out;
 }

@@ -15,7 +15,7 @@ import {
   origin,
   releasedLimit,
 } from './fetch-message.js';
-import { identify } from './identity.js';
+import { identify, rebaseImapUids } from './identity.js';
 import { prefetched } from './prefetch.js';
 import { type ReadFailureVerdict, readFailure, releasedReadFailure, topDigest } from './read-failure.js';
 
@@ -187,6 +187,12 @@ export async function runMailboxPass(
         if (round === 1) problems.push(err);
         log.warn({ line: r.line.slice(0, 200) }, err.message);
       }
+      const rebased = rebaseImapUids(listing, [...known.values()]);
+      for (const note of rebased.notes) log.warn(note);
+      if (rebased.renamed.length > 0) {
+        await ctx.store.reassignUids(rebased.renamed.map((r) => ({ id: r.record.id, uid: r.uid })));
+        for (const r of rebased.renamed) known.set(r.record.id, { ...r.record, uid: r.uid });
+      }
       const open = session;
       const ids = await identify(listing, [...known.values()], (m) => topDigest(open, m));
       for (const note of ids.notes) log.warn(note);
@@ -350,14 +356,28 @@ async function removeAtSource(
     await ctx.store.sync();
   }
   const refused = remove.length > 0 ? await session.delete(remove.map((r) => r.msg)) : [];
-  const problems = refused.map((r) => {
-    const err = toPostboteError(r.error, `${plan.protocol} ${plan.host}`);
-    ctx.logger.warn(
-      { mailbox: plan.name, uid: r.message.uid, err: err.toJSON() },
-      `message ${r.message.uid} not removed: ${err.describe()}`,
-    );
-    return err;
-  });
+  // Keep mode: what stays on the server is marked read (IMAP \Seen), so the user sees it was handled.
+  if (plan.keep && session.markKept) {
+    const removing = new Set(remove.map((r) => r.msg.num));
+    const kept = listed.filter((m) => {
+      const rec = matched.get(m.num);
+      if (!rec || !FINAL_STATES.has(rec.state) || removing.has(m.num)) return false;
+      return !(rec.state === 'quarantined' && rec.spoolKey === null); // never read: stays unread
+    });
+    if (kept.length > 0) refused.push(...(await session.markKept(kept)));
+  }
+  // Deferred: marked, not yet removed (said so by the session), tried again by the next pass.
+  const problems = refused
+    .filter((r) => !r.deferred)
+    .map((r) => {
+      const err = toPostboteError(r.error, `${plan.protocol} ${plan.host}`);
+      const what = remove.some((x) => x.msg.num === r.message.num) ? 'removed' : 'marked read';
+      ctx.logger.warn(
+        { mailbox: plan.name, uid: r.message.uid, err: err.toJSON() },
+        `message ${r.message.uid} not ${what}: ${err.describe()}`,
+      );
+      return err;
+    });
   await session.close();
   const refusedNums = new Set(refused.map((r) => r.message.num));
   const gone = remove.filter((r) => !refusedNums.has(r.msg.num));

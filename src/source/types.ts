@@ -1,4 +1,4 @@
-// The contract between the connector and a provider mailbox. POP3 implements it now; IMAP slots in later.
+// The contract between the connector and a provider mailbox, implemented by POP3 (src/pop3) and IMAP (src/imap).
 import type { Readable } from 'node:stream';
 
 export type SourceProtocol = 'pop3' | 'imap';
@@ -10,6 +10,12 @@ export interface SourceMessage {
   num: number;
   /** Size in octets as the server reports it (POP3 LIST counts CRLF; may differ from the bytes received). */
   size: number;
+  /**
+   * What the server tells without a fetch (IMAP ENVELOPE, INTERNALDATE): lets a message be recognised
+   * after its uid changed (a new UIDVALIDITY). Message-ID without angle brackets; date in epoch ms.
+   */
+  messageId?: string;
+  internalDate?: number;
 }
 
 /** A listing line the session could not trust, left alone (never fetched, never deleted) and reported. */
@@ -29,6 +35,11 @@ export interface SourceListing {
 export interface RefusedDeletion {
   message: SourceMessage;
   error: Error;
+  /**
+   * Marked but deliberately not removed yet (IMAP without UIDPLUS while others' messages are flagged
+   * \Deleted: a plain EXPUNGE would remove theirs too). Not a failure: the next pass tries again.
+   */
+  deferred?: boolean;
 }
 
 /** What a server asks of its clients (POP3 CAPA, RFC 2449), as far as it said. */
@@ -71,6 +82,11 @@ export interface SourceSession {
    * Rejects only when the session itself failed (connection lost).
    */
   delete(messages: SourceMessage[]): Promise<RefusedDeletion[]>;
+  /**
+   * Optional: marks delivered messages that stay on the server (keep mode) as read, IMAP \Seen.
+   * Returns what the server refused; a source without read flags (POP3) leaves it out.
+   */
+  markKept?(messages: SourceMessage[]): Promise<RefusedDeletion[]>;
   /** Commits deletions (POP3 QUIT) and closes. */
   close(): Promise<void>;
   /** Drops the connection without committing anything (deletions stay undone). */

@@ -93,4 +93,10 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    // IMAP (SQLite's version 4): the message's INTERNALDATE when it was fetched; with Message-ID and
+    // size it recognises a message whose folder got a new UIDVALIDITY.
+    version: 3,
+    sql: 'ALTER TABLE messages ADD COLUMN source_date BIGINT;',
+  },
 ];

@@ -120,8 +120,8 @@ export class PostgresStore implements Store {
       const [row] = await this.db.q<MessageRow>(
         c,
         `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
-             recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest)
-           VALUES ($1, $2, 'spooled', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14) RETURNING *`,
+             recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest, source_date)
+           VALUES ($1, $2, 'spooled', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15) RETURNING *`,
         [
           m.mailbox,
           m.uid,
@@ -137,6 +137,7 @@ export class PostgresStore implements Store {
           m.explanation ? JSON.stringify(m.explanation) : null,
           m.sourceSize ?? null,
           m.headerDigest ?? null,
+          m.sourceDate ?? null,
         ],
       );
       // Read at last: whatever failed before is history.
@@ -241,6 +242,17 @@ export class PostgresStore implements Store {
       at,
       ids,
     ]);
+  }
+
+  async reassignUids(changes: Array<{ id: number; uid: string }>): Promise<void> {
+    this.beforeWrite();
+    if (changes.length === 0) return;
+    await this.db.q(
+      this.pool,
+      `UPDATE messages SET uid = c.uid FROM unnest($1::bigint[], $2::text[]) AS c(id, uid)
+         WHERE messages.id = c.id`,
+      [changes.map((c) => c.id), changes.map((c) => c.uid)],
+    );
   }
 
   async detach(ids: number[], at: number): Promise<void> {

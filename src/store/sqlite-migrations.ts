@@ -127,4 +127,11 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    // IMAP: source_date is the message's
+    // INTERNALDATE when it was fetched: with Message-ID and size it recognises a message whose folder got
+    // a new UIDVALIDITY (recreated, migrated), whose uid is then updated instead of delivering it again.
+    version: 4,
+    sql: `ALTER TABLE messages ADD COLUMN source_date INTEGER;`,
+  },
 ];

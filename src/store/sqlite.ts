@@ -48,6 +48,7 @@ export interface MessageRow {
   source_size?: number | null;
   header_digest?: string | null;
   detached_at?: number | null;
+  source_date?: number | null;
 }
 
 export function fromRow(row: MessageRow): MessageRecord {
@@ -74,6 +75,7 @@ export function fromRow(row: MessageRow): MessageRecord {
     sourceSize: row.source_size ?? null,
     headerDigest: row.header_digest ?? null,
     detachedAt: row.detached_at ?? null,
+    sourceDate: row.source_date ?? null,
   };
 }
 
@@ -176,8 +178,8 @@ export class SqliteStore implements Store {
     const insert = this.db.transaction(() => {
       const row = this.sql(
         `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
-             recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest)
-           VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+             recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest, source_date)
+           VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
       ).get(
         m.mailbox,
         m.uid,
@@ -194,6 +196,7 @@ export class SqliteStore implements Store {
         m.explanation ? JSON.stringify(m.explanation) : null,
         m.sourceSize ?? null,
         m.headerDigest ?? null,
+        m.sourceDate ?? null,
       ) as MessageRow;
       // Read at last: whatever failed before is history.
       this.sql('DELETE FROM read_failures WHERE mailbox = ? AND uid = ?').run(m.mailbox, m.uid);
@@ -289,6 +292,13 @@ export class SqliteStore implements Store {
     const stmt = this.sql('UPDATE messages SET detached_at = ? WHERE id = ? AND detached_at IS NULL');
     this.db.transaction(() => {
       for (const id of ids) stmt.run(at, id);
+    })();
+  }
+
+  async reassignUids(changes: Array<{ id: number; uid: string }>): Promise<void> {
+    const stmt = this.sql('UPDATE messages SET uid = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const c of changes) stmt.run(c.uid, c.id);
     })();
   }
 

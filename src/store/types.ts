@@ -69,6 +69,8 @@ export interface MessageRecord {
    * by the server for another message); null while it does.
    */
   detachedAt?: number | null;
+  /** IMAP INTERNALDATE (epoch ms) when it was fetched, to recognise it under a new UIDVALIDITY; null for POP3. */
+  sourceDate?: number | null;
 }
 
 /** A message that could not be read from the source (RETR refused or unreadable), counted across passes. */
@@ -97,6 +99,8 @@ export interface NewMessage {
   explanation?: string[];
   sourceSize?: number;
   headerDigest?: string;
+  /** IMAP INTERNALDATE, epoch ms. */
+  sourceDate?: number;
 }
 
 /** The bytes of a message recorded without them (released after quarantine unfetched), now spooled. */
@@ -207,6 +211,11 @@ export interface Store {
    * message. They stay in the log (and in delivery, if pending) but never match a listing again.
    */
   detach(ids: number[], at: number): Promise<void>;
+  /**
+   * Gives records a new source uid: the same messages, recognised under a new IMAP UIDVALIDITY
+   * (folder recreated, server migrated), so they are neither fetched nor delivered again.
+   */
+  reassignUids(changes: Array<{ id: number; uid: string }>): Promise<void>;
   /** Counts one more failed read of a message (RETR refused, unreadable); returns the count so far. */
   noteReadFailure(failure: ReadFailure): Promise<number>;
   /** Gives a record kept without its bytes (quarantined unfetched, then released) its spooled bytes. */

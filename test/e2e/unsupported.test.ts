@@ -35,22 +35,3 @@ test('route and backup refuse a postgres:// state with what to do instead', asyn
   assert.match(backup.stderr, /pg_dump/);
   assert.doesNotMatch(route.stderr + backup.stderr, /:pw@/, 'the password is never shown');
 });
-
-for (const [name, yaml, message] of [
-  [
-    'protocol: imap',
-    (dir: string) => base(join(dir, 'state'), 'imap'),
-    /^postbote: mailbox info: protocol imap is not supported yet - use protocol: pop3\n$/,
-  ],
-] as const) {
-  test(`${name} is refused by check, fetch, route and run with the same message`, async () => {
-    const file = join(tmp.path, `${name.replace(/\W+/g, '-')}.yaml`);
-    await writeFile(file, yaml(tmp.path));
-    for (const args of [['check'], ['fetch'], ['route', '-m', 'info'], ['run'], ['queue']]) {
-      const r = await runCli([...args, '-c', file]);
-      assert.equal(r.code, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, message, args[0]);
-      assert.equal(r.stdout, '', args[0]);
-    }
-  });
-}

@@ -83,6 +83,27 @@ mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
 pop3_lock_session = yes
 
+# IMAP folders with special-use flags (RFC 6154), as providers announce them; they exist once a test
+# creates them (Maildir++: .Sent, .Archive, … next to cur/new/tmp).
+namespace inbox {
+  inbox = yes
+  mailbox Sent {
+    special_use = \\Sent
+  }
+  mailbox Trash {
+    special_use = \\Trash
+  }
+  mailbox Junk {
+    special_use = \\Junk
+  }
+  mailbox Drafts {
+    special_use = \\Drafts
+  }
+  mailbox Archive {
+    special_use = \\Archive
+  }
+}
+
 # %n: the file is keyed by local part, so POP3 logins ("alice") and LMTP recipients
 # ("alice@localhost") find the same user.
 passdb {

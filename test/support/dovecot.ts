@@ -50,6 +50,14 @@ export interface Dovecot {
   /** Messages in new/ and cur/, not counting those flagged deleted. */
   count(user: string): number;
   messages(user: string): Buffer[];
+  /**
+   * A folder's Maildir (IMAP name with '.' as separator, e.g. 'Archive'; 'INBOX' is the user's Maildir),
+   * created on first use; seed, count and read it with the functions of maildir.ts via `seedFolder`.
+   */
+  folder(user: string, name: string): Promise<string>;
+  seedFolder(user: string, name: string, messages: Buffer[]): Promise<void>;
+  /** Maildir flags (the letters after ":2,") of each message of a folder, in seeding order. */
+  flags(user: string, name: string): string[];
   /** The instance's log so far, to attach to a failing assertion. */
   log(): string;
   stop(): Promise<void>;
@@ -124,6 +132,21 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
     seed: (user, messages) => seedMaildir(maildir(user), messages, uid, gid),
     count: (user) => listMessages(maildir(user)).length,
     messages: (user) => readMessages(maildir(user)),
+    folder: async (user, name) => {
+      const dir = folderDir(maildir(user), name);
+      await createMaildir(dir, uid, gid);
+      return dir;
+    },
+    seedFolder: async (user, name, messages) => {
+      const dir = folderDir(maildir(user), name);
+      await createMaildir(dir, uid, gid);
+      await seedMaildir(dir, messages, uid, gid);
+    },
+    flags: (user, name) =>
+      listMessages(folderDir(maildir(user), name), true).map((f) => {
+        const info = f.indexOf(':2,');
+        return info < 0 ? '' : f.slice(info + 3);
+      }),
     log: () => readLog(files.log),
     stop: () => {
       stopped ??= (async () => {
@@ -134,6 +157,11 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
       return stopped;
     },
   };
+}
+
+/** Maildir++ layout: folder "A.B" is the directory ".A.B" inside the Maildir; INBOX is the Maildir itself. */
+function folderDir(maildir: string, name: string): string {
+  return name.toUpperCase() === 'INBOX' ? maildir : path.join(maildir, `.${name}`);
 }
 
 async function launch(

@@ -47,7 +47,7 @@ export async function seedMaildir(
 }
 
 /** File names (with their sub-directory) of the messages present, without those flagged deleted (T). */
-export function listMessages(maildir: string): string[] {
+export function listMessages(maildir: string, withDeleted = false): string[] {
   const files: string[] = [];
   for (const sub of ['new', 'cur']) {
     let names: string[];
@@ -57,7 +57,7 @@ export function listMessages(maildir: string): string[] {
       continue;
     }
     for (const name of names) {
-      if (name.startsWith('.') || isFlaggedDeleted(name)) continue;
+      if (name.startsWith('.') || (!withDeleted && isFlaggedDeleted(name))) continue;
       files.push(path.join(sub, name));
     }
   }
