@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium) when they are missing.
+# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium, rspamd, spamd,
+# clamd) when they are missing.
 # The packaged daemons are kept from starting: the tests run private instances on loopback ports.
 # Idempotent: with everything present it changes nothing and needs no network.
 set -euo pipefail
@@ -15,6 +16,10 @@ need=()
 [ -x /usr/sbin/useradd ] || need+=(passwd)
 # The web admin's end-to-end test drives Debian's headless Chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The filter step's tests scan with the real daemons, started privately (src/filters/*.test.ts).
+[ -x /usr/bin/rspamd ] || need+=(rspamd)
+[ -x /usr/sbin/spamd ] || need+=(spamd)
+[ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root, or: apt-get install ${need[*]})" >&2

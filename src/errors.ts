@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'SMTP_RECIPIENT'
   | 'SMTP_DATA'
   | 'SMTP_COMMAND'
+  /** A spam or virus scanner (rspamd, spamd, clamd) down, too slow, or answering nonsense. */
+  | 'FILTER_UNAVAILABLE'
   // local
   | 'SPOOL'
   | 'STORE'

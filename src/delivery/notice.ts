@@ -12,7 +12,8 @@ export const NOTICE_UID_PREFIX = 'notice:';
 
 export function needsNotice(record: MessageRecord): boolean {
   if (record.uid.startsWith(NOTICE_UID_PREFIX)) return false;
-  if (record.state === 'quarantined') return true;
+  // A filter's quarantine tells the postmaster only when configured so (virus.action: notify).
+  if (record.state === 'quarantined') return record.filter?.action !== 'quarantine' || record.filter.notify;
   return record.state === 'delivered' && record.recipients.some((r) => r.status === 'rerouted');
 }
 

@@ -127,4 +127,10 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    // The spam/virus filter's verdict (src/filters/types.ts FilterVerdict as JSON): scanner results, the
+    // action and the header edits delivery applies. NULL: not filtered (no filter configured, or not yet).
+    version: 6,
+    sql: `ALTER TABLE messages ADD COLUMN filter TEXT;`,
+  },
 ];

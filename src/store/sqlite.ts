@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PostboteError } from '../errors.js';
+import type { FilterVerdict } from '../filters/types.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { activity, fetchedSince, searchMessageRows, sessionsOf } from './sqlite-queries.js';
 import type {
@@ -18,6 +19,7 @@ import type {
   MessageState,
   NewMessage,
   ReadFailure,
+  RecipientRecord,
   SeenCopy,
   SessionRecord,
   Store,
@@ -46,6 +48,7 @@ interface MessageRow {
   source_size?: number | null;
   header_digest?: string | null;
   detached_at?: number | null;
+  filter?: string | null;
 }
 
 function fromRow(row: MessageRow): MessageRecord {
@@ -71,6 +74,7 @@ function fromRow(row: MessageRow): MessageRecord {
     sourceSize: row.source_size ?? null,
     headerDigest: row.header_digest ?? null,
     detachedAt: row.detached_at ?? null,
+    filter: row.filter ? JSON.parse(row.filter) : null,
   };
 }
 
@@ -309,6 +313,18 @@ export class SqliteStore implements Store {
         temporary: false,
       });
     }
+    return fromRow(row);
+  }
+
+  async recordFilter(
+    id: number,
+    verdict: FilterVerdict,
+    recipients: RecipientRecord[],
+  ): Promise<MessageRecord> {
+    const row = this.sql(
+      'UPDATE messages SET filter = ?, recipients = ?, updated_at = ? WHERE id = ? RETURNING *',
+    ).get(JSON.stringify(verdict), JSON.stringify(recipients), verdict.at, id) as MessageRow | undefined;
+    if (!row) throw new PostboteError('STORE', `message ${id} is not in the store`, { temporary: false });
     return fromRow(row);
   }
 
