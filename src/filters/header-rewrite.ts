@@ -101,8 +101,14 @@ export function headerRewriter(edits: HeaderEdits): Transform {
         if (lf === -1) {
           // A line without its end yet: held, but never more than the field bound.
           if (data.length > MAX_HELD_FIELD) {
-            add(this, data);
-            midLine = streaming !== undefined;
+            const continuation = data[0] === 0x20 || data[0] === 0x09;
+            if (continuation && streaming !== undefined) {
+              if (streaming === 'keep') this.push(data);
+            } else {
+              if (!continuation) flushField(this);
+              add(this, data); // over the bound: the field's fate is decided now
+            }
+            midLine = true;
             data = Buffer.alloc(0);
           }
           partial = Buffer.from(data);
