@@ -88,7 +88,8 @@ async function started(
   child.removeAllListeners('exit');
 }
 
-export async function startClamd(): Promise<Daemon> {
+/** `port`: a given one (a test bringing a scanner "back" where it was configured). */
+export async function startClamd(options: { port?: number } = {}): Promise<Daemon> {
   const dir = await makeTempDir('postbote-clamd-');
   const db = path.join(dir.path, 'db');
   await mkdir(db);
@@ -97,7 +98,7 @@ export async function startClamd(): Promise<Daemon> {
   await writeFile(path.join(db, 'postbote.ndb'), `Eicar-Test-Signature:0:*:${hex}\n`);
   const md5 = createHash('md5').update(OWN_TEST_FILE).digest('hex');
   await writeFile(path.join(db, 'postbote.hdb'), `${md5}:${OWN_TEST_FILE.length}:${OWN_SIGNATURE}\n`);
-  const [port] = (await freePorts(1)) as [number];
+  const port = options.port ?? ((await freePorts(1)) as [number])[0];
   const socket = path.join(dir.path, 'clamd.sock');
   const logFile = path.join(dir.path, 'clamd.log');
   const conf = path.join(dir.path, 'clamd.conf');
