@@ -21,6 +21,8 @@ interface Preview {
   subject: string | null;
   /** The store's state when the message was already fetched (then it is not routed again). */
   known?: string;
+  /** The spam/virus filter's verdict of a fetched message (src/filters/), one line. */
+  filter?: string;
   outcome?: RoutingOutcome;
 }
 
@@ -66,7 +68,14 @@ export async function routeCommand(o: {
         const subject = firstHeader(headers, 'subject') ?? null;
         const rec = known.get(msg.num);
         if (rec) {
-          previews.push({ uid: msg.uid, size: msg.size, subject, known: rec.state });
+          const filter = rec.filter?.summary;
+          previews.push({
+            uid: msg.uid,
+            size: msg.size,
+            subject,
+            known: rec.state,
+            ...(filter ? { filter } : {}),
+          });
           continue;
         }
         const plan = { envelopeSender: mailbox.envelopeSender, user: mailbox.user };
@@ -128,6 +137,7 @@ function print(mailbox: string, previews: Preview[]): void {
     console.log(`\n${p.uid} (${p.size} bytes) ${p.subject ?? '(no subject)'}`);
     if (p.known) {
       console.log(`  already fetched: ${p.known}`);
+      if (p.filter) console.log(`  filter: ${p.filter}`);
       continue;
     }
     const o = p.outcome!;
