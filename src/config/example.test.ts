@@ -29,6 +29,10 @@ test('postbote.example.yaml loads cleanly with its variables and password file i
     );
     assert.equal(config.mailboxes[1]!.catchAll?.rewriteDomain, 'corp.local');
     assert.equal(config.state, join(dir, 'data'));
+    assert.deepEqual(
+      config.filters?.scanners.map((s) => s.type),
+      ['rspamd', 'clamd'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
