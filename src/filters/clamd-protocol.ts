@@ -5,6 +5,8 @@ export type ClamdParse =
   | { kind: 'more' }
   | { kind: 'clean' }
   | { kind: 'infected'; virus: string }
+  /** Over clamd's StreamMaxLength: not a fault of clamd, the message is passed unscanned and marked. */
+  | { kind: 'too-large'; message: string }
   | { kind: 'error'; message: string };
 
 /** z-prefixed commands end with NUL, and so do their replies. */
@@ -26,6 +28,7 @@ export function parseClamdReply(data: Buffer): ClamdParse {
   const line = (end === -1 ? data : data.subarray(0, end)).toString('latin1');
   if (end === -1 && !line.includes('\n')) return { kind: 'more' };
   const text = line.trim();
+  if (/size limit exceeded\. ERROR$/.test(text)) return { kind: 'too-large', message: text };
   if (/ ERROR$/.test(text)) return { kind: 'error', message: text };
   const found = /^(?:stream|[^:]*): (.+) FOUND$/.exec(text);
   if (found?.[1]) return { kind: 'infected', virus: found[1] };

@@ -6,7 +6,7 @@ import { type Endpoint, endpointName, exchange, writeStream } from './socket-exc
 // One reply line: "stream: <signature> FOUND" — signatures are short; 4 KiB is plenty and bounds it.
 const MAX_CLAMD_REPLY = 4096;
 
-export type ClamdVerdict = { infected: false } | { infected: true; virus: string };
+export type ClamdVerdict = { infected: false; tooLarge?: string } | { infected: true; virus: string };
 
 export function clamdScan(endpoint: Endpoint, body: () => Readable, timeout: number): Promise<ClamdVerdict> {
   return exchange<ClamdVerdict>({
@@ -23,6 +23,7 @@ export function clamdScan(endpoint: Endpoint, body: () => Readable, timeout: num
       const r = parseClamdReply(reply);
       if (r.kind === 'more') return r;
       if (r.kind === 'error') return r;
+      if (r.kind === 'too-large') return { kind: 'done', value: { infected: false, tooLarge: r.message } };
       return {
         kind: 'done',
         value: r.kind === 'clean' ? { infected: false } : { infected: true, virus: r.virus },

@@ -67,7 +67,12 @@ describe('parseClamdReply', () => {
     [
       'size limit',
       'INSTREAM size limit exceeded. ERROR\0',
-      { kind: 'error', message: 'INSTREAM size limit exceeded. ERROR' },
+      { kind: 'too-large', message: 'INSTREAM size limit exceeded. ERROR' },
+    ],
+    [
+      'another error',
+      "stream: Can't allocate memory ERROR\0",
+      { kind: 'error', message: "stream: Can't allocate memory ERROR" },
     ],
     ['partial', 'stream: O', { kind: 'more' }],
     ['empty', '', { kind: 'more' }],

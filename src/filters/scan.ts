@@ -87,6 +87,14 @@ async function scanOne(s: ScannerConfig, input: ScanInput, timeout: number): Pro
     : { host: s.host ?? '127.0.0.1', port: s.port ?? SCANNER_PORTS[s.type] };
   if (s.type === 'clamd') {
     const v = await clamdScan(endpoint, input.open, timeout);
+    if (!v.infected && v.tooLarge) {
+      return {
+        scanner: s.type,
+        type: s.type,
+        status: 'skipped',
+        reason: `too large for clamd (${v.tooLarge}; its StreamMaxLength)`,
+      };
+    }
     return v.infected
       ? { scanner: s.type, type: s.type, status: 'infected', virus: v.virus }
       : { scanner: s.type, type: s.type, status: 'clean' };

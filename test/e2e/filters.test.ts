@@ -185,8 +185,8 @@ describe('scanner clients against the real daemons', { skip }, () => {
     assert.ok(own.infected && own.virus.startsWith(OWN_SIGNATURE), JSON.stringify(own));
   });
 
-  test('the message is streamed in chunks: 3 MB in 64 KiB pieces is scanned whole', async () => {
-    const big = Buffer.concat([message('Big', 'x'.repeat(3_000_000)), Buffer.from(`${EICAR}\r\n`)]);
+  test('the message is streamed in chunks: 900 KB in 64 KiB pieces is scanned whole', async () => {
+    const big = Buffer.concat([message('Big', 'x'.repeat(900_000)), Buffer.from(`${EICAR}\r\n`)]);
     const chunks = () =>
       Readable.from(
         Array.from({ length: Math.ceil(big.length / 65536) }, (_, i) =>
@@ -329,6 +329,16 @@ describe('the filter step before delivery', { skip }, () => {
         `^X-Postbote-Filter: not scanned by clamd: too large \\(${VIRUS.length} bytes, maxScanSize 100\\)`,
         'm',
       ),
+    );
+  });
+
+  test('a message over clamd’s own StreamMaxLength is delivered, marked unscanned, not deferred', async () => {
+    const w = await world(message('Big', 'y'.repeat(1_200_000)));
+    const outcome = await w.deliver(filters([at(clamd, 'clamd')]));
+    assert.equal(outcome.record.state, 'delivered');
+    assert.match(
+      head(w.server.received[0]!.body),
+      /^X-Postbote-Filter: not scanned by clamd: too large for clamd \(INSTREAM size limit exceeded/m,
     );
   });
 

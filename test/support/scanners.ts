@@ -113,7 +113,8 @@ export async function startClamd(options: { port?: number } = {}): Promise<Daemo
       `TemporaryDirectory ${path.join(dir.path, 'tmp')}`,
       `PidFile ${path.join(dir.path, 'clamd.pid')}`,
       `LogFile ${logFile}`,
-      'StreamMaxLength 10M',
+      // Small, so a test proves what happens above it without writing much.
+      'StreamMaxLength 1M',
       '',
     ].join('\n'),
   );
