@@ -43,6 +43,12 @@ describe('headerRewriter', () => {
       'Subject: [SPAM] Win\r\n big\r\nSubject: again\r\n\r\nx',
     ],
     [
+      'does not repeat a prefix the subject already has',
+      'Subject: [SPAM] Win\r\n\r\nx',
+      { add: [], remove: [], subjectPrefix: '[SPAM] ' },
+      'Subject: [SPAM] Win\r\n\r\nx',
+    ],
+    [
       'works with bare LF line ends',
       'X-Spam-Status: No\nSubject: s\n\nbody\n',
       { add: [], remove: ['x-spam-status'], subjectPrefix: 'P ' },

@@ -40,8 +40,10 @@ export function headerRewriter(edits: HeaderEdits): Transform {
           const colon = first.indexOf(0x3a);
           // "Subject: x" → "Subject: [SPAM] x": the prefix goes after the colon's single space.
           const at = first[colon + 1] === 0x20 ? colon + 2 : colon + 1;
+          const prefix = Buffer.from(edits.subjectPrefix, 'utf8');
           out.push(first.subarray(0, at));
-          out.push(Buffer.from(edits.subjectPrefix, 'utf8'));
+          // A reply to tagged mail already carries the prefix: not "[SPAM] [SPAM] …".
+          if (!first.subarray(at, at + prefix.length).equals(prefix)) out.push(prefix);
           out.push(first.subarray(at));
           for (const b of field.slice(1)) out.push(b);
         } else for (const b of field) out.push(b);
