@@ -43,7 +43,12 @@ const cleanup: Array<() => Promise<unknown>> = [];
 
 before(async () => {
   if (skip) return;
-  [clamd, spamd, rspamd] = await Promise.all([startClamd(), startSpamd(), startRspamd()]);
+  // Settled one by one: if one daemon fails to start, the others are still stopped in after().
+  const [c, s, r] = await Promise.allSettled([startClamd(), startSpamd(), startRspamd()]);
+  if (c.status === 'fulfilled') clamd = c.value;
+  if (s.status === 'fulfilled') spamd = s.value;
+  if (r.status === 'fulfilled') rspamd = r.value;
+  for (const x of [c, s, r]) if (x.status === 'rejected') throw x.reason;
 });
 after(async () => {
   await Promise.all([clamd?.stop(), spamd?.stop(), rspamd?.stop()]);

@@ -58,8 +58,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
   } catch {
     return;
   }
-  const timeout = delay(5_000).then(() => 'timeout' as const);
-  if ((await Promise.race([exited, timeout])) === 'timeout') {
+  // Cancelled once the daemon exits, so a pending timer does not hold the test process open.
+  const cancel = new AbortController();
+  const timeout = delay(5_000, 'timeout' as const, { signal: cancel.signal }).catch(() => 'exited' as const);
+  const first = await Promise.race([exited.then(() => 'exited' as const), timeout]);
+  cancel.abort();
+  if (first === 'timeout') {
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
@@ -75,17 +79,27 @@ function readLog(file: string): string {
   }
 }
 
+/** Waits for the daemon to listen; if it does not, it is stopped and its folder removed before the error. */
 async function started(
   child: ChildProcess,
   port: number,
   timeoutMs: number,
   log: () => string,
+  dir: { remove(): Promise<void> },
 ): Promise<void> {
   const died = new Promise<never>((_, reject) =>
     child.once('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${log()}`))),
   );
-  await Promise.race([waitForPort(port, '127.0.0.1', timeoutMs), died]);
-  child.removeAllListeners('exit');
+  try {
+    await Promise.race([waitForPort(port, '127.0.0.1', timeoutMs), died]);
+  } catch (err) {
+    const text = log();
+    await stopChild(child);
+    await dir.remove();
+    throw new Error(`${(err as Error).message}\n${text}`);
+  } finally {
+    child.removeAllListeners('exit');
+  }
 }
 
 /** `port`: a given one (a test bringing a scanner "back" where it was configured). */
@@ -120,7 +134,7 @@ export async function startClamd(options: { port?: number } = {}): Promise<Daemo
   );
   const child = run('/usr/sbin/clamd', ['-c', conf], logFile);
   const log = () => readLog(logFile) + readLog(path.join(dir.path, 'stdout.log'));
-  await started(child, port, STARTUP_MS, log);
+  await started(child, port, STARTUP_MS, log, dir);
   return {
     port,
     socket,
@@ -164,7 +178,7 @@ export async function startSpamd(): Promise<Daemon> {
     logFile,
   );
   const log = () => readLog(logFile) + readLog(path.join(dir.path, 'stdout.log'));
-  await started(child, port, STARTUP_MS, log);
+  await started(child, port, STARTUP_MS, log, dir);
   return {
     port,
     log,
@@ -224,7 +238,7 @@ export async function startRspamd(): Promise<Daemon> {
     path.join(dir.path, 'x.log'),
   );
   const log = () => readLog(logFile) + readLog(path.join(dir.path, 'stdout.log'));
-  await started(child, port, RSPAMD_STARTUP_MS, log);
+  await started(child, port, RSPAMD_STARTUP_MS, log, dir);
   return {
     port,
     log,
