@@ -72,6 +72,11 @@ export async function scanAll(set: FilterSet, input: ScanInput): Promise<ScanOut
   return error ? { kind: 'unavailable', error, results } : { kind: 'scanned', results };
 }
 
+/** Where a scanner is reached, for messages: 'clamd 127.0.0.1:3310', 'clamd /run/clamav/clamd.ctl'. */
+export function scannerWhere(s: ScannerConfig): string {
+  return `${s.type} ${s.socket ?? `${s.host ?? '127.0.0.1'}:${s.port ?? SCANNER_PORTS[s.type]}`}`;
+}
+
 function withHint(err: PostboteError): PostboteError {
   return new PostboteError('FILTER_UNAVAILABLE', err.message, {
     temporary: true,
@@ -81,7 +86,7 @@ function withHint(err: PostboteError): PostboteError {
   });
 }
 
-async function scanOne(s: ScannerConfig, input: ScanInput, timeout: number): Promise<ScanResult> {
+export async function scanOne(s: ScannerConfig, input: ScanInput, timeout: number): Promise<ScanResult> {
   const endpoint: Endpoint = s.socket
     ? { socket: s.socket }
     : { host: s.host ?? '127.0.0.1', port: s.port ?? SCANNER_PORTS[s.type] };

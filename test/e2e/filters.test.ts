@@ -13,6 +13,7 @@ import type { FiltersConfig } from '../../src/config/types.js';
 import { attemptDelivery, type DeliveryContext } from '../../src/delivery/attempt.js';
 import { needsNotice } from '../../src/delivery/notice.js';
 import { Target } from '../../src/delivery/target.js';
+import { checkFilters } from '../../src/filters/check.js';
 import { clamdScan } from '../../src/filters/clamd.js';
 import { rspamdScan } from '../../src/filters/rspamd.js';
 import { filterSet } from '../../src/filters/scan.js';
@@ -200,6 +201,40 @@ describe('scanner clients against the real daemons', { skip }, () => {
       );
     const v = await clamdScan({ port: clamd.port }, chunks, 20_000);
     assert.equal(v.infected, true);
+  });
+});
+
+describe('postbote check for the filters', { skip }, () => {
+  test('each scanner endpoint is probed once, a dead one fails with a fix', async () => {
+    const dead = await freePort();
+    const results = await checkFilters({
+      filters: filters([at(rspamd, 'rspamd'), at(spamd, 'spamd'), at(clamd, 'clamd')]),
+      mailboxes: [
+        {
+          enabled: true,
+          filters: filters([
+            at(clamd, 'clamd'),
+            { type: 'clamd', host: '127.0.0.1', port: dead, onError: 'deliver' },
+          ]),
+        },
+        {
+          enabled: false,
+          filters: filters([{ type: 'spamd', host: '127.0.0.1', port: dead, onError: 'defer' }]),
+        },
+      ] as never,
+    });
+    assert.deepEqual(
+      results.map((r) => [r.subject, r.ok]),
+      [
+        [`scanner rspamd 127.0.0.1:${rspamd.port}`, true],
+        [`scanner spamd 127.0.0.1:${spamd.port}`, true],
+        [`scanner clamd 127.0.0.1:${clamd.port}`, true],
+        [`scanner clamd 127.0.0.1:${dead}`, false],
+      ],
+    );
+    assert.match(results[2]!.detail, /^answered: clamd: clean$/);
+    assert.match(results[3]!.detail, /not reachable/);
+    assert.match(results[3]!.hint ?? '', /delivered unscanned while it is down/);
   });
 });
 
