@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PostboteError } from '../errors.js';
 import { parseRspamdReply, type RspamdEnvelope, type RspamdReply, rspamdHeaders } from './rspamd-protocol.js';
-import { type Endpoint, endpointName } from './socket-exchange.js';
+import { type Endpoint, endpointName, seconds } from './socket-exchange.js';
 
 // The reply lists every symbol with its description: tens of KiB for busy mail; 1 MiB bounds it.
 const MAX_RSPAMD_REPLY = 1024 * 1024;
@@ -42,7 +42,7 @@ export function rspamdScan(
       agent: false,
     });
     const timer = setTimeout(
-      () => done(fail(`no verdict within ${Math.round(timeout / 1000)} s (filters timeout)`)),
+      () => done(fail(`no verdict within ${seconds(timeout)} (filters timeout)`)),
       timeout,
     );
     req.on('error', (err: NodeJS.ErrnoException) =>

@@ -85,6 +85,32 @@ describe('scanAll', () => {
     }
   });
 
+  test('each client gives up on a daemon that takes the message and never answers', async () => {
+    // Half-open allowed: spamd's client ends its request and must still get no reply and no close.
+    const sockets: net.Socket[] = [];
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.resume();
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    for (const type of ['rspamd', 'spamd', 'clamd'] as const) {
+      const set = filterSet({
+        ...config([{ type, host: '127.0.0.1', port, onError: 'defer' }]),
+        timeout: 300,
+      });
+      const started = Date.now();
+      const outcome = await scanAll(set, input);
+      assert.equal(outcome.kind, 'unavailable', type);
+      if (outcome.kind === 'unavailable')
+        assert.match(outcome.error.message, /no verdict within 300 ms/, type);
+      assert.ok(Date.now() - started < 3_000, type);
+    }
+    for (const s of sockets) s.destroy(); // else close() in afterEach waits for them
+  });
+
   test('a message over maxScanSize reaches no scanner', async () => {
     const clamd = await fakeClamd('stream: OK\0');
     const set = filterSet({

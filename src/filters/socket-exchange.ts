@@ -46,7 +46,7 @@ export function exchange<T>(x: Exchange<T>): Promise<T> {
     const fail = (message: string, cause?: unknown) =>
       finish(new PostboteError('FILTER_UNAVAILABLE', message, { temporary: true, where: x.where, cause }));
     const timer = setTimeout(
-      () => fail(`no verdict within ${Math.round(x.timeout / 1000)} s (filters timeout)`),
+      () => fail(`no verdict within ${seconds(x.timeout)} (filters timeout)`),
       x.timeout,
     );
     const tryParse = (atEnd: boolean) => {
@@ -79,6 +79,11 @@ export function exchange<T>(x: Exchange<T>): Promise<T> {
       });
     });
   });
+}
+
+/** '60 s', or '300 ms' below a second. */
+export function seconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }
 
 /** Writes a stream's chunks to the socket through `frame`, waiting for 'drain' (no whole-message copy). */

@@ -350,7 +350,7 @@ describe('the filter step before delivery', { skip }, () => {
     );
     assert.ok(Date.now() - started < 5_000);
     assert.equal(outcome.record.state, 'deferred');
-    assert.match(outcome.record.reason ?? '', /no verdict within 1 s \(filters timeout\)/);
+    assert.match(outcome.record.reason ?? '', /no verdict within 500 ms \(filters timeout\)/);
   });
 
   test('a message over maxScanSize is not sent to the scanners, delivered and marked unscanned', async () => {
