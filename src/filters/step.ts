@@ -15,6 +15,9 @@ export type FilterOutcome =
   /** A scanner with onError: defer is down: nothing recorded, the message waits like for the target. */
   | { kind: 'defer'; error: PostboteError };
 
+/** The reason of a record the filter quarantined starts with this (delivery/notice.ts tells them apart). */
+export const FILTER_REASON_PREFIX = 'filter: ';
+
 // Postmaster notices (delivery/notice.ts NOTICE_UID_PREFIX) are Postbote's own words: never scanned.
 const NOTICE_UID_PREFIX = 'notice:';
 
@@ -60,7 +63,7 @@ export async function filterStep(
     `filter: ${verdict.summary}`,
   );
   if (verdict.action !== 'quarantine') return { kind: 'deliver', record: filtered };
-  const reason = `filter: ${verdict.summary}`;
+  const reason = `${FILTER_REASON_PREFIX}${verdict.summary}`;
   const updated = await ctx.store.recordAttempt(
     record.id,
     {

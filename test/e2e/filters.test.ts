@@ -293,6 +293,9 @@ describe('the filter step before delivery', { skip }, () => {
     assert.ok(outcome.record.spoolKey);
     assert.equal(w.server.received.length, 0);
     assert.equal(needsNotice(outcome.record), false);
+    // Released later and then refused by the target: that quarantine is not the filter's, it is told.
+    const refused = { ...outcome.record, reason: 'refused: info@corp.test: 550 5.7.1 no' };
+    assert.equal(needsNotice(refused), true);
   });
 
   test('a virus is quarantined (never deleted) and the postmaster is told', async () => {
