@@ -1,6 +1,7 @@
 // scanAll against scriptable fake daemons: the per-scanner concurrency cap, onError per scanner, and
 // replies no real daemon gives on demand (a close before the verdict, garbage).
 import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, test } from 'node:test';
@@ -109,6 +110,59 @@ describe('scanAll', () => {
       assert.ok(Date.now() - started < 3_000, type);
     }
     for (const s of sockets) s.destroy(); // else close() in afterEach waits for them
+  });
+
+  test('rspamd gets the message as the body and the envelope, client IP and HELO as headers', async () => {
+    let seen: { headers: IncomingHttpHeaders; body: string; url?: string } | undefined;
+    const http = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen = { headers: req.headers, body: Buffer.concat(chunks).toString(), url: req.url };
+        res.end(
+          JSON.stringify({ action: 'no action', score: 1.5, required_score: 15, symbols: { R_SPF_NA: {} } }),
+        );
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    try {
+      const port = (http.address() as net.AddressInfo).port;
+      const set = filterSet(config([{ type: 'rspamd', host: '127.0.0.1', port, onError: 'defer' }]));
+      const outcome = await scanAll(set, {
+        ...input,
+        envelope: {
+          from: 'a@x',
+          rcpt: ['b@y', 'c@y'],
+          ip: '203.0.113.5',
+          helo: 'mail.x',
+          queueId: 'k1',
+          user: 'info',
+        },
+      });
+      assert.deepEqual(outcome, {
+        kind: 'scanned',
+        results: [
+          {
+            scanner: 'rspamd',
+            type: 'rspamd',
+            status: 'clean',
+            score: 1.5,
+            required: 15,
+            symbols: ['R_SPF_NA'],
+            action: 'no action',
+          },
+        ],
+      });
+      assert.equal(seen?.url, '/checkv2');
+      assert.equal(seen?.body, 'Subject: x\r\n\r\nhello\r\n');
+      const h = seen?.headers ?? {};
+      assert.deepEqual(
+        [h.from, h.rcpt, h.ip, h.helo, h['queue-id'], h.user, h['content-length']],
+        ['a@x', 'b@y, c@y', '203.0.113.5', 'mail.x', 'k1', 'info', '21'],
+      );
+    } finally {
+      await new Promise((r) => http.close(r));
+    }
   });
 
   test('a message over maxScanSize reaches no scanner', async () => {

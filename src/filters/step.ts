@@ -3,7 +3,9 @@
 // deleted for a verdict: the worst is quarantine.
 import type { DeliveryContext } from '../delivery/attempt.js';
 import type { PostboteError } from '../errors.js';
+import { parseHeaders } from '../message/headers.js';
 import type { MessageRecord } from '../store/types.js';
+import { smtpClient } from './client-ip.js';
 import { type FilterSet, scanAll } from './scan.js';
 import { decide } from './verdict.js';
 
@@ -33,10 +35,12 @@ export async function filterStep(
 ): Promise<FilterOutcome> {
   const key = record.spoolKey as string;
   const pending = record.recipients.filter((r) => r.status === 'pending').map((r) => r.address);
+  // Only the header block is read for this, not the message.
+  const client = smtpClient(parseHeaders(await ctx.spool.header(key)));
   const scan = await scanAll(set, {
     open: () => ctx.spool.open(key),
     size: record.size,
-    envelope: { from: record.sender, rcpt: pending, helo: undefined, queueId: key, user: mailboxUser },
+    envelope: { from: record.sender, rcpt: pending, ...client, queueId: key, user: mailboxUser },
   });
   if (scan.kind === 'unavailable') {
     // A virus found by another scanner is reason enough: quarantine does not need the missing one.
