@@ -61,24 +61,29 @@ export async function filterStep(
       },
     ];
   }
+  if (verdict.action === 'quarantine') {
+    // Quarantined before the verdict is recorded: a crash in between leaves a quarantined record (told
+    // to the postmaster), never a record with a verdict that a retry would take for "deliver".
+    const reason = `${FILTER_REASON_PREFIX}${verdict.summary}`;
+    await ctx.store.recordAttempt(
+      record.id,
+      {
+        state: 'quarantined',
+        recipients,
+        nextAttemptAt: null,
+        reason,
+        spoolKey: record.spoolKey,
+        countsAsAttempt: false,
+      },
+      { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: [] },
+    );
+  }
   const filtered = await ctx.store.recordFilter(record.id, verdict, recipients);
   ctx.logger.info(
     { id: record.id, uid: record.uid, verdict: verdict.verdict, action: verdict.action },
     `filter: ${verdict.summary}`,
   );
-  if (verdict.action !== 'quarantine') return { kind: 'deliver', record: filtered };
-  const reason = `${FILTER_REASON_PREFIX}${verdict.summary}`;
-  const updated = await ctx.store.recordAttempt(
-    record.id,
-    {
-      state: 'quarantined',
-      recipients: filtered.recipients,
-      nextAttemptAt: null,
-      reason,
-      spoolKey: record.spoolKey,
-      countsAsAttempt: false,
-    },
-    { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: [] },
-  );
-  return { kind: 'final', record: updated };
+  return verdict.action === 'quarantine'
+    ? { kind: 'final', record: filtered }
+    : { kind: 'deliver', record: filtered };
 }

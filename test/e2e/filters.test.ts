@@ -310,6 +310,19 @@ describe('the filter step before delivery', { skip }, () => {
     assert.equal(needsNotice(outcome.record), true);
   });
 
+  test('a crash between quarantine and recording the verdict leaves the virus quarantined', async () => {
+    const w = await world(VIRUS);
+    const crashing = Object.create(w.store) as typeof w.store;
+    crashing.recordFilter = async () => {
+      throw new Error('killed here');
+    };
+    w.ctx.store = crashing;
+    await assert.rejects(w.deliver(filters([at(clamd, 'clamd')])), /killed here/);
+    const after = await w.store.get(w.record.id);
+    assert.equal(after?.state, 'quarantined');
+    assert.equal(w.server.received.length, 0);
+  });
+
   test('a scanner that is down defers the message, naming it; once it is back the message is delivered', async () => {
     const port = await freePort();
     const w = await world(HAM);
