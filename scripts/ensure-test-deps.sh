@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium, systemd-analyze, PostgreSQL
-# when used, Courier's and Cyrus's libraries) when they are missing, and unpacks Courier's and Cyrus's POP3 servers, which conflict with
-# Dovecot's, into a cache folder. The packaged daemons are kept from starting: the tests run private
-# instances on loopback ports. Idempotent: with everything present and unpacked it changes nothing.
+# Installs the Debian packages the tests talk to (Dovecot, swaks, openssl, Chromium, systemd-analyze,
+# PostgreSQL, rspamd, spamd, clamd, Courier's and Cyrus's libraries) when they are missing, and unpacks
+# Courier's and Cyrus's POP3 servers, which conflict with Dovecot's, into a cache folder. The packaged
+# daemons are kept from starting: the tests run private instances on loopback ports. Idempotent: with
+# everything present and unpacked it changes nothing.
 set -euo pipefail
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
@@ -85,6 +86,10 @@ for lib in libcourier-unicode4 libidn12 libpcre3; do installed "$lib" || need+=(
 # The PostgreSQL state's tests start private clusters (test/support/postgres.ts), never the package's
 # own `main` cluster, which the policy keeps from starting; setpriv and runuser come with util-linux.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
+# The filter step's tests scan with the real daemons, started privately (test/support/scanners.ts).
+[ -x /usr/bin/rspamd ] || need+=(rspamd)
+[ -x /usr/sbin/spamd ] || need+=(spamd)
+[ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or: apt-get install ${need[*]})" >&2

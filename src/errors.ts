@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'SMTP_COMMAND'
   /** The message needs SMTPUTF8 (RFC 6531) and the target does not offer it: not downgraded, refused. */
   | 'SMTP_UTF8_UNSUPPORTED'
+  /** A spam or virus scanner (rspamd, spamd, clamd) down, too slow, or answering nonsense. */
+  | 'FILTER_UNAVAILABLE'
   // local
   | 'SPOOL'
   | 'STORE'

@@ -5,10 +5,12 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config, MailboxConfig } from '../config/index.js';
+import type { FiltersConfig } from '../config/types.js';
 import type { MailboxPlan } from '../connector/mailbox-pass.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
+import { type FilterSet, filterSet } from '../filters/scan.js';
 import { DEFAULT_EXCLUDE, openImap } from '../imap/index.js';
 import type { Logger } from '../log.js';
 import { openPop3 } from '../pop3/client.js';
@@ -116,6 +118,18 @@ export function openSource(
   });
 }
 
+/** One FilterSet per filters section: mailboxes sharing the global one share its concurrency caps. */
+const filterSets = new WeakMap<FiltersConfig, FilterSet>();
+function filtersFor(config: FiltersConfig | undefined): FilterSet | undefined {
+  if (!config) return undefined;
+  let set = filterSets.get(config);
+  if (!set) {
+    set = filterSet(config);
+    filterSets.set(config, set);
+  }
+  return set;
+}
+
 export function mailboxPlan(
   config: Config,
   mailbox: MailboxConfig,
@@ -132,6 +146,7 @@ export function mailboxPlan(
     route: { deliverTo: mailbox.deliverTo, catchAll: mailbox.catchAll, rules: mailbox.rules },
     fallback: mailbox.fallback,
     postmaster: config.delivery.postmaster,
+    filters: filtersFor(mailbox.filters ?? config.filters),
     protocol: mailbox.protocol,
     host: mailbox.host,
     secure: mailbox.tls !== 'none',

@@ -1,5 +1,6 @@
 // `postbote check`: prints a verdict per mailbox and for the target, with a fix for each failure.
 import { checkMailbox, checkTarget } from '../app/check.js';
+import { checkFilters } from '../filters/check.js';
 import { EXIT_FAILED } from './exit.js';
 import { setup } from './setup.js';
 
@@ -8,6 +9,7 @@ export async function checkCommand(o: { config: string; json?: boolean }): Promi
   const results = [
     ...(await Promise.all(config.mailboxes.filter((m) => m.enabled).map((m) => checkMailbox(m, logger)))),
     ...(await checkTarget(config, logger)),
+    ...(await checkFilters(config)),
   ];
   if (o.json) {
     console.log(JSON.stringify({ ok: results.every((r) => r.ok), results }, null, 2));

@@ -31,6 +31,8 @@ interface Preview {
   subject: string | null;
   /** The store's state when the message was already fetched (then it is not routed again). */
   known?: string;
+  /** The spam/virus filter's verdict of a fetched message (src/filters/), one line. */
+  filter?: string;
   outcome?: RoutingOutcome;
 }
 
@@ -148,7 +150,14 @@ async function preview(
       const subject = raw === undefined ? null : displayHeader(raw);
       const rec = known.get(msg.num);
       if (rec) {
-        previews.push({ uid: msg.uid, size: msg.size, subject, known: rec.state });
+        const filter = rec.filter?.summary;
+        previews.push({
+          uid: msg.uid,
+          size: msg.size,
+          subject,
+          known: rec.state,
+          ...(filter ? { filter } : {}),
+        });
         continue;
       }
       const plan = { envelopeSender: mailbox.envelopeSender, user: mailbox.user };
@@ -212,6 +221,7 @@ function print(mailbox: string, previews: Preview[], io: ControlIo): void {
     say(`\n${p.uid} (${humanSize(p.size)}) ${p.subject ?? '(no subject)'}`);
     if (p.known) {
       say(`  already fetched: ${p.known}`);
+      if (p.filter) say(`  filter: ${p.filter}`);
       continue;
     }
     const o = p.outcome!;

@@ -31,6 +31,10 @@ test('postbote.example.yaml loads cleanly with its variables and password file i
     assert.deepEqual(config.mailboxes[2]!.exclude, ['\\Sent', '\\Trash', '\\Junk', '\\Drafts']);
     assert.deepEqual(config.mailboxes[2]!.afterDelivery, { moveTo: 'Archive' });
     assert.equal(config.state, join(dir, 'data'));
+    assert.deepEqual(
+      config.filters?.scanners.map((s) => s.type),
+      ['rspamd', 'clamd'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -18,6 +18,7 @@ import {
   strict,
   text,
 } from './fields.js';
+import { filtersSchema } from './schema-filters.js';
 import { rulesSchema } from './schema-rules.js';
 
 export const TLS_MODES = ['none', 'starttls', 'tls'] as const;
@@ -168,6 +169,8 @@ export const mailboxSchema = strict({
   interval: duration().optional(),
   enabled: bool().default(true),
   maxMessageSize: size().optional(),
+  /** Replaces the global filters for this mailbox. */
+  filters: filtersSchema.optional(),
   timeouts: strict({
     connect: duration().optional(),
     greeting: duration().optional(),

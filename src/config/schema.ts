@@ -14,6 +14,7 @@ import {
   strict,
   text,
 } from './fields.js';
+import { filtersSchema } from './schema-filters.js';
 import { receiveSchema } from './schema-receive.js';
 import { envelopeSender, mailboxSchema, refineSecret, TLS_MODES } from './schema-sections.js';
 import { webSchema } from './schema-web.js';
@@ -110,4 +111,6 @@ export const configSchema = strict({
   }),
   receive: list(receiveSchema).optional(),
   web: webSchema.optional(),
+  /** Spam and virus scanners between spool and delivery; a mailbox's own `filters:` replaces it. */
+  filters: filtersSchema.optional(),
 });

@@ -54,6 +54,8 @@ export type MailboxConfig = Simplify<
     }
 >;
 
+/** A `filters:` section, global or a mailbox's own. */
+export type FiltersConfig = NonNullable<RawConfig['filters']>;
 export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;
 export type DeliveryConfig = RawConfig['delivery'];
 export type SchedulerConfig = RawConfig['scheduler'];

@@ -177,7 +177,15 @@ function subjectOf(headers: Header[]): string | null {
 }
 
 export function origin(plan: MailboxPlan) {
-  return { protocol: plan.protocol, server: plan.host, secure: plan.secure, fallback: plan.fallback };
+  return {
+    protocol: plan.protocol,
+    server: plan.host,
+    secure: plan.secure,
+    fallback: plan.fallback,
+    // The filter step runs in attemptDelivery, before the first send: new mail and retries alike.
+    filters: plan.filters,
+    mailboxUser: plan.user,
+  };
 }
 
 /** The reverse path for the target: Return-Path as the provider recorded it, per configuration. */

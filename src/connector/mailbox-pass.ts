@@ -5,6 +5,7 @@
 import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
 import { needsNotice, sendNotice } from '../delivery/notice.js';
 import { isPostboteError, PostboteError, toPostboteError } from '../errors.js';
+import type { FilterSet } from '../filters/scan.js';
 import type { RouteInput } from '../routing/types.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord, type SessionRecord } from '../store/types.js';
@@ -50,6 +51,8 @@ export interface MailboxPlan {
   secure: boolean;
   /** Told about quarantined and rerouted mail (delivery.postmaster). */
   postmaster?: string;
+  /** Spam/virus scanners between spool and delivery (src/filters/); absent: none. */
+  filters?: FilterSet;
   open(options?: OpenOptions): Promise<SourceSession>;
 }
 

@@ -3,6 +3,9 @@
 // A target that refuses Postbote itself changes nothing about the message.
 import { Readable } from 'node:stream';
 import { type ErrorCode, isPostboteError, PostboteError, toPostboteError } from '../errors.js';
+import { headerRewriter } from '../filters/header-rewrite.js';
+import type { FilterSet } from '../filters/scan.js';
+import { filterStep, needsFiltering } from '../filters/step.js';
 import type { Logger } from '../log.js';
 import {
   classifyRefusal,
@@ -42,6 +45,10 @@ export interface MessageOrigin {
   secure: boolean;
   /** Where mail refused with 5xx goes instead of quarantine. */
   fallback?: string;
+  /** Spam/virus scanners run once before the first delivery (src/filters/). */
+  filters?: FilterSet;
+  /** The mailbox's login, passed to scanners as the user (per-user settings in rspamd/spamd). */
+  mailboxUser?: string;
 }
 
 export type AttemptOutcome =
@@ -62,10 +69,23 @@ const MAX_TRANSACTIONS_PER_ATTEMPT = 2;
 export async function attemptDelivery(
   ctx: DeliveryContext,
   origin: MessageOrigin,
-  record: MessageRecord,
+  initial: MessageRecord,
 ): Promise<AttemptOutcome> {
+  let record = initial;
   const key = record.spoolKey;
   if (!key) throw new PostboteError('SPOOL', `message ${record.id} has no spool file`, { temporary: false });
+  if (origin.filters && needsFiltering(record)) {
+    const filtered = await filterStep(ctx, origin.filters, record, origin.mailboxUser ?? '');
+    if (filtered.kind === 'final') return filtered;
+    if (filtered.kind === 'defer') {
+      // Like a target that is down: the message waits with backoff, the pass stops and names the scanner.
+      const deferred = await finish(ctx, record, record.recipients, [], undefined, filtered.error);
+      return deferred.kind === 'final'
+        ? deferred
+        : { kind: 'target-unavailable', record: deferred.record, error: filtered.error };
+    }
+    record = filtered.record;
+  }
   let recipients = record.recipients.map((r) => ({ ...r }));
   const log: Array<{ address: string; reply?: StoredReply }> = [];
   let tooLarge: StoredReply | undefined;
@@ -138,16 +158,28 @@ async function sendOnce(
       date: new Date(ctx.now()),
     }),
   );
+  // A filtered message: the verdict's fields below the trace, forged ones dropped from the original
+  // while it streams (the spool keeps the bytes as fetched).
+  const edits = record.filter?.edits;
+  const added = Buffer.from(edits ? edits.add.join('') : '', 'utf8');
   const body = () =>
     Readable.from(
       (async function* () {
         yield trace;
-        yield* ctx.spool.open(key);
+        if (added.length > 0) yield added;
+        yield* edits ? ctx.spool.open(key).pipe(headerRewriter(edits)) : ctx.spool.open(key);
       })(),
       { objectMode: false },
     );
+  const prefix = edits?.subjectPrefix ? Buffer.byteLength(edits.subjectPrefix) : 0;
   const result = await ctx.target.send(
-    { from: record.sender, to, size: record.size + trace.length, eightBit: true, utf8 },
+    {
+      from: record.sender,
+      to,
+      size: record.size + trace.length + added.length + prefix,
+      eightBit: true,
+      utf8,
+    },
     body,
   );
   return result.recipients;

@@ -3,6 +3,7 @@
 // fetched message, so it survives crashes and waits out a target that is down.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { FILTER_REASON_PREFIX } from '../filters/step.js';
 import { displayHeader } from '../message/display.js';
 import { encodeHeaderField } from '../message/encoded-word.js';
 import type { MessageRecord } from '../store/types.js';
@@ -14,7 +15,12 @@ export const NOTICE_UID_PREFIX = 'notice:';
 
 export function needsNotice(record: MessageRecord): boolean {
   if (record.uid.startsWith(NOTICE_UID_PREFIX)) return false;
-  if (record.state === 'quarantined') return true;
+  // A filter's quarantine tells the postmaster only when configured so (virus.action: notify); any
+  // other quarantine (a refusal, an expiry, also of filtered mail released later) always does.
+  if (record.state === 'quarantined') {
+    const byFilter = record.filter && record.reason?.startsWith(FILTER_REASON_PREFIX);
+    return !byFilter || record.filter?.notify === true;
+  }
   return record.state === 'delivered' && record.recipients.some((r) => r.status === 'rerouted');
 }
 

@@ -99,4 +99,9 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     version: 3,
     sql: 'ALTER TABLE messages ADD COLUMN source_date BIGINT;',
   },
+  {
+    // The spam/virus filter's verdict as JSON (SQLite's version 5).
+    version: 4,
+    sql: 'ALTER TABLE messages ADD COLUMN filter TEXT;',
+  },
 ];

@@ -4,8 +4,10 @@
 // Durability: a COMMIT returns after the WAL is flushed when synchronous_commit is on (the default),
 // so sync() has nothing left to do; with it off, sync() commits once synchronously, which flushes the
 // WAL up to there and with it every earlier commit (the same group commit as SQLite's sync()).
+
 import type pg from 'pg';
 import { PostboteError } from '../errors.js';
+import type { FilterVerdict } from '../filters/types.js';
 import { assertTransition, StoreConflictError } from './lifecycle.js';
 import { PgLeases } from './postgres-leases.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
@@ -22,6 +24,7 @@ import type {
   MessageState,
   NewMessage,
   ReadFailure,
+  RecipientRecord,
   SeenCopy,
   SessionRecord,
   Store,
@@ -291,6 +294,21 @@ export class PostgresStore implements Store {
         temporary: false,
       });
     }
+    return fromRow(row);
+  }
+
+  async recordFilter(
+    id: number,
+    verdict: FilterVerdict,
+    recipients: RecipientRecord[],
+  ): Promise<MessageRecord> {
+    this.beforeWrite();
+    const [row] = await this.db.q<MessageRow>(
+      this.pool,
+      'UPDATE messages SET filter = $1, recipients = $2, updated_at = $3 WHERE id = $4 RETURNING *',
+      [JSON.stringify(verdict), JSON.stringify(recipients), verdict.at, id],
+    );
+    if (!row) throw new PostboteError('STORE', `message ${id} is not in the store`, { temporary: false });
     return fromRow(row);
   }
 

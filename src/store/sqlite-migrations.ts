@@ -134,4 +134,10 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     version: 4,
     sql: `ALTER TABLE messages ADD COLUMN source_date INTEGER;`,
   },
+  {
+    // The spam/virus filter's verdict (src/filters/types.ts FilterVerdict as JSON): scanner results, the
+    // action and the header edits delivery applies. NULL: not filtered (no filter configured, or not yet).
+    version: 5,
+    sql: `ALTER TABLE messages ADD COLUMN filter TEXT;`,
+  },
 ];

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PostboteError } from '../errors.js';
+import type { FilterVerdict } from '../filters/types.js';
 import { displayHeader } from '../message/display.js';
 import { assertTransition, StoreConflictError } from './lifecycle.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
@@ -20,6 +21,7 @@ import type {
   MessageState,
   NewMessage,
   ReadFailure,
+  RecipientRecord,
   SeenCopy,
   SessionRecord,
   Store,
@@ -49,6 +51,7 @@ export interface MessageRow {
   header_digest?: string | null;
   detached_at?: number | null;
   source_date?: number | null;
+  filter?: string | null;
 }
 
 export function fromRow(row: MessageRow): MessageRecord {
@@ -76,6 +79,7 @@ export function fromRow(row: MessageRow): MessageRecord {
     headerDigest: row.header_digest ?? null,
     detachedAt: row.detached_at ?? null,
     sourceDate: row.source_date ?? null,
+    filter: row.filter ? JSON.parse(row.filter) : null,
   };
 }
 
@@ -333,6 +337,18 @@ export class SqliteStore implements Store {
         temporary: false,
       });
     }
+    return fromRow(row);
+  }
+
+  async recordFilter(
+    id: number,
+    verdict: FilterVerdict,
+    recipients: RecipientRecord[],
+  ): Promise<MessageRecord> {
+    const row = this.sql(
+      'UPDATE messages SET filter = ?, recipients = ?, updated_at = ? WHERE id = ? RETURNING *',
+    ).get(JSON.stringify(verdict), JSON.stringify(recipients), verdict.at, id) as MessageRow | undefined;
+    if (!row) throw new PostboteError('STORE', `message ${id} is not in the store`, { temporary: false });
     return fromRow(row);
   }
 

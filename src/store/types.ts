@@ -1,5 +1,6 @@
 // The store's contract: what was fetched, where it went and why. Asynchronous so that a PostgreSQL
 // backend (several instances sharing the work) slots in beside the SQLite one without touching callers.
+import type { FilterVerdict } from '../filters/types.js';
 
 /**
  * A message's life: spooled → delivered | deferred (→ retried) | quarantined (→ released | deleted by an
@@ -71,6 +72,11 @@ export interface MessageRecord {
   detachedAt?: number | null;
   /** IMAP INTERNALDATE (epoch ms) when it was fetched, to recognise it under a new UIDVALIDITY; null for POP3. */
   sourceDate?: number | null;
+  /**
+   * The spam/virus filter's verdict (src/filters/): scanner results, the action taken and the header
+   * edits delivery applies; null until filtered, or when no filter is configured.
+   */
+  filter?: FilterVerdict | null;
 }
 
 /** A message that could not be read from the source (RETR refused or unreadable), counted across passes. */
@@ -220,6 +226,11 @@ export interface Store {
   noteReadFailure(failure: ReadFailure): Promise<number>;
   /** Gives a record kept without its bytes (quarantined unfetched, then released) its spooled bytes. */
   attachBytes(id: number, bytes: FetchedBytes): Promise<MessageRecord>;
+  /**
+   * Stores the filter's verdict and the recipients it leaves (spam redirected to a junk address), before
+   * delivery, so a retry does not scan again and delivery applies the same header edits.
+   */
+  recordFilter(id: number, verdict: FilterVerdict, recipients: RecipientRecord[]): Promise<MessageRecord>;
   /** Drops a record whose spool file was lost, so the message is fetched again from the provider. */
   discard(id: number): Promise<void>;
   /** Earlier copies of a message (by fingerprint) for these recipients since `since`, by recipient. */

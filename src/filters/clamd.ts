@@ -1,0 +1,33 @@
+// ClamAV's clamd over INSTREAM (TCP or Unix socket): the spool file streamed in chunks, one reply.
+import type { Readable } from 'node:stream';
+import { chunkHeader, END_OF_STREAM, INSTREAM_COMMAND, parseClamdReply } from './clamd-protocol.js';
+import { type Endpoint, endpointName, exchange, writeStream } from './socket-exchange.js';
+
+// One reply line: "stream: <signature> FOUND" — signatures are short; 4 KiB is plenty and bounds it.
+const MAX_CLAMD_REPLY = 4096;
+
+export type ClamdVerdict = { infected: false; tooLarge?: string } | { infected: true; virus: string };
+
+export function clamdScan(endpoint: Endpoint, body: () => Readable, timeout: number): Promise<ClamdVerdict> {
+  return exchange<ClamdVerdict>({
+    endpoint,
+    where: `clamd ${endpointName(endpoint)}`,
+    timeout,
+    maxReply: MAX_CLAMD_REPLY,
+    async write(socket) {
+      socket.write(INSTREAM_COMMAND);
+      await writeStream(socket, body(), (c) => [chunkHeader(c.length), c]);
+      if (!socket.destroyed) socket.write(END_OF_STREAM);
+    },
+    parse(reply) {
+      const r = parseClamdReply(reply);
+      if (r.kind === 'more') return r;
+      if (r.kind === 'error') return r;
+      if (r.kind === 'too-large') return { kind: 'done', value: { infected: false, tooLarge: r.message } };
+      return {
+        kind: 'done',
+        value: r.kind === 'clean' ? { infected: false } : { infected: true, virus: r.virus },
+      };
+    },
+  });
+}
