@@ -24,7 +24,7 @@ test('postbote.example.yaml loads cleanly with its variables and password file i
       [
         ['info', 995, 'info-secret'],
         ['catchall', 995, 'catchall-secret'],
-        ['support', 110, 'change-me'],
+        ['support', 143, 'change-me'],
       ],
     );
     assert.equal(config.mailboxes[1]!.catchAll?.rewriteDomain, 'corp.local');
