@@ -11,16 +11,14 @@ import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
 import { type FilterSet, filterSet } from '../filters/scan.js';
-import { DEFAULT_EXCLUDE, openImap } from '../imap/index.js';
+import { DEFAULT_EXCLUDE } from '../imap/folders.js';
 import type { Logger } from '../log.js';
 import { openPop3 } from '../pop3/client.js';
 import { connectSmtp } from '../smtp/client.js';
 import type { SmtpClientOptions } from '../smtp/types.js';
 import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
-import { PostgresStore } from '../store/postgres.js';
-import { PgInstanceLock } from '../store/postgres-instance-lock.js';
-import { maskUrl } from '../store/postgres-url.js';
+import type { PgInstanceLock } from '../store/postgres-instance-lock.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { StateLock } from './state-lock.js';
@@ -72,13 +70,17 @@ export function targetOptions(
   };
 }
 
-/** `pipelining: false` reads the mailbox one command at a time (after a POP3_DESYNC). */
-export function openSource(
+/**
+ * `pipelining: false` reads the mailbox one command at a time (after a POP3_DESYNC). The IMAP client
+ * (imapflow and its MIME libraries, ~20 MB) is loaded only when a mailbox uses IMAP.
+ */
+export async function openSource(
   mailbox: MailboxConfig,
   logger: Logger,
   session: { pipelining?: boolean; maxMessageSize?: number } = {},
 ): Promise<SourceSession> {
   if (mailbox.protocol === 'imap') {
+    const { openImap } = await import('../imap/index.js');
     // IMAP has no pipelined RETR to turn off: `session` does not apply.
     return openImap({
       host: mailbox.host,
@@ -185,6 +187,12 @@ export async function createRuntime(
   let instanceLock: PgInstanceLock | undefined;
   try {
     if (postgres) {
+      // Loaded only for a PostgreSQL state: the pg driver is not needed by a folder state.
+      const [{ PostgresStore }, { PgInstanceLock }, { maskUrl }] = await Promise.all([
+        import('../store/postgres.js'),
+        import('../store/postgres-instance-lock.js'),
+        import('../store/postgres-url.js'),
+      ]);
       // Until the scheduler shares mailboxes by leases, one instance per database: a second one would
       // poll the same mailboxes and deliver the same deferred messages.
       instanceLock = await PgInstanceLock.acquire(config.state, {
