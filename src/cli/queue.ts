@@ -125,11 +125,12 @@ export async function queueOp(env: OpEnv, args: QueueArgs, io: ControlIo): Promi
       spool: env.runtime.spool,
       scheduler: env.scheduler,
       now: Date.now,
+      logger: env.logger,
     };
     const act = async (what: string, id: number, change: () => Promise<MessageRecord>): Promise<number> => {
       try {
+        // Logged by the action itself, with the OS user, as the web page's actions are.
         const rec = await change();
-        env.logger.info({ user: io.user, action: what, id }, `message ${id}: ${what} by ${io.user}`);
         io.out(`message ${id}: ${what}; now ${rec.state}${nextStep(env, rec)}\n`);
         return 0;
       } catch (err) {
