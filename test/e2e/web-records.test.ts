@@ -34,7 +34,7 @@ const SPAM: FilterVerdict = {
     { scanner: 'clamd 127.0.0.1:3310', type: 'clamd', status: 'clean' },
   ],
   edits: { add: [], remove: [] },
-  summary: 'spam (rspamd 127.0.0.1:11333: spam 15.00/15.00, reject, GTUBE MISSING_DATE): quarantined',
+  summary: 'spam (rspamd 127.0.0.1:11333: spam 15.0/15.0, reject, GTUBE MISSING_DATE): quarantined',
   notify: false,
   at: Date.UTC(2026, 10, 29, 10),
 };
