@@ -8,6 +8,7 @@ import pino from 'pino';
 import { type Config, parseConfig } from '../../src/config/index.js';
 import type { FilterVerdict } from '../../src/filters/types.js';
 import type { MessageRecord } from '../../src/store/types.js';
+import { retry } from '../../src/web/actions.js';
 import { buildFor, session, type WebWorld, webWorld } from './web-world.js';
 
 /** The text of an HTML page without tags, entities decoded. */
@@ -223,6 +224,28 @@ describe('web records: duplicates, filter verdicts, action log, reloaded configu
     assert.equal(paused?.mailbox, 'info');
     // A refused action changes nothing and is not logged as done.
     assert.equal(logged.filter((l) => l.action === 'release').length, 0);
+
+    // A user name from outside (an API token's name, an OS user) is cut and its control characters escaped.
+    lines.length = 0;
+    const logger = pino({ level: 'info', base: undefined }, { write: (l: string) => lines.push(l) });
+    const deps = { ...w.runtime, scheduler: w.scheduler, now: Date.now, logger };
+    await retry(deps, ids.unscanned!, `evil\nFAKE LINE ${'u'.repeat(500)}`);
+    const line = JSON.parse(lines[0]!) as { user: string; msg: string; action: string };
+    assert.equal(line.action, 'retry');
+    assert.ok(line.user.startsWith('evil\\nFAKE LINE u'), line.user);
+    assert.match(line.user, /… \(\d+ chars\)$/, 'cut, with the length it had');
+    assert.ok(line.user.length < 240, `${line.user.length} characters`);
+    assert.doesNotMatch(line.msg, /\n/);
+  });
+
+  test('the JSON twin of the message page carries the verdict', async () => {
+    const res = await app.inject({ method: 'GET', url: `/api/messages/${ids.spam}`, headers: { cookie } });
+    const body = res.json() as {
+      message: { filter?: { verdict: string; results: Array<{ score?: number; symbols?: string[] }> } };
+    };
+    assert.equal(body.message.filter?.verdict, 'spam');
+    assert.equal(body.message.filter?.results[0]?.score, 15);
+    assert.deepEqual(body.message.filter?.results[0]?.symbols, ['GTUBE', 'MISSING_DATE']);
   });
 
   test('after a reload the configuration page and the mailbox list show the new configuration', async () => {
