@@ -16,7 +16,7 @@ export async function serveDemoWeb(
   listen = process.env.POSTBOTE_DEMO_WEB ?? DEMO_WEB_LISTEN,
 ): Promise<void> {
   const password = randomBytes(12).toString('base64url');
-  const web = await startWeb(runtime.config, runtime, scheduler, logger, {
+  const web = await startWeb(() => runtime.config, runtime, scheduler, logger, {
     web: { listen, users: [], apiTokens: [], sessionLifetime: 8 * 3_600_000, publicMetrics: false },
     extraUsers: [{ user: 'admin', passwordHash: await hashPassword(password) }],
   });

@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline/promises';
 import { createRuntime } from '../app/runtime.js';
 import { askService, osUser } from '../control/client.js';
 import type { ControlIo } from '../control/server.js';
+import type { FilterVerdict } from '../filters/types.js';
+import { describeResult } from '../filters/verdict.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { MessageRecord, MessageState } from '../store/types.js';
 import { type ActionDeps, ActionError, release, remove, retry } from '../web/actions.js';
@@ -23,6 +25,8 @@ const MAX_SHOWN_HEADER = 64 * 1024;
 export type QueueAction = 'list' | 'show' | 'retry' | 'release' | 'delete' | 'export';
 const ACTIONS: readonly QueueAction[] = ['list', 'show', 'retry', 'release', 'delete', 'export'];
 const LISTED_STATES = ['deferred', 'quarantined'] as const;
+/** Only looking: the log stays at warn so the output is all there is. A change logs who made it. */
+const READ_ONLY: readonly QueueAction[] = ['list', 'show', 'export'];
 
 export interface QueueArgs {
   action: QueueAction;
@@ -53,7 +57,7 @@ export async function queueCommand(
   id: string | undefined,
   o: QueueOptions,
 ): Promise<void> {
-  const { config, logger } = setup(o.config, true);
+  const { config, logger } = setup(o.config, READ_ONLY.includes(action));
   const io = localIo(osUser());
   const args = queueArgs({ action, id, all: o.all, state: o.state, json: o.json, to: o.to });
   if (typeof args === 'string') {
@@ -125,11 +129,12 @@ export async function queueOp(env: OpEnv, args: QueueArgs, io: ControlIo): Promi
       spool: env.runtime.spool,
       scheduler: env.scheduler,
       now: Date.now,
+      logger: env.logger,
     };
     const act = async (what: string, id: number, change: () => Promise<MessageRecord>): Promise<number> => {
       try {
+        // Logged by the action itself, with the OS user, as the web page's actions are.
         const rec = await change();
-        env.logger.info({ user: io.user, action: what, id }, `message ${id}: ${what} by ${io.user}`);
         io.out(`message ${id}: ${what}; now ${rec.state}${nextStep(env, rec)}\n`);
         return 0;
       } catch (err) {
@@ -263,6 +268,7 @@ async function show(env: OpEnv, id: number, json: boolean, io: ControlIo): Promi
     `  fetched:     ${time(rec.fetchedAt)}; last change ${time(rec.updatedAt)}`,
     `  attempts:    ${rec.attempts}${rec.state === 'deferred' ? `, next ${time(rec.nextAttemptAt)}` : ''}`,
     `  why:         ${rec.reason ?? '-'}`,
+    ...filterLines(rec.filter),
     'recipients:',
     ...rec.recipients.map((r) => `  ${r.address}: ${r.status} (${r.reason})${reply(r.reply)}`),
     'routing:',
@@ -279,6 +285,22 @@ async function show(env: OpEnv, id: number, json: boolean, io: ControlIo): Promi
   ];
   io.out(`${lines.join('\n')}\n`);
   return 0;
+}
+
+const DONE: Record<FilterVerdict['action'], string> = {
+  deliver: 'delivered',
+  redirect: 'redirected',
+  quarantine: 'quarantined',
+};
+
+/** The spam/virus filter's verdict, then each scanner's own words (score/required, rules, virus, why not). */
+function filterLines(v: FilterVerdict | null | undefined): string[] {
+  if (!v) return ['  filter:      not filtered'];
+  const verdict = v.verdict === 'unscanned' ? 'not scanned' : v.verdict;
+  return [
+    `  filter:      ${verdict}, ${DONE[v.action]}${v.notify ? ' (postmaster told)' : ''}`,
+    ...v.results.map((r) => `    ${describeResult(r)}`),
+  ];
 }
 
 async function exportMessage(env: OpEnv, id: number, io: ControlIo): Promise<number> {

@@ -54,7 +54,8 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
   const web = await (async () => {
     if (!config.web) return undefined;
     const { startWeb } = await import('../web/index.js');
-    return startWeb(config, runtime, scheduler, logger);
+    // A getter: the pages show the configuration a SIGHUP reload put in force.
+    return startWeb(() => running, runtime, scheduler, logger);
   })().catch(async (err) => {
     await runtime.close();
     throw err;

@@ -1,7 +1,9 @@
-// What an admin may do to a message: release it to a recipient, retry it now, delete it. Each change is
-// written with an entry in the message's history (who, what), and never while a session of its mailbox
-// is running, so a pass and an admin never decide about the same message at once.
+// What an admin may do: to a message, release it to a recipient, retry it now, delete it; to a mailbox,
+// fetch now, pause, resume. A message change is written with an entry in the message's history (who,
+// what), and never while a session of its mailbox is running, so a pass and an admin never decide about
+// the same message at once. Every action done is logged at info with the user (web page and CLI alike).
 import { isAddress } from '../config/fields.js';
+import { clip, type Logger } from '../log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Spool } from '../spool/spool.js';
 import type { MessageRecord, Store } from '../store/types.js';
@@ -20,6 +22,24 @@ export interface ActionDeps {
   spool: Spool;
   scheduler: Scheduler;
   now: () => number;
+  /** Where each action done is logged, with who did it (the web server's logger, the CLI's). */
+  logger: Logger;
+}
+
+export type MailboxAction = 'fetch' | 'pause' | 'resume';
+
+/**
+ * One line per action done. The user (a web login name, an API token's name, the OS user) and the
+ * addresses come from outside: clipped and control characters escaped.
+ */
+function logged(
+  d: ActionDeps,
+  action: string,
+  what: Record<string, unknown>,
+  user: string,
+  msg: string,
+): void {
+  d.logger.info({ component: 'admin', action, ...what, user: clip(user) }, `${clip(msg)} by ${clip(user)}`);
 }
 
 async function load(d: ActionDeps, id: number, allowed: MessageRecord['state'][]): Promise<MessageRecord> {
@@ -73,6 +93,13 @@ export async function release(
     { at: d.now(), outcome: 'released', detail, recipients: [] },
   );
   d.scheduler.requestRun(rec.mailbox);
+  logged(
+    d,
+    'release',
+    { id, mailbox: rec.mailbox, to: clip(address) },
+    user,
+    `message ${id} released to ${address}`,
+  );
   return updated;
 }
 
@@ -93,6 +120,7 @@ export async function retry(d: ActionDeps, id: number, user: string): Promise<Me
     { at: d.now(), outcome: 'retry-requested', detail: `retry requested by ${user}`, recipients: [] },
   );
   d.scheduler.requestRun(rec.mailbox);
+  logged(d, 'retry', { id, mailbox: rec.mailbox }, user, `message ${id}: retry requested`);
   return updated;
 }
 
@@ -115,5 +143,20 @@ export async function remove(d: ActionDeps, id: number, user: string): Promise<M
   );
   // After the commit: a crash in between leaves a file the store does not know, swept on the next start.
   if (rec.spoolKey) await d.spool.remove(rec.spoolKey);
+  logged(d, 'delete', { id, mailbox: rec.mailbox }, user, `message ${id} deleted`);
   return updated;
+}
+
+const MAILBOX_ACTIONS: Record<MailboxAction, { done: string; act: (s: Scheduler, name: string) => void }> = {
+  fetch: { done: 'fetch now requested', act: (s, name) => s.requestRun(name) },
+  pause: { done: 'paused', act: (s, name) => s.pause(name) },
+  resume: { done: 'resumed', act: (s, name) => s.resume(name) },
+};
+
+/** Fetch now (a pass now, or right after the running one), pause or resume polling of a mailbox. */
+export function mailboxAction(d: ActionDeps, action: MailboxAction, name: string, user: string): void {
+  if (!d.scheduler.statuses().some((s) => s.name === name)) throw new ActionError(404, 'no such mailbox');
+  const { done, act } = MAILBOX_ACTIONS[action];
+  act(d.scheduler, name);
+  logged(d, action, { mailbox: clip(name) }, user, `mailbox ${name}: ${done}`);
 }

@@ -7,7 +7,14 @@ import type { MailboxConfig } from '../config/index.js';
 import { redactConfig } from '../config/index.js';
 import { defaultPort } from '../config/schema-sections.js';
 import type { MessageState } from '../store/types.js';
-import { ActionError, release, remove, retry } from './actions.js';
+import {
+  ActionError,
+  mailboxAction as actOnMailbox,
+  type MailboxAction,
+  release,
+  remove,
+  retry,
+} from './actions.js';
 import * as data from './data.js';
 import { openApiDocument } from './openapi.js';
 import * as s from './schemas.js';
@@ -71,7 +78,7 @@ function actionFailed(reply: FastifyReply, err: unknown) {
 
 export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const d = () => ({ ...ctx.deps, now: ctx.now });
+  const d = () => ({ ...ctx.deps, config: ctx.deps.config(), now: ctx.now });
 
   app.get(
     '/api/status',
@@ -99,7 +106,7 @@ export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
     },
   );
 
-  const mailboxAction = (path: string, summary: string, act: (name: string) => void) =>
+  const mailboxAction = (path: string, summary: string, action: MailboxAction) =>
     app.post(
       path,
       {
@@ -110,26 +117,21 @@ export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
         },
       },
       async (req, reply) => {
-        const { name } = req.params;
-        if (!ctx.deps.scheduler.statuses().some((x) => x.name === name)) {
-          return reply.code(404).send({ error: 'no such mailbox' });
+        try {
+          actOnMailbox(d(), action, req.params.name, who(ctx, req.principal));
+        } catch (err) {
+          return actionFailed(reply, err);
         }
-        act(name);
-        ctx.deps.logger.info({ component: 'web', mailbox: name, by: who(ctx, req.principal) }, summary);
         return reply.code(202).send({ ok: true });
       },
     );
   mailboxAction(
     '/api/mailboxes/:name/fetch',
     'Fetch now: start a pass (or one right after the running one)',
-    (n) => ctx.deps.scheduler.requestRun(n),
+    'fetch',
   );
-  mailboxAction('/api/mailboxes/:name/pause', 'Pause polling of a mailbox', (n) =>
-    ctx.deps.scheduler.pause(n),
-  );
-  mailboxAction('/api/mailboxes/:name/resume', 'Resume polling of a mailbox', (n) =>
-    ctx.deps.scheduler.resume(n),
-  );
+  mailboxAction('/api/mailboxes/:name/pause', 'Pause polling of a mailbox', 'pause');
+  mailboxAction('/api/mailboxes/:name/resume', 'Resume polling of a mailbox', 'resume');
 
   app.get(
     '/api/messages',
@@ -215,7 +217,7 @@ export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
         response: responses({ 200: s.document.describe('the configuration as written') }),
       },
     },
-    async () => redactConfig(ctx.deps.config) as Record<string, unknown>,
+    async () => redactConfig(ctx.deps.config()) as Record<string, unknown>,
   );
 
   app.post(
@@ -229,6 +231,7 @@ export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
     },
     async (req) => {
       const b = req.body;
+      const config = ctx.deps.config();
       const tls = b.tls ?? 'tls';
       const mailbox: MailboxConfig = {
         name: 'test',
@@ -243,8 +246,8 @@ export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
         deliverTo: [],
         keep: true,
         enabled: true,
-        interval: ctx.deps.config.scheduler.interval,
-        maxMessageSize: ctx.deps.config.delivery.maxMessageSize,
+        interval: config.scheduler.interval,
+        maxMessageSize: config.delivery.maxMessageSize,
         envelopeSender: 'return-path',
         timeouts: {},
       } as MailboxConfig;

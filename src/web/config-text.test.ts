@@ -44,4 +44,29 @@ describe('configuration as written', () => {
       assert.ok(text.includes(line), `${line} in\n${text}`);
     }
   });
+
+  test("the filters section (global and a mailbox's own) and the shutdown grace are written with units", () => {
+    const text = configText({
+      scheduler: { shutdownGrace: 30_000, concurrency: 8 },
+      filters: {
+        scanners: [{ type: 'rspamd', port: 11333 }],
+        maxScanSize: 20_971_520,
+        timeout: 60_000,
+        concurrency: 4,
+      },
+      mailboxes: [{ name: 'info', filters: { maxScanSize: 10_485_760, timeout: 5_000, concurrency: 2 } }],
+    });
+    for (const line of [
+      'shutdownGrace: 30s',
+      'maxScanSize: 20MB',
+      'timeout: 1m',
+      'maxScanSize: 10MB',
+      'timeout: 5s',
+      'concurrency: 4',
+      'concurrency: 2',
+      'port: 11333',
+    ]) {
+      assert.ok(text.includes(line), `${line} in\n${text}`);
+    }
+  });
 });

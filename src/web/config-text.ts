@@ -4,10 +4,16 @@ import { stringify } from 'yaml';
 import { formatDuration } from '../config/index.js';
 
 /** Keys holding a duration (ms) wherever they appear; every key under `timeouts` is one too. */
-const DURATION_KEYS = new Set(['interval', 'duplicateWindow', 'sessionLifetime', 'expireAfter']);
+const DURATION_KEYS = new Set([
+  'interval',
+  'duplicateWindow',
+  'sessionLifetime',
+  'expireAfter',
+  'shutdownGrace',
+]);
 /** Keys that are durations only under `retry` (elsewhere `max…` names a count). */
 const RETRY_KEYS = new Set(['initial', 'max']);
-const SIZE_KEYS = new Set(['maxMessageSize']);
+const SIZE_KEYS = new Set(['maxMessageSize', 'maxScanSize']);
 
 const SIZE_UNITS: Array<[string, number]> = [
   ['GB', 1024 ** 3],
@@ -25,6 +31,8 @@ function unitOf(key: string, parent: string | undefined): 'duration' | 'size' | 
   if (SIZE_KEYS.has(key)) return 'size';
   if (DURATION_KEYS.has(key) || parent === 'timeouts') return 'duration';
   if (parent === 'retry' && RETRY_KEYS.has(key)) return 'duration';
+  // filters.timeout (global, or a mailbox's own filters): the wait for a scanner's verdict.
+  if (parent === 'filters' && key === 'timeout') return 'duration';
   return undefined;
 }
 

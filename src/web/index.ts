@@ -8,14 +8,15 @@ import { startWebServer, type WebServer } from './server.js';
 
 export { buildWebServer, startWebServer, type WebDeps, type WebServer } from './server.js';
 
+/** `config` gives the configuration in force (a reload swaps it); `web` is read once, at the start. */
 export async function startWeb(
-  config: Config,
+  config: () => Config,
   runtime: Pick<Runtime, 'store' | 'spool' | 'target'>,
   scheduler: Scheduler,
   logger: Logger,
   o: { web?: WebConfig; extraUsers?: WebUser[] } = {},
 ): Promise<WebServer | undefined> {
-  const web = o.web ?? config.web;
+  const web = o.web ?? config().web;
   if (!web) return undefined;
   const server = await startWebServer({
     config,

@@ -22,7 +22,7 @@ const QUEUE_PAGE = 200;
 
 export function registerPages(app: FastifyInstance, ctx: WebContext): void {
   const page = { page: true };
-  const d = () => ({ ...ctx.deps, now: ctx.now });
+  const d = () => ({ ...ctx.deps, config: ctx.deps.config(), now: ctx.now });
 
   const texts = (req: FastifyRequest) => requestTexts(ctx.deps.web.language, req.headers['accept-language']);
   const send = (
@@ -67,7 +67,7 @@ export function registerPages(app: FastifyInstance, ctx: WebContext): void {
   app.get('/messages', { config: page, schema: { querystring: searchQuery } }, async (req, reply) => {
     const p = req.query as SearchParams;
     const result = await data.searchMessages(d(), toQuery(p));
-    const names = ctx.deps.config.mailboxes.map((m) => m.name);
+    const names = ctx.deps.config().mailboxes.map((m) => m.name);
     return send(req, reply, (t) => ({
       title: t.messages.title,
       section: 'messages',
@@ -97,7 +97,7 @@ export function registerPages(app: FastifyInstance, ctx: WebContext): void {
   });
 
   app.get('/config', { config: page }, async (req, reply) => {
-    const shown = configText(redactConfig(ctx.deps.config));
+    const shown = configText(redactConfig(ctx.deps.config()));
     return send(req, reply, (t) => ({
       title: t.config.title,
       section: 'config',

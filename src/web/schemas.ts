@@ -129,6 +129,32 @@ export const mailboxDetail = z
   .object({ mailbox: mailboxView, sessions: z.array(storedSession) })
   .describe('the mailbox and its last 50 sessions');
 
+/** The spam/virus filter's verdict as stored (src/filters/types.ts FilterVerdict). */
+const scanResult = z.object({
+  scanner: z.string(),
+  type: z.enum(['rspamd', 'spamd', 'clamd']),
+  status: z.enum(['clean', 'spam', 'infected', 'skipped']),
+  score: z.number().nullish(),
+  required: z.number().nullish(),
+  symbols: z.array(z.string()).optional(),
+  action: z.string().optional(),
+  virus: z.string().optional(),
+  reason: z.string().optional(),
+});
+const filterVerdict = z.object({
+  verdict: z.enum(['clean', 'spam', 'virus', 'unscanned']),
+  action: z.enum(['deliver', 'redirect', 'quarantine']),
+  results: z.array(scanResult),
+  edits: z.object({
+    add: z.array(z.string()),
+    remove: z.array(z.string()),
+    subjectPrefix: z.string().optional(),
+  }),
+  summary: z.string(),
+  notify: z.boolean(),
+  at: z.number(),
+});
+
 export const messageRecord = z.object({
   id: z.number(),
   mailbox: z.string(),
@@ -159,6 +185,7 @@ export const messageRecord = z.object({
   sourceSize: z.number().nullish(),
   headerDigest: z.string().nullish(),
   detachedAt: z.number().nullish(),
+  filter: filterVerdict.nullish().describe('the spam/virus filter verdict; null when not filtered'),
 });
 
 export const messagePage = z

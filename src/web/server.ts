@@ -31,7 +31,11 @@ const REQUESTS_PER_MINUTE = 600;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface WebDeps {
-  config: Config;
+  /**
+   * The configuration in force, read on every request: `postbote run` swaps it on SIGHUP, and the
+   * pages must show what runs now, not what was started. (`web` itself needs a restart.)
+   */
+  config: () => Config;
   web: WebConfig;
   store: Store;
   spool: Spool;

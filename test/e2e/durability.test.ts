@@ -265,7 +265,7 @@ function releaseTo(c: Clocked, id: number, recipient: string) {
   return c.withRuntime(async (rt) => {
     const scheduler = new Scheduler(rt.ctx, rt.plans, rt.config.scheduler, silentLogger());
     try {
-      const deps = { store: rt.store, spool: rt.spool, scheduler, now: () => c.now };
+      const deps = { store: rt.store, spool: rt.spool, scheduler, now: () => c.now, logger: silentLogger() };
       const released = await release(deps, id, recipient, 'admin');
       const summary = await scheduler.runNow('info'); // the pass release() requested
       return { released, summary, record: (await rt.store.get(id))! };

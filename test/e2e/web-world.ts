@@ -87,7 +87,7 @@ web:
 async function deps(w: WebWorld) {
   const config = w.runtime.config;
   return {
-    config,
+    config: () => config,
     web: config.web!,
     store: w.runtime.store,
     spool: w.runtime.spool,
@@ -101,7 +101,13 @@ async function deps(w: WebWorld) {
 /** The web server over `w` (not listening, for inject); `o` replaces parts of what it is built with. */
 export async function buildFor(
   w: WebWorld,
-  o: { logger?: Logger; checkMailbox?: WebDeps['checkMailbox']; web?: Partial<WebConfig> } = {},
+  o: {
+    logger?: Logger;
+    checkMailbox?: WebDeps['checkMailbox'];
+    web?: Partial<WebConfig>;
+    /** The configuration in force, read on every request (a reload swaps it). */
+    config?: WebDeps['config'];
+  } = {},
 ) {
   const d = await deps(w);
   return buildWebServer({ ...d, ...o, web: { ...d.web, ...o.web } });

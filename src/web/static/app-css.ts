@@ -69,6 +69,9 @@ tbody tr:hover { background: #f8fafc; }
 .badge-failing, .badge-down, .badge-refusing, .badge-refused, .badge-error { background: var(--bad-bg); color: var(--bad); }
 .badge-quarantined, .badge-deferred, .badge-pending, .badge-paused, .badge-rerouted { background: var(--warn-bg); color: var(--warn); }
 .badge-deleted, .badge-unknown { background: #eceff3; color: var(--muted); }
+.badge-filter-clean { background: var(--ok-bg); color: var(--ok); }
+.badge-filter-spam, .badge-filter-unscanned { background: var(--warn-bg); color: var(--warn); }
+.badge-filter-virus { background: var(--bad-bg); color: var(--bad); }
 .badge-running, .badge-released, .badge-spooled, .badge-retry-requested { background: var(--info-bg); color: var(--brand-dark); }
 .muted { color: var(--muted); } .small { font-size: 0.85rem; }
 .ok-text { color: var(--ok); } .bad-text { color: var(--bad); font-weight: 600; }

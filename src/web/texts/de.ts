@@ -194,6 +194,23 @@ export const de: Texts = {
     attempt: (n: number) => `(Versuch ${n})`,
   },
 
+  records: {
+    duplicateOf: (id: number) => `Duplikat von #${id}`,
+    filter: 'Spam- und Virenfilter',
+    verdicts: { clean: 'sauber', spam: 'Spam', virus: 'Virus', unscanned: 'nicht geprüft' },
+    verdictOf: (verdict: string) => `Filter: ${verdict}`,
+    scanner: 'Scanner',
+    result: 'Ergebnis',
+    score: (score: string, required: string) => `Punkte ${score} von ${required}`,
+    scannerAction: (action: string) => `(${action})`,
+    rules: (list: string) => `Regeln ${list}`,
+    notScanned: (reason: string) => `nicht geprüft: ${reason}`,
+    action: 'Maßnahme',
+    actions: { deliver: 'zugestellt', redirect: 'umgeleitet', quarantine: 'in Quarantäne' },
+    notified: 'Postmaster benachrichtigt',
+    scanned: 'Geprüft',
+  },
+
   config: {
     title: 'Konfiguration',
     test: 'Postfach testen',

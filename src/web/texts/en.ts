@@ -195,6 +195,25 @@ export const en = {
     attempt: (n: number) => `(attempt ${n})`,
   },
 
+  /** What a record says beyond its routing: the earlier copy of a duplicate, the spam/virus filter's verdict. */
+  records: {
+    duplicateOf: (id: number) => `duplicate of #${id}`,
+    filter: 'Spam and virus filter',
+    /** The verdict words on badges: a whole message's verdict, or one scanner's result. */
+    verdicts: { clean: 'clean', spam: 'spam', virus: 'virus', unscanned: 'not scanned' },
+    verdictOf: (verdict: string) => `filter: ${verdict}`,
+    scanner: 'Scanner',
+    result: 'Result',
+    score: (score: string, required: string) => `score ${score} of ${required}`,
+    scannerAction: (action: string) => `(${action})`,
+    rules: (list: string) => `rules ${list}`,
+    notScanned: (reason: string) => `not scanned: ${reason}`,
+    action: 'Action',
+    actions: { deliver: 'delivered', redirect: 'redirected', quarantine: 'quarantined' },
+    notified: 'postmaster told',
+    scanned: 'Scanned',
+  },
+
   config: {
     title: 'Configuration',
     test: 'Test a mailbox',

@@ -1,11 +1,14 @@
 // The message log: search by sender, recipient, subject, Message-ID, state, mailbox and date, with pages;
 // and one message with its routing decision, every attempt with the target's replies, and its headers.
 // Subjects and header values are shown decoded (RFC 2047); on a phone every table row is a card.
+// A duplicate links the earlier copy it was suppressed for; a filtered message shows the verdict.
 
+import { duplicateOf } from '../../routing/duplicates.js';
 import type { MessageRecord, StoredReply } from '../../store/types.js';
 import type { SearchParams } from '../api.js';
 import type { MessageDetail } from '../data.js';
 import type { Texts } from '../i18n.js';
+import { filterBadge, filterSection } from './filter.js';
 import { headerText, subjectText } from './header-text.js';
 import { badge, bytes, cell, type Html, html, time } from './html.js';
 
@@ -24,6 +27,12 @@ function field(name: keyof SearchParams, label: string, value: string | undefine
   return html`<div class="field"><label for="f-${name}">${label}</label><input id="f-${name}" name="${name}" type="${type}" value="${value ?? ''}"></div>`;
 }
 
+/** "duplicate of #N", linking the earlier record; nothing when `id` is undefined. */
+function duplicateLink(id: number | undefined, t: Texts): Html {
+  if (id === undefined) return html``;
+  return html`<a href="/messages/${id}" class="duplicate-of">${t.records.duplicateOf(id)}</a>`;
+}
+
 export function messageRows(messages: MessageRecord[], t: Texts): Html {
   const x = t.messages;
   if (messages.length === 0) return html`<tr><td colspan="6" class="muted">${x.none}</td></tr>`;
@@ -34,7 +43,7 @@ export function messageRows(messages: MessageRecord[], t: Texts): Html {
   ${cell(x.colFrom, m.sender || html`<span class="muted">&lt;&gt;</span>`, 'wrap')}
   ${cell(x.subject, html`<a href="/messages/${m.id}">${shownSubject(m, t)}</a>`, 'wrap subject')}
   ${cell(x.colRecipients, m.recipients.map((r) => r.address).join(', '), 'wrap')}
-  ${cell(x.state, badge(m.state, t))}
+  ${cell(x.state, html`${badge(m.state, t)} ${filterBadge(m.filter, t)} ${duplicateLink(duplicateOf(m.recipients), t)}`)}
 </tr>`,
   )}`;
 }
@@ -129,11 +138,12 @@ export function messageView(d: MessageDetail, t: Texts): Html {
   ${m.reason ? html`<p class="reason"><strong>${x.why(t.states[m.state])}</strong> ${m.reason}</p>` : ''}
   ${messageActions(m, t)}
 </section>
+${filterSection(m.filter, t)}
 <section class="card">
   <h2>${x.routing}</h2>
   <div class="table-wrap"><table class="stack">
     <thead><tr><th scope="col">${x.recipient}</th><th scope="col">${x.status}</th><th scope="col">${x.reason}</th><th scope="col">${x.reply}</th></tr></thead>
-    <tbody>${m.recipients.map((r) => html`<tr>${cell(x.recipient, r.address, 'wrap')}${cell(x.status, badge(r.status, t))}${cell(x.reason, r.reason, 'wrap routing-reason')}${cell(x.reply, html`<code>${replyText(r.reply)}</code>`, 'wrap')}</tr>`)}</tbody>
+    <tbody>${m.recipients.map((r) => html`<tr>${cell(x.recipient, r.address, 'wrap')}${cell(x.status, badge(r.status, t))}${cell(x.reason, html`${r.reason} ${duplicateLink(r.duplicateOf, t)}`, 'wrap routing-reason')}${cell(x.reply, html`<code>${replyText(r.reply)}</code>`, 'wrap')}</tr>`)}</tbody>
   </table></div>
 </section>
 <section class="card">

@@ -2,6 +2,7 @@
 // release elsewhere, delete), each with the reason in the server's own words.
 import type { MessageRecord } from '../../store/types.js';
 import type { Texts } from '../i18n.js';
+import { filterBadge } from './filter.js';
 import { type Html, html, time } from './html.js';
 import { messageActions, shownSubject } from './messages.js';
 
@@ -9,7 +10,7 @@ function rows(messages: MessageRecord[], empty: string, t: Texts): Html {
   if (messages.length === 0) return html`<p class="muted">${empty}</p>`;
   return html`<ul class="queue">${messages.map(
     (m) => html`<li class="card queue-item">
-  <div class="queue-head"><a href="/messages/${m.id}" class="wrap"><strong>${shownSubject(m, t)}</strong></a>
+  <div class="queue-head"><a href="/messages/${m.id}" class="wrap"><strong>${shownSubject(m, t)}</strong></a> ${filterBadge(m.filter, t)}
     <span class="muted small wrap">${t.queue.from} ${m.sender || '<>'} · ${m.mailbox} · ${time(m.fetchedAt, t)}</span></div>
   <p class="reason">${m.reason ?? ''}</p>
   ${m.nextAttemptAt ? html`<p class="small muted">${t.queue.nextAttempt} ${time(m.nextAttemptAt, t)} ${t.queue.attempt(m.attempts + 1)}</p>` : ''}
