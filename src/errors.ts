@@ -48,6 +48,13 @@ export type ErrorCode =
   | 'SMTP_UTF8_UNSUPPORTED'
   /** A spam or virus scanner (rspamd, spamd, clamd) down, too slow, or answering nonsense. */
   | 'FILTER_UNAVAILABLE'
+  // OAuth2 sign-in (src/oauth/)
+  /** The provider refused the stored refresh token (invalid_grant): consent revoked, expired, or password changed. */
+  | 'OAUTH_REVOKED'
+  /** No refresh token stored for the mailbox yet, or it cannot be decrypted with the configured key. */
+  | 'OAUTH_NOT_LOGGED_IN'
+  /** The token endpoint failed or refused the client (network, 5xx, invalid_client, a reply that is not OAuth). */
+  | 'OAUTH_FAILED'
   // local
   | 'SPOOL'
   | 'STORE'

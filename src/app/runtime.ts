@@ -13,6 +13,7 @@ import { PostboteError } from '../errors.js';
 import { type FilterSet, filterSet } from '../filters/scan.js';
 import { DEFAULT_EXCLUDE } from '../imap/folders.js';
 import type { Logger } from '../log.js';
+import { accessTokensFor, oauthLoginRefused } from '../oauth/index.js';
 import { openPop3 } from '../pop3/client.js';
 import { connectSmtp } from '../smtp/client.js';
 import type { SmtpClientOptions } from '../smtp/types.js';
@@ -71,13 +72,29 @@ export function targetOptions(
 }
 
 /**
- * `pipelining: false` reads the mailbox one command at a time (after a POP3_DESYNC). The IMAP client
- * (imapflow and its MIME libraries, ~20 MB) is loaded only when a mailbox uses IMAP.
+ * `pipelining: false` reads the mailbox one command at a time (after a POP3_DESYNC). With auth: oauth2
+ * the password is an access token from src/oauth/ (refreshed when due; a revoked consent is OAUTH_REVOKED).
+ * The IMAP client (imapflow and its MIME libraries, ~20 MB) is loaded only when a mailbox uses IMAP.
  */
 export async function openSource(
   mailbox: MailboxConfig,
   logger: Logger,
   session: { pipelining?: boolean; maxMessageSize?: number } = {},
+): Promise<SourceSession> {
+  if (mailbox.auth !== 'oauth2') return openWith(mailbox, mailbox.password, logger, session);
+  const token = await accessTokensFor(mailbox).get();
+  try {
+    return await openWith(mailbox, token, logger, session);
+  } catch (err) {
+    throw oauthLoginRefused(err, mailbox);
+  }
+}
+
+async function openWith(
+  mailbox: MailboxConfig,
+  password: string,
+  logger: Logger,
+  session: { pipelining?: boolean; maxMessageSize?: number },
 ): Promise<SourceSession> {
   if (mailbox.protocol === 'imap') {
     const { openImap } = await import('../imap/index.js');
@@ -90,7 +107,7 @@ export async function openSource(
       ca: mailbox.caPem,
       servername: mailbox.servername,
       user: mailbox.user,
-      password: mailbox.password,
+      password,
       auth: mailbox.auth,
       folders: mailbox.folders ?? ['INBOX'],
       exclude: mailbox.exclude ?? [...DEFAULT_EXCLUDE],
@@ -107,8 +124,8 @@ export async function openSource(
     ca: mailbox.caPem,
     servername: mailbox.servername,
     user: mailbox.user,
-    password: mailbox.password,
-    auth: mailbox.auth,
+    password,
+    auth: mailbox.auth === 'oauth2' ? 'xoauth2' : mailbox.auth,
     timeouts: mailbox.timeouts,
     // A session may only raise the limit (to fetch released messages), never lower it.
     maxMessageSize:

@@ -194,6 +194,22 @@ program
   .action(lazy(async () => (await import('./check.js')).checkCommand));
 
 program
+  .command('oauth')
+  .description('OAuth2 sign-in for mailboxes with auth: oauth2 (Microsoft 365, Google)')
+  .command('login')
+  .description('sign a mailbox in (device code: open the address shown, enter the code) and store its token')
+  .addOption(configOption())
+  .option('-m, --mailbox <name>', 'the mailbox to sign in')
+  .addHelpText(
+    'after',
+    help(
+      ['sudo -u postbote postbote oauth login -c /etc/postbote/postbote.yaml --mailbox office'],
+      '0 signed in and stored, 1 the sign-in failed, was declined or expired, 2 configuration or usage error',
+    ),
+  )
+  .action(lazy(async () => (await import('./oauth.js')).oauthLoginCommand));
+
+program
   .command('demo')
   .description('run the whole flow on this machine: a sample POP3 mailbox, Postbote, and a local SMTP server')
   .option('-d, --dir <folder>', 'where the demo writes its state and the delivered mail', 'postbote-demo')

@@ -25,11 +25,13 @@ test('postbote.example.yaml loads cleanly with its variables and password file i
         ['info', 995, 'info-secret'],
         ['catchall', 995, 'catchall-secret'],
         ['support', 143, 'change-me'],
+        ['office', 993, ''],
       ],
     );
     assert.equal(config.mailboxes[1]!.catchAll?.rewriteDomain, 'corp.local');
     assert.deepEqual(config.mailboxes[2]!.exclude, ['\\Sent', '\\Trash', '\\Junk', '\\Drafts']);
     assert.deepEqual(config.mailboxes[2]!.afterDelivery, { moveTo: 'Archive' });
+    assert.equal(config.mailboxes[3]!.oauth2?.tokenFile, join(dir, 'data', 'oauth', 'office.token'));
     assert.equal(config.state, join(dir, 'data'));
     assert.deepEqual(
       config.filters?.scanners.map((s) => s.type),

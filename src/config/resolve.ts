@@ -2,7 +2,7 @@
 // passwordFile and ca files, and fills mailbox defaults that come from other sections.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type {
   Config,
   MailboxConfig,
@@ -86,11 +86,24 @@ export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config
         }),
   };
 
+  const postgres = POSTGRES_URL.test(raw.state);
+  // The encrypted refresh tokens live beside the spool: the local folder this instance owns.
+  const localState = resolve(baseDir, postgres ? (raw.spool ?? '.') : raw.state);
+
   const mailboxes = raw.mailboxes.map((mailbox, index): MailboxConfig => {
-    const { password, passwordFile, ca: mailboxCa, ...rest } = mailbox;
+    const { password, passwordFile, ca: mailboxCa, oauth2, ...rest } = mailbox;
     const at = (key: string) => ['mailboxes', index, key];
     return {
       ...rest,
+      ...(oauth2 === undefined
+        ? {}
+        : {
+            oauth2: {
+              ...oauth2,
+              ...(oauth2.keyFile === undefined ? {} : { keyFile: resolve(baseDir, oauth2.keyFile) }),
+              tokenFile: join(localState, 'oauth', `${mailbox.name}.token`),
+            },
+          }),
       password:
         passwordFile === undefined ? (password ?? '') : readPassword(passwordFile, at('passwordFile')),
       ...(passwordFile === undefined ? {} : { passwordFile: resolve(baseDir, passwordFile) }),
@@ -144,7 +157,6 @@ export function resolveConfig(raw: RawConfig, baseDir: string): { config: Config
     }),
   };
 
-  const postgres = POSTGRES_URL.test(raw.state);
   // The database holds the records; the bytes stay on a local disk (fsync, the crash sweep).
   if (postgres && raw.spool === undefined) {
     issues.push({

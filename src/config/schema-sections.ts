@@ -19,10 +19,11 @@ import {
   text,
 } from './fields.js';
 import { filtersSchema } from './schema-filters.js';
+import { oauth2Schema, refineMailboxOAuth } from './schema-oauth.js';
 import { rulesSchema } from './schema-rules.js';
 
 export const TLS_MODES = ['none', 'starttls', 'tls'] as const;
-export const MAILBOX_AUTH = ['auto', 'user', 'apop', 'plain', 'login'] as const;
+export const MAILBOX_AUTH = ['auto', 'user', 'apop', 'plain', 'login', 'oauth2'] as const;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** A name that is safe in file names, URLs and log fields. */
@@ -154,6 +155,8 @@ export const mailboxSchema = strict({
   password: text().optional(),
   passwordFile: text('a file path').optional(),
   auth: oneOf(MAILBOX_AUTH).default('auto'),
+  /** With auth: oauth2 (schema-oauth.ts). */
+  oauth2: oauth2Schema.optional(),
   deliverTo: nonEmptyList(address()).optional(),
   catchAll: catchAllSchema.optional(),
   rules: rulesSchema().optional(),
@@ -181,7 +184,8 @@ export const mailboxSchema = strict({
   }).prefault({}),
 })
   .superRefine((mailbox, ctx) => {
-    refineSecret(mailbox, ctx);
+    if (mailbox.auth !== 'oauth2') refineSecret(mailbox, ctx);
+    refineMailboxOAuth(mailbox, ctx);
     if (mailbox.deliverTo === undefined && mailbox.catchAll === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -37,6 +37,7 @@ export type MailboxConfig = Simplify<
     | 'folders'
     | 'exclude'
     | 'afterDelivery'
+    | 'oauth2'
   > &
     Partial<Pick<RawMailbox, 'folders' | 'exclude' | 'afterDelivery'>> & {
       /** Resolved from password (after ${VAR}) or the contents of passwordFile. Never log it. */
@@ -51,8 +52,12 @@ export type MailboxConfig = Simplify<
       envelopeSender: EnvelopeSender;
       /** Fixed recipients; empty for a catchAll mailbox. */
       deliverTo: string[];
+      /** With auth: oauth2; keyFile absolute, and where the encrypted refresh token is kept. */
+      oauth2?: OAuth2Config;
     }
 >;
+
+export type OAuth2Config = Simplify<NonNullable<RawMailbox['oauth2']> & { tokenFile: string }>;
 
 /** A `filters:` section, global or a mailbox's own. */
 export type FiltersConfig = NonNullable<RawConfig['filters']>;

@@ -13,8 +13,10 @@ export interface ImapOptions {
   ca?: string;
   servername?: string;
   user: string;
+  /** With auth 'oauth2': the OAuth2 access token. */
   password: string;
-  auth: 'auto' | 'plain' | 'login' | 'user' | 'apop';
+  /** oauth2: SASL OAUTHBEARER when the server offers it, else XOAUTH2 (imapflow's choice). */
+  auth: 'auto' | 'plain' | 'login' | 'user' | 'apop' | 'oauth2';
   /** Folder names or LIST patterns (`*`, `%`). */
   folders: string[];
   /** Special-use flags (`\Sent`) or folder names/patterns a wildcard skips. */
@@ -44,7 +46,10 @@ export function flowOptions(o: ImapOptions): ImapFlowOptions {
     // starttls: TLS or nothing (no password before TLS); none: never upgrade (a trusted network).
     doSTARTTLS: o.tls === 'starttls' ? true : o.tls === 'none' ? false : undefined,
     servername: o.servername,
-    auth: { user: o.user, pass: o.password, ...(loginMethod ? { loginMethod } : {}) },
+    auth:
+      o.auth === 'oauth2'
+        ? { user: o.user, accessToken: o.password }
+        : { user: o.user, pass: o.password, ...(loginMethod ? { loginMethod } : {}) },
     tls: {
       rejectUnauthorized: o.tlsVerify,
       ...(o.ca ? { ca: [...rootCertificates, o.ca] } : {}),

@@ -2,7 +2,8 @@
 import type { Logger } from '../log.js';
 
 export type Pop3Tls = 'none' | 'starttls' | 'tls';
-export type Pop3AuthMethod = 'auto' | 'user' | 'apop' | 'plain' | 'login';
+/** xoauth2: `password` is an OAuth2 access token (never chosen by 'auto'). */
+export type Pop3AuthMethod = 'auto' | 'user' | 'apop' | 'plain' | 'login' | 'xoauth2';
 
 export interface Pop3Timeouts {
   /** TCP connect plus, for implicit TLS, the handshake. */

@@ -31,6 +31,8 @@ export interface ConfigParams {
    * few long-lived ones per core, as busy providers run them; TLS session tickets then resume).
    */
   loginMode?: 'secure' | 'performance';
+  /** Adds the oauth2 passdb (XOAUTH2, OAUTHBEARER) asking this RFC 7662 introspection endpoint. */
+  oauth2?: { introspectionUrl: string };
 }
 
 /** Paths of the files inside one instance's directory, in one place so config and harness agree. */
@@ -41,6 +43,7 @@ export function instancePaths(dir: string) {
     stateDir: `${dir}/state`,
     log: `${dir}/dovecot.log`,
     passwd: `${dir}/passwd`,
+    oauth2: `${dir}/dovecot-oauth2.conf.ext`,
     cert: `${dir}/cert.pem`,
     key: `${dir}/key.pem`,
     homes: `${dir}/home`,
@@ -66,7 +69,7 @@ ssl = yes
 ssl_cert = <${f.cert}
 ssl_key = <${f.key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${p.oauth2 ? ' xoauth2 oauthbearer' : ''}
 auth_verbose = yes
 
 default_internal_user = dovecot
@@ -104,7 +107,17 @@ namespace inbox {
   }
 }
 
-# %n: the file is keyed by local part, so POP3 logins ("alice") and LMTP recipients
+${
+  p.oauth2
+    ? `# Tokens are checked by the test's introspection endpoint; passwords still by the passwd-file.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${f.oauth2}
+}
+`
+    : ''
+}# %n: the file is keyed by local part, so POP3 logins ("alice") and LMTP recipients
 # ("alice@localhost") find the same user.
 passdb {
   driver = passwd-file
@@ -143,6 +156,17 @@ service lmtp {
     port = ${p.ports.lmtp}
   }
 }
+`;
+}
+
+/** Dovecot 2.3's oauth2 passdb settings: POST the token to the endpoint, trust its active/username. */
+export function renderOAuth2(introspectionUrl: string): string {
+  return `introspection_mode = post
+introspection_url = ${introspectionUrl}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 `;
 }
 

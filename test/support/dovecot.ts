@@ -11,6 +11,7 @@ import {
   instancePaths,
   makeCertificate,
   renderConfig,
+  renderOAuth2,
   renderPasswd,
 } from './dovecot-config.js';
 import { createMaildir, listMessages, readMessages, seedMaildir } from './maildir.js';
@@ -36,6 +37,8 @@ export interface DovecotOptions {
   name?: string;
   /** Dovecot's login process mode (see ConfigParams); default 'secure', Dovecot's own default. */
   loginMode?: 'secure' | 'performance';
+  /** Accept OAuth2 tokens (XOAUTH2, OAUTHBEARER) checked by this RFC 7662 introspection endpoint. */
+  oauth2?: { introspectionUrl: string };
 }
 
 export interface Dovecot {
@@ -108,8 +111,10 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
     await mkdir(files.homes, { mode: 0o755 });
     await makeCertificate(files.cert, files.key);
     await writeFile(files.passwd, renderPasswd(options.users, password), { mode: 0o644 });
+    if (options.oauth2)
+      await writeFile(files.oauth2, renderOAuth2(options.oauth2.introspectionUrl), { mode: 0o644 });
     for (const user of options.users) await createMaildir(maildir(user), uid, gid);
-    ports = await launch(dir, instanceName, uid, gid, options.loginMode);
+    ports = await launch(dir, instanceName, uid, gid, options.loginMode, options.oauth2);
   } catch (err) {
     await tmp.remove();
     throw err;
@@ -170,13 +175,17 @@ async function launch(
   uid: number,
   gid: number,
   loginMode: 'secure' | 'performance' | undefined,
+  oauth2?: { introspectionUrl: string },
 ): Promise<DovecotPorts> {
   const files = instancePaths(dir);
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const [pop3, pop3s, imap, imaps, lmtp] = await freePorts(5);
     const ports: DovecotPorts = { pop3: pop3!, pop3s: pop3s!, imap: imap!, imaps: imaps!, lmtp: lmtp! };
-    await writeFile(files.config, renderConfig({ dir, instanceName, ports, uid, gid, loginMode }));
+    await writeFile(
+      files.config,
+      renderConfig({ dir, instanceName, ports, uid, gid, loginMode, ...(oauth2 ? { oauth2 } : {}) }),
+    );
     const failure = await runMaster(files.config, `${dir}/startup.err`);
     if (failure !== undefined) {
       const log = readLog(files.log);
