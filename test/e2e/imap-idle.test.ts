@@ -186,6 +186,22 @@ describe('IDLE push against a scripted server', () => {
     await fake.stop();
   });
 
+  test('IDLE is renewed on the same connection after reidleMs (25 minutes in service), without a new login', async () => {
+    const fake = await startFakeImap([]);
+    const state = idleServer(fake);
+    const watch = watchImap({
+      ...watchOptions(fake.port),
+      mode: 'auto',
+      reidleMs: 150,
+      onNew: () => undefined,
+    });
+    await until('three IDLEs', () => state.idles >= 3, 5000);
+    assert.equal(state.logins.length, 1);
+    assert.equal(state.peak, 1);
+    await watch.stop();
+    await fake.stop();
+  });
+
   test('a dropped watching connection is reopened with growing waits, then announces the mail that came meanwhile', async () => {
     const fake = await startFakeImap([]);
     const state = idleServer(fake);
