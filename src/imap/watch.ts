@@ -127,6 +127,12 @@ export function watchImap(o: ImapWatchOptions): ImapWatch {
           break;
         }
         client = await open();
+        if (o.mode === 'auto' && !client.capabilities.has('IDLE')) {
+          log.info('the server announces no IDLE: polled on the interval (set idle: true for NOOP)');
+          client.close();
+          release();
+          return [];
+        }
         const all = await client.list();
         const moveTo = typeof o.afterDelivery === 'object' ? [o.afterDelivery.moveTo] : [];
         const chosen = chooseFolders(all, o.folders, o.exclude, moveTo).folders;

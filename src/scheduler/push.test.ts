@@ -217,3 +217,29 @@ test('idleConnections caps watching connections per host, apart from perHostConn
   await s.stop();
   await ctx.store.close();
 });
+
+test('a watcher still waiting for a slot of idleConnections is let go by stop()', async () => {
+  const ctx = await context();
+  const a = fakePush('h', 'a', [], 1);
+  let waiting: Promise<unknown> | undefined;
+  const b = {
+    key: 'b',
+    host: 'h',
+    start(o: PushStart) {
+      waiting = o.acquire();
+      return { stop: async () => undefined };
+    },
+  } satisfies PushSource;
+  const s = new Scheduler(
+    ctx,
+    [plan('a', a.source).plan, plan('b', b).plan],
+    { concurrency: 2, perHostConnections: 2, idleConnections: 1 },
+    silentLogger(),
+  );
+  s.start();
+  await sleep(20);
+  assert.equal(a.granted, 1);
+  await s.stop();
+  await assert.rejects(waiting!, /the watcher stopped/);
+  await ctx.store.close();
+});
