@@ -218,7 +218,8 @@ describe('IDLE push against a scripted server', () => {
     for (const s of state.idling) s.destroy();
     await until('IDLE again', () => state.idling.size === 1 && state.logins.length === 5, 10_000);
     const gaps = state.logins.slice(1).map((t, i) => t - state.logins[i]!);
-    // Waits of 100, 200, 400 ms (jittered to half at least): the third is longer than the first.
+    // Waits of 100 · 2^(n-1) ms after the n-th failure, jittered down to half at most: 400–800 ms after
+    // the fourth is always longer than the 100–200 ms after the second.
     assert.ok(gaps[3]! > gaps[1]!, `gaps ${gaps.join(', ')}`);
     assert.deepEqual(seen, ['INBOX'], 'the reopened watch finds the mail that arrived while it was down');
     await watch.stop();
