@@ -6,15 +6,17 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config, MailboxConfig } from '../config/index.js';
 import type { FiltersConfig } from '../config/types.js';
-import type { MailboxPlan } from '../connector/mailbox-pass.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
 import { type FilterSet, filterSet } from '../filters/scan.js';
 import { DEFAULT_EXCLUDE } from '../imap/folders.js';
+import type { ImapOptions } from '../imap/index.js';
 import type { Logger } from '../log.js';
 import { accessTokensFor, oauthLoginRefused } from '../oauth/index.js';
 import { openPop3 } from '../pop3/client.js';
+import type { PushSource } from '../scheduler/push.js';
+import type { ScheduledPlan } from '../scheduler/scheduler.js';
 import { connectSmtp } from '../smtp/client.js';
 import type { SmtpClientOptions } from '../smtp/types.js';
 import type { SourceSession } from '../source/types.js';
@@ -30,7 +32,7 @@ export interface Runtime {
   spool: Spool;
   target: Target;
   ctx: DeliveryContext;
-  plans: Array<MailboxPlan & { interval: number }>;
+  plans: ScheduledPlan[];
   /** Held from creation until close(): this process alone works on the state (its spool folder). */
   lock: StateLock;
   /** With a postgres:// state: this instance alone works on the database (until leases exist). */
@@ -71,6 +73,52 @@ export function targetOptions(
   };
 }
 
+/** The IMAP client's options from a mailbox (the password is replaced by a token for auth: oauth2). */
+function imapOptions(mailbox: MailboxConfig, logger: Logger): ImapOptions {
+  return {
+    host: mailbox.host,
+    port: mailbox.port,
+    tls: mailbox.tls,
+    tlsVerify: mailbox.tlsVerify,
+    ca: mailbox.caPem,
+    servername: mailbox.servername,
+    user: mailbox.user,
+    password: mailbox.password,
+    auth: mailbox.auth,
+    folders: mailbox.folders ?? ['INBOX'],
+    exclude: mailbox.exclude ?? [...DEFAULT_EXCLUDE],
+    afterDelivery: mailbox.afterDelivery ?? 'delete',
+    timeouts: mailbox.timeouts,
+    logger: logger.child({ component: 'imap', mailbox: mailbox.name }),
+  };
+}
+
+/** IMAP IDLE push for the scheduler (src/imap/watch.ts), unless `idle: false`. */
+function pushSource(mailbox: MailboxConfig, logger: Logger): PushSource | undefined {
+  if (mailbox.protocol !== 'imap' || mailbox.idle === false) return undefined;
+  const o = imapOptions(mailbox, logger);
+  const { logger: _, ...watched } = o;
+  return {
+    key: JSON.stringify({ ...watched, idle: mailbox.idle }),
+    host: mailbox.host,
+    start: (s) => {
+      // imapflow is loaded only for IMAP mailboxes; an OAuth2 mailbox logs in with a fresh token each time.
+      const watching = import('../imap/watch.js').then(({ watchImap }) =>
+        watchImap({
+          ...o,
+          ...s,
+          mode: mailbox.idle ? 'always' : 'auto',
+          ...(mailbox.auth === 'oauth2' ? { credentials: () => accessTokensFor(mailbox).get() } : {}),
+        }),
+      );
+      watching.catch((err: Error) =>
+        logger.error({ err: err.message }, `mailbox ${mailbox.name}: the IMAP watch could not start`),
+      );
+      return { stop: async () => (await watching.catch(() => undefined))?.stop() };
+    },
+  };
+}
+
 /**
  * `pipelining: false` reads the mailbox one command at a time (after a POP3_DESYNC). With auth: oauth2
  * the password is an access token from src/oauth/ (refreshed when due; a revoked consent is OAUTH_REVOKED).
@@ -99,22 +147,7 @@ async function openWith(
   if (mailbox.protocol === 'imap') {
     const { openImap } = await import('../imap/index.js');
     // IMAP has no pipelined RETR to turn off: `session` does not apply.
-    return openImap({
-      host: mailbox.host,
-      port: mailbox.port,
-      tls: mailbox.tls,
-      tlsVerify: mailbox.tlsVerify,
-      ca: mailbox.caPem,
-      servername: mailbox.servername,
-      user: mailbox.user,
-      password,
-      auth: mailbox.auth,
-      folders: mailbox.folders ?? ['INBOX'],
-      exclude: mailbox.exclude ?? [...DEFAULT_EXCLUDE],
-      afterDelivery: mailbox.afterDelivery ?? 'delete',
-      timeouts: mailbox.timeouts,
-      logger: logger.child({ component: 'imap', mailbox: mailbox.name }),
-    });
+    return openImap({ ...imapOptions(mailbox, logger), password });
   }
   return openPop3({
     host: mailbox.host,
@@ -149,11 +182,7 @@ function filtersFor(config: FiltersConfig | undefined): FilterSet | undefined {
   return set;
 }
 
-export function mailboxPlan(
-  config: Config,
-  mailbox: MailboxConfig,
-  logger: Logger,
-): MailboxPlan & { interval: number } {
+export function mailboxPlan(config: Config, mailbox: MailboxConfig, logger: Logger): ScheduledPlan {
   return {
     name: mailbox.name,
     user: mailbox.user,
@@ -172,6 +201,7 @@ export function mailboxPlan(
     interval: mailbox.interval ?? config.scheduler.interval,
     open: (session?: { pipelining?: boolean; maxMessageSize?: number }) =>
       openSource(mailbox, logger, session),
+    push: pushSource(mailbox, logger),
   };
 }
 

@@ -46,10 +46,18 @@ test('IMAP keys are read as written', () => {
   assert.deepEqual(m.afterDelivery, { moveTo: 'Archive' });
 });
 
+test('idle: unset by default (watch when the server announces IDLE), true or false as written', () => {
+  assert.equal(parse('imap').idle, undefined);
+  assert.equal(parse('imap', 'idle: true').idle, true);
+  assert.equal(parse('imap', 'idle: false').idle, false);
+});
+
 test('refuses IMAP keys on POP3, a move target that is read, and bad shapes', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['pop3', 'folders: [INBOX]', /mailboxes\[0\]\.folders: folders is an IMAP setting/],
     ['pop3', 'afterDelivery: delete', /afterDelivery is an IMAP setting/],
+    ['pop3', 'idle: true', /mailboxes\[0\]\.idle: idle is an IMAP setting/],
+    ['imap', 'idle: sometimes', /idle/],
     [
       'imap',
       'folders: [INBOX, Archive]\nafterDelivery: { moveTo: Archive }',

@@ -29,7 +29,7 @@ delivery:
   maxMessageSize: 25MB
   maxReceivedHeaders: 40
   postmaster: postmaster@corp.local
-scheduler: { concurrency: 4, perHostConnections: 1, interval: 10m, shutdownGrace: 45s }
+scheduler: { concurrency: 4, perHostConnections: 1, idleConnections: 3, interval: 10m, shutdownGrace: 45s }
 mailboxes:
   - name: info
     host: pop.provider.example
@@ -102,6 +102,7 @@ describe('a full valid configuration', () => {
     assert.deepEqual(config.scheduler, {
       concurrency: 4,
       perHostConnections: 1,
+      idleConnections: 3,
       interval: 600_000,
       shutdownGrace: 45_000,
     });
@@ -191,6 +192,7 @@ describe('defaults', () => {
     assert.deepEqual(config.scheduler, {
       concurrency: 8,
       perHostConnections: 2,
+      idleConnections: 4,
       interval: 300_000,
       shutdownGrace: 30_000,
     });

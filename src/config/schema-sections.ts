@@ -167,6 +167,8 @@ export const mailboxSchema = strict({
   /** IMAP: special-use flags (\\Sent) or names a wildcard skips; default Sent, Trash, Junk, Drafts. */
   exclude: list(text('a special-use flag like \\Sent or a folder name')).optional(),
   afterDelivery: afterDelivery().optional(),
+  /** IMAP push: unset watches when the server announces IDLE; true also polls NOOP without it; false never. */
+  idle: bool().optional(),
   keep: bool().default(false),
   deleteAfterDays: intIn(1, 36_500).optional(),
   interval: duration().optional(),
@@ -214,7 +216,7 @@ export const mailboxSchema = strict({
       });
     }
     if (mailbox.protocol === 'pop3') {
-      for (const key of ['folders', 'exclude', 'afterDelivery'] as const) {
+      for (const key of ['folders', 'exclude', 'afterDelivery', 'idle'] as const) {
         if (mailbox[key] === undefined) continue;
         ctx.addIssue({
           code: 'custom',

@@ -76,6 +76,8 @@ const deliverySchema = strict({
 const schedulerSchema = strict({
   concurrency: intIn(1, 1000).default(8),
   perHostConnections: intIn(1, 100).default(2),
+  /** IMAP IDLE watching connections per host, counted apart from perHostConnections (fetching). */
+  idleConnections: intIn(1, 100).default(4),
   interval: duration().default(300_000),
   /** How long SIGTERM waits for the messages in hand before dropping provider sessions (nothing is lost). */
   shutdownGrace: duration().default(30_000),

@@ -14,6 +14,10 @@ import type { Logger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import { KeyedSemaphore, Semaphore } from '../util/semaphore.js';
 import { messageLine } from './log-lines.js';
+import { DEFAULT_IDLE_CONNECTIONS, type PushSource, PushWatchers } from './push.js';
+
+/** A mailbox as the scheduler runs it: its pass plan, interval and, for IMAP IDLE, its push source. */
+export type ScheduledPlan = MailboxPlan & { interval: number; push?: PushSource };
 
 /** However long the interval, a failing mailbox is retried at least this often. */
 const MAX_FAILURE_BACKOFF_MS = 3_600_000;
@@ -67,6 +71,8 @@ export interface SchedulerWatcher {
 export interface SchedulerOptions {
   concurrency: number;
   perHostConnections: number;
+  /** Watching (IDLE) connections per host, counted apart from perHostConnections (DEFAULT_IDLE_CONNECTIONS). */
+  idleConnections?: number;
   onEvent?: (event: PassEvent) => void;
   /** `retry`: the run only delivered waiting mail, without a provider session. */
   onPass?: (summary: PassSummary, retry: boolean) => void;
@@ -80,7 +86,7 @@ export interface SchedulerOptions {
 type RunMode = 'poll' | 'retry';
 
 interface Slot {
-  plan: MailboxPlan & { interval: number };
+  plan: ScheduledPlan;
   status: MailboxStatus;
   timer?: NodeJS.Timeout;
   retryTimer?: NodeJS.Timeout;
@@ -114,16 +120,23 @@ export class Scheduler {
   private checkTimer?: NodeJS.Timeout;
   private targetWas: TargetHealth['state'] = 'unknown';
   private unwatchTarget?: () => void;
+  /** IDLE watchers: new mail runs the mailbox's pass at once. */
+  private readonly push: PushWatchers;
 
   constructor(
     private readonly ctx: DeliveryContext,
-    plans: Array<MailboxPlan & { interval: number }>,
+    plans: ScheduledPlan[],
     private readonly options: SchedulerOptions,
     private readonly logger: Logger,
   ) {
     this.global = new Semaphore(options.concurrency);
     this.perHost = new KeyedSemaphore(options.perHostConnections);
     for (const plan of plans) this.slots.set(plan.name, newSlot(plan));
+    this.push = new PushWatchers(
+      options.idleConnections ?? DEFAULT_IDLE_CONNECTIONS,
+      (name, folder) => this.pushed(name, folder),
+      logger,
+    );
   }
 
   private started = false;
@@ -133,13 +146,29 @@ export class Scheduler {
     for (const slot of this.slots.values()) this.schedule(slot, Math.random() * START_SPREAD_MS);
     this.targetWas = this.ctx.target.health.state;
     this.unwatchTarget = this.ctx.target.onHealth((health) => this.targetChanged(health));
+    this.push.sync(this.pushPlans());
+  }
+
+  private pushPlans(): ScheduledPlan[] {
+    return [...this.slots.values()].map((s) => s.plan);
+  }
+
+  /**
+   * A watcher saw new mail: the mailbox's pass runs now, or once more after the one in hand (which may
+   * have listed before the mail came). Bursts coalesce into that one follow-up.
+   */
+  private pushed(name: string, folder: string): void {
+    const slot = this.slots.get(name);
+    if (!slot || slot.removed || slot.status.state === 'paused' || this.abort.signal.aborted) return;
+    this.logger.debug({ mailbox: name, folder }, 'new mail announced: running a pass');
+    this.requestRun(name);
   }
 
   /**
    * Applies a reloaded configuration's mailboxes. A pass in hand finishes with the plan it started with;
    * a removed mailbox's pass finishes, then nothing more is scheduled; an added one is polled soon.
    */
-  reconfigure(plans: Array<MailboxPlan & { interval: number }>): void {
+  reconfigure(plans: ScheduledPlan[]): void {
     const next = new Map(plans.map((p) => [p.name, p]));
     for (const [name, slot] of this.slots) {
       if (next.has(name)) continue;
@@ -166,6 +195,7 @@ export class Scheduler {
         this.schedule(slot, Math.min(Math.max(0, nextRunAt - Date.now()), plan.interval));
       }
     }
+    if (this.started) this.push.sync(this.pushPlans());
   }
 
   statuses(): MailboxStatus[] {
@@ -243,7 +273,9 @@ export class Scheduler {
    * still held one STOP_SETTLE_MS later (the caller then must not close what that delivery uses).
    */
   async stop(): Promise<boolean> {
+    // The watchers first: new mail must not start a pass while the others wind down.
     this.abort.abort();
+    await this.push.stopAll();
     clearInterval(this.checkTimer);
     this.unwatchTarget?.();
     for (const slot of this.slots.values()) {
@@ -470,7 +502,7 @@ export class Scheduler {
   }
 }
 
-function newSlot(plan: MailboxPlan & { interval: number }): Slot {
+function newSlot(plan: ScheduledPlan): Slot {
   return {
     plan,
     status: { name: plan.name, state: 'idle', failures: 0, nextRunAt: null, nextRetryAt: null },
