@@ -42,7 +42,8 @@ export async function checkFilters(config: Pick<Config, 'filters' | 'mailboxes'>
         results.push({
           subject,
           ok: false,
-          detail: e.describe(),
+          // The subject names the scanner already: not again in front of its error.
+          detail: e.describe({ where: false }),
           hint:
             scanner.onError === 'defer'
               ? 'mail waits while it is down (onError: defer): start it, or fix host/port/socket'
