@@ -54,6 +54,8 @@ export type MailboxConfig = Simplify<
     }
 >;
 
+/** The `alerts:` section (src/alerts/). */
+export type AlertsConfig = NonNullable<RawConfig['alerts']>;
 /** A `filters:` section, global or a mailbox's own. */
 export type FiltersConfig = NonNullable<RawConfig['filters']>;
 export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;
