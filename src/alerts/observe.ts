@@ -19,6 +19,8 @@ export function mailboxObservations(statuses: MailboxStatus[], after: number): O
   for (const s of statuses) {
     if (s.state !== 'failing' || !s.last || s.last.ok) continue;
     const error = s.last.error;
+    // A pass stopped by the target or a scanner is not the mailbox's fault: those have their own alerts.
+    if (error?.code === 'FILTER_UNAVAILABLE' || error?.where?.startsWith('target ')) continue;
     out.push({
       key: `mailbox:${s.name}`,
       title: `mailbox ${s.name} is failing`,
