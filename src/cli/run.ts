@@ -62,6 +62,14 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
   });
   // fetch, route, queue and backup started beside the service hand their work to it (src/control/).
   const control = await startControl(runtime, scheduler, logger);
+  // Postmaster alerts watch the scheduler's passes and the target beside it (loaded only when configured).
+  const alerts = await (async () => {
+    if (!config.alerts) return undefined;
+    const { AlertWatcher } = await import('../alerts/watcher.js');
+    const watcher = new AlertWatcher({ config, alerts: config.alerts, ctx: runtime.ctx, scheduler, logger });
+    await watcher.start();
+    return watcher;
+  })();
   scheduler.start();
   logger.info({ mailboxes: runtime.plans.length }, 'postbote running');
   await new Promise<void>((resolve) => {
@@ -75,6 +83,7 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
   // The passes stop first: a message in hand may be on its way to our own receive connector or use
   // the target pool, and closing either under it would defer it for a refusal we caused ourselves.
   const settled = await scheduler.stop();
+  await alerts?.stop();
   if (!settled) {
     // A delivery to the target still hangs after the grace and the settle time. Exiting now is what a
     // kill -9 does (crash-safe: the provider keeps what was not recorded); closing the pool under it

@@ -4,6 +4,7 @@ export { loadConfig, type ParseConfigOptions, parseConfig } from './load.js';
 export { redactConfig } from './redact.js';
 export { defaultPort } from './schema-sections.js';
 export type {
+  AlertsConfig,
   CatchAllConfig,
   Config,
   DeliveryConfig,

@@ -28,6 +28,9 @@ function redact(value: unknown): unknown {
     else if ((key === 'caPem' || key === 'certPem') && typeof inner === 'string')
       out[key] = `(PEM, ${inner.length} characters)`;
     else if (typeof inner === 'string' && /^postgres(?:ql)?:\/\//i.test(inner)) out[key] = redactUrl(inner);
+    // alerts.webhook.url: a chat tool's webhook carries its secret in the path
+    else if (key === 'url' && typeof inner === 'string')
+      out[key] = inner.replace(/^(https?:\/\/[^/?#]*).*$/i, `$1/${MASK}`);
     else out[key] = redact(inner);
   }
   return out;

@@ -14,6 +14,7 @@ import {
   strict,
   text,
 } from './fields.js';
+import { alertsSchema } from './schema-alerts.js';
 import { filtersSchema } from './schema-filters.js';
 import { receiveSchema } from './schema-receive.js';
 import { envelopeSender, mailboxSchema, refineSecret, TLS_MODES } from './schema-sections.js';
@@ -115,4 +116,6 @@ export const configSchema = strict({
   web: webSchema.optional(),
   /** Spam and virus scanners between spool and delivery; a mailbox's own `filters:` replaces it. */
   filters: filtersSchema.optional(),
+  /** Postmaster alerts (mail and webhook) and the daily quarantine digest (src/alerts/). */
+  alerts: alertsSchema.optional(),
 });

@@ -59,6 +59,8 @@ export type MailboxConfig = Simplify<
 
 export type OAuth2Config = Simplify<NonNullable<RawMailbox['oauth2']> & { tokenFile: string }>;
 
+/** The `alerts:` section (src/alerts/). */
+export type AlertsConfig = NonNullable<RawConfig['alerts']>;
 /** A `filters:` section, global or a mailbox's own. */
 export type FiltersConfig = NonNullable<RawConfig['filters']>;
 export type CatchAllConfig = NonNullable<MailboxConfig['catchAll']>;

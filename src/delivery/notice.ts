@@ -79,23 +79,37 @@ export async function sendNotice(
   /** false while shutting down: recorded and spooled (the next run delivers it), no new delivery. */
   deliver = true,
 ): Promise<AttemptOutcome> {
-  const now = ctx.now();
-  const text = noticeText(record, ctx.hostname, new Date(now));
-  const spooled = await ctx.spool.write(Readable.from([text]), text.length);
-  const notice = await ctx.store.addSpooled({
+  const text = noticeText(record, ctx.hostname, new Date(ctx.now()));
+  const notice = await queueNotice(ctx, {
     mailbox: record.mailbox,
+    postmaster,
+    text,
+    subject: `Postbote notice about message ${record.id}`,
+    reason: `postmaster notice for message ${record.id}`,
+  });
+  if (!deliver) return { kind: 'deferred', record: notice };
+  return attemptDelivery(ctx, { ...origin, fallback: undefined }, notice);
+}
+
+/**
+ * Spools and records Postbote's own message to the postmaster (pending, from the null sender), so it
+ * survives a crash and waits out a target that is down like fetched mail. Also used by src/alerts/.
+ */
+export async function queueNotice(
+  ctx: DeliveryContext,
+  n: { mailbox: string; postmaster: string; text: Buffer; subject: string; reason: string },
+): Promise<MessageRecord> {
+  const spooled = await ctx.spool.write(Readable.from([n.text]), n.text.length);
+  return ctx.store.addSpooled({
+    mailbox: n.mailbox,
     uid: `${NOTICE_UID_PREFIX}${spooled.key}`,
     spoolKey: spooled.key,
     size: spooled.size,
     sha256: spooled.sha256,
     messageId: null,
     sender: '', // the null sender: a notice must never cause a bounce loop
-    subject: `Postbote notice about message ${record.id}`,
-    recipients: [
-      { address: postmaster, status: 'pending', reason: `postmaster notice for message ${record.id}` },
-    ],
-    fetchedAt: now,
+    subject: n.subject,
+    recipients: [{ address: n.postmaster, status: 'pending', reason: n.reason }],
+    fetchedAt: ctx.now(),
   });
-  if (!deliver) return { kind: 'deferred', record: notice };
-  return attemptDelivery(ctx, { ...origin, fallback: undefined }, notice);
 }

@@ -5,6 +5,7 @@
 // its own ticket key) is offered none for an hour after ten tries: parsing a ticket for nothing costs
 // CPU too.
 import type { TLSSocket } from 'node:tls';
+import { observePeerCertificate } from '../alerts/certificates.js';
 import type { Pop3Options } from './options.js';
 
 const MAX_CACHED_SERVERS = 1024;
@@ -45,6 +46,8 @@ export function resumption(o: Pop3Options): { session: Buffer | undefined; track
   return {
     session,
     track(socket) {
+      // Every POP3 TLS handshake passes here: the certificate's expiry is read for the alerts.
+      observePeerCertificate(o.host, o.port, socket);
       socket.once('secureConnect', () => {
         const reused = socket.isSessionReused();
         if (reused) tlsHandshakes.resumed++;

@@ -1,5 +1,6 @@
 // What the pages and the JSON API show, gathered in one place so every page has its API twin:
 // the dashboard, a mailbox with its sessions, the message log, one message with its attempts and headers.
+import { alertsPath, loadAlertState } from '../alerts/state.js';
 import type { Config } from '../config/index.js';
 import type { Target } from '../delivery/target.js';
 import type { PostboteError } from '../errors.js';
@@ -140,6 +141,8 @@ export interface Dashboard {
   counts: Record<MessageState, number>;
   hourly: ActivityBucket[];
   daily: ActivityBucket[];
+  /** Postmaster alerts raised and not yet resolved, from the alert watcher's state file. */
+  alerts: Array<{ key: string; title: string; detail: string; since: number }>;
 }
 
 export async function dashboard(d: DataDeps): Promise<Dashboard> {
@@ -158,6 +161,14 @@ export async function dashboard(d: DataDeps): Promise<Dashboard> {
     counts: await d.store.counts(),
     hourly: await d.store.activity(hourStart, HOUR_MS, 24),
     daily: await d.store.activity(dayStart, DAY_MS, 7),
+    alerts: d.config.alerts
+      ? Object.values((await loadAlertState(alertsPath(d.config))).active).map((a) => ({
+          key: a.key,
+          title: a.title,
+          detail: a.detail,
+          since: a.since,
+        }))
+      : [],
   };
 }
 

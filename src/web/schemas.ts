@@ -107,8 +107,11 @@ export const dashboard = z
     counts: z.record(z.string(), z.number()).describe('messages by state'),
     hourly: z.array(activity),
     daily: z.array(activity),
+    alerts: z
+      .array(z.object({ key: z.string(), title: z.string(), detail: z.string(), since: z.number() }))
+      .describe('postmaster alerts raised and not yet resolved (alerts:)'),
   })
-  .describe('every mailbox, the target, the queues, activity');
+  .describe('every mailbox, the target, the queues, activity, active alerts');
 
 const storedSession = z.object({
   id: z.number(),

@@ -67,6 +67,8 @@ export const de: Texts = {
     deferredNote: 'warten auf Wiederholung',
     quarantined: 'Quarantäne',
     quarantinedNote: 'brauchen eine Entscheidung',
+    alerts: 'Aktive Warnungen',
+    alertSince: 'seit',
     today: 'Heute abgerufen',
     todayNote: 'Tag in UTC',
     colMailbox: 'Postfach',

@@ -67,6 +67,8 @@ export const en = {
     deferredNote: 'waiting for retry',
     quarantined: 'Quarantined',
     quarantinedNote: 'need a decision',
+    alerts: 'Active alerts',
+    alertSince: 'since',
     today: 'Fetched today',
     todayNote: 'UTC day',
     colMailbox: 'Mailbox',

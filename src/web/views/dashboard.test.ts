@@ -32,8 +32,9 @@ function mailbox(name: string, needsAction: boolean): MailboxView {
   };
 }
 
-function page(mailboxes: MailboxView[], lang: 'en' | 'de'): string {
+function page(mailboxes: MailboxView[], lang: 'en' | 'de', alerts: Dashboard['alerts'] = []): string {
   const d: Dashboard = {
+    alerts,
     mailboxes,
     target: { where: 'target mx:25', state: 'ok', since: 0, error: null },
     counts: { spooled: 0, deferred: 0, delivered: 0, quarantined: 0, deleted: 0, duplicate: 0 },
@@ -56,4 +57,13 @@ test("a mailbox's own page says it needs your action, and how it is retried mean
   const shown = String(mailboxView(mailbox('info', true), [], t));
   assert.match(shown, /needs your action<\/strong>: retried once an hour: fix it, then fetch now/);
   assert.doesNotMatch(String(mailboxView(mailbox('sales', false), [], t)), /needs your action/);
+});
+
+test('active postmaster alerts are shown on the dashboard, in the page language', () => {
+  const alerts = [{ key: 'target', title: 'target mx:25 is down', detail: 'connection refused', since: 0 }];
+  const en = page([], 'en', alerts);
+  assert.match(en, /Active alerts/);
+  assert.match(en, /target mx:25 is down/);
+  assert.match(page([], 'de', alerts), /Aktive Warnungen/);
+  assert.doesNotMatch(page([], 'en'), /Active alerts/);
 });

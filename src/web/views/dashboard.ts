@@ -80,6 +80,7 @@ export function dashboardView(d: Dashboard, t: Texts): Html {
   <div class="card stat"><span class="stat-label">${x.today}</span>
     <span class="stat-value">${today}</span><span class="stat-note">${x.todayNote}</span></div>
 </section>
+${d.alerts.length > 0 ? html`<section class="card" role="alert"><h2>${x.alerts}</h2><ul>${d.alerts.map((a) => html`<li><strong class="bad-text">${a.title}</strong> <span class="muted small">(${x.alertSince} ${time(a.since, t)})</span><br><span class="small wrap">${a.detail}</span></li>`)}</ul></section>` : ''}
 ${d.target.error ? html`<section class="card"><h2>${x.target} ${badge(d.target.state, t)}</h2>${errorBlock(d.target.error, t)}</section>` : ''}
 <section class="card">
   <h2>${x.mailboxes}</h2>
