@@ -6,7 +6,7 @@ import { runFetchmail } from './fetchmail.js';
 import type { MailStore } from './mailstore.js';
 import { measure } from './measure.js';
 import { runPostboteFetch, writeConfig } from './postbote.js';
-import type { Run } from './report.js';
+import type { Report, Run } from './report.js';
 import { describeVerdict, type Sink } from './sink.js';
 
 export const PASSWORD = 'bench-secret';
@@ -17,6 +17,13 @@ export interface Bench {
   work: string;
   shim: string;
   log: (line: string) => void;
+}
+
+/** What a scenario module gets from run.ts: where to put its rows, the rounds, which contenders run. */
+export interface Scenario {
+  report: Report;
+  rounds(what: () => Promise<void>): Promise<void>;
+  runs(contender: string): boolean;
 }
 
 export interface Corpus {
@@ -51,7 +58,14 @@ export async function postboteRun(
   b: Bench,
   scenario: string,
   c: Corpus,
-  opts: { port: number; concurrency: number },
+  opts: {
+    port: number;
+    concurrency: number;
+    protocol?: 'pop3' | 'imap';
+    filters?: { rspamdPort: number; clamdPort: number };
+    /** The row's name when a scenario runs Postbote more than one way; default 'postbote'. */
+    contender?: string;
+  },
 ): Promise<Run> {
   reseed(b, c);
   const users = [...c.boxes.keys()];
@@ -64,6 +78,8 @@ export async function postboteRun(
     sinkPort: b.sink.port,
     concurrency: opts.concurrency,
     targetConnections: Math.min(64, Math.max(4, opts.concurrency)),
+    ...(opts.protocol ? { protocol: opts.protocol } : {}),
+    ...(opts.filters ? { filters: opts.filters } : {}),
   });
   // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles Postbote's runs.
   const m = await runPostboteFetch(config, process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean));
@@ -76,7 +92,7 @@ export async function postboteRun(
   if (m.exitCode !== 0) verified += `; exit ${m.exitCode}: ${m.output.slice(0, 300)}`;
   return finish(b, {
     scenario,
-    contender: 'postbote',
+    contender: opts.contender ?? 'postbote',
     messages: v.intact,
     bytes: totalBytes(expected),
     seconds: m.seconds,
@@ -92,7 +108,7 @@ export async function fetchmailRun(
   b: Bench,
   scenario: string,
   c: Corpus,
-  opts: { port: number; limit: number; nodelay: boolean },
+  opts: { port: number; limit: number; nodelay: boolean; proto?: 'pop3' | 'imap'; contender?: string },
 ): Promise<Run> {
   reseed(b, c);
   const users = [...c.boxes.keys()];
@@ -105,6 +121,7 @@ export async function fetchmailRun(
     sinkPort: b.sink.port,
     limit: opts.limit,
     ...(opts.nodelay ? { nodelay: b.shim } : {}),
+    ...(opts.proto ? { proto: opts.proto } : {}),
   });
   const expected = allMessages(c);
   const moved = [...c.boxes.values()].reduce((n, msgs) => n + Math.min(opts.limit, msgs.length), 0);
@@ -120,7 +137,7 @@ export async function fetchmailRun(
   const bytes = sentBytes(b, expected);
   return finish(b, {
     scenario,
-    contender: opts.nodelay ? 'fetchmail+nodelay' : 'fetchmail',
+    contender: opts.contender ?? (opts.nodelay ? 'fetchmail+nodelay' : 'fetchmail'),
     messages: v.intact,
     bytes,
     seconds: m.seconds,

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks talk to when missing: Dovecot (the POP3 server), fetchmail (the
 # baseline), postfix only for its smtp-sink tool (the daemon is never started), and gcc for the
-# TCP_NODELAY shim. Idempotent: with everything present it changes nothing and needs no network.
+# TCP_NODELAY shim; with the argument `filters`, rspamd and clamd for the filters scenario (their
+# packaged daemons kept from starting like the others; the bench starts private ones). Idempotent:
+# with everything present it changes nothing and needs no network.
 set -euo pipefail
 need=()
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-core)
 [ -x /usr/lib/dovecot/pop3 ] || need+=(dovecot-pop3d)
+[ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 [ -x /usr/bin/fetchmail ] || need+=(fetchmail)
 [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
 [ -x /usr/bin/gcc ] || need+=(gcc libc6-dev)
 [ -x /usr/bin/openssl ] || need+=(openssl)
 [ -x /usr/sbin/useradd ] || need+=(passwd)
+if [ "${1:-}" = filters ]; then
+  [ -x /usr/bin/rspamd ] || need+=(rspamd)
+  [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root, or: apt-get install ${need[*]})" >&2
   exit 1
 fi
 echo "== installing ${need[*]}"
-# Keep packaged daemons (dovecot, postfix) from starting: invoke-rc.d honours exit 101.
+# Keep packaged daemons (dovecot, postfix, rspamd, clamd) from starting: invoke-rc.d honours exit 101.
 policy=/usr/sbin/policy-rc.d
 saved=''
 if [ -e "$policy" ]; then

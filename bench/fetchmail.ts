@@ -1,4 +1,4 @@
-// fetchmail as the baseline: an rc file per run (POP3S with certificate check, delete after delivery,
+// fetchmail as the baseline: an rc file per run (POP3S or IMAPS with certificate check, delete after delivery,
 // delivery by SMTP to the sink), stock or with TCP_NODELAY forced by the LD_PRELOAD shim in nodelay.c.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ export interface FetchmailRun {
   /** Messages per mailbox and run (fetchmail's fetchlimit): keeps stock fetchmail's runs short. */
   limit?: number;
   nodelay?: string;
+  /** Default pop3; imap marks each message \Deleted and expunges, as fetchmail does by default. */
+  proto?: 'pop3' | 'imap';
 }
 
 /** Compiles the TCP_NODELAY shim (once) and returns the .so path. */
@@ -38,7 +40,9 @@ export function buildNodelayShim(outDir: string): string {
 export function fetchmailRc(r: FetchmailRun): string {
   const lines = ['set no bouncemail', 'set no syslog', 'set postmaster "postmaster"', ''];
   // One poll entry for the server, one user clause per mailbox: fetchmail polls them in turn.
-  lines.push(`poll ${r.host} port ${r.port} proto pop3 uidl timeout 300`);
+  // uidl is POP3's own (remembering what was seen); IMAP has UIDs and flags of its own.
+  const proto = r.proto === 'imap' ? 'proto imap' : 'proto pop3 uidl';
+  lines.push(`poll ${r.host} port ${r.port} ${proto} timeout 300`);
   for (const box of r.boxes) {
     lines.push(
       `  user "${box.user}" there with password "${box.password}" is "bench" here`,

@@ -1,5 +1,6 @@
 // Postbote as users run it: the built CLI (`node dist/cli/main.js fetch|run -c FILE`) with a generated
-// configuration (POP3S with the bench CA, durable state in a fresh folder, delivery to the sink).
+// configuration (POP3S or IMAPS with the bench CA, durable state in a fresh folder, delivery to the
+// sink, optionally with scanners in front of it).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Measured, measure } from './measure.js';
@@ -23,6 +24,10 @@ export interface PostboteSetup {
   concurrency: number;
   targetConnections: number;
   interval?: string;
+  /** The mailboxes' protocol (each over implicit TLS); default pop3. */
+  protocol?: 'pop3' | 'imap';
+  /** A global `filters:` section with these private scanners, as shipped otherwise (defaults). */
+  filters?: { rspamdPort: number; clamdPort: number };
 }
 
 /** Writes state/, the password file and postbote.yaml into `dir`; returns the config path. */
@@ -45,11 +50,23 @@ export function writeConfig(s: PostboteSetup): string {
     `  concurrency: ${s.concurrency}`,
     `  perHostConnections: ${s.concurrency}`,
     `  interval: ${s.interval ?? '5m'}`,
-    'mailboxes:',
   ];
+  if (s.filters) {
+    lines.push(
+      'filters:',
+      '  scanners:',
+      `    - { type: rspamd, host: 127.0.0.1, port: ${s.filters.rspamdPort} }`,
+      `    - { type: clamd, host: 127.0.0.1, port: ${s.filters.clamdPort} }`,
+      // Tag only: a subject prefix would change the bytes the sink compares (the added X-Spam-* and
+      // X-Virus-Status fields go above the message, outside the comparison).
+      '  spam: { action: tag }',
+    );
+  }
+  lines.push('mailboxes:');
   for (const b of s.boxes) {
     lines.push(
       `  - name: ${b.name}`,
+      `    protocol: ${s.protocol ?? 'pop3'}`,
       `    host: ${s.host}`,
       `    port: ${s.port}`,
       '    tls: tls',

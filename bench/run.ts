@@ -15,11 +15,14 @@ import {
   PASSWORD,
   postboteRun,
   rawRun,
+  type Scenario,
 } from './contenders.js';
 import { type BenchMessage, hugeMessage, mixedMessages, smallMessages, totalBytes } from './corpus.js';
 import { buildNodelayShim } from './fetchmail.js';
+import { filtersScenario } from './filters.js';
 import { idleRun } from './idle.js';
 import { idlePushRun, PUSH_TARGET_MS } from './idle-push.js';
+import { imapsScenario } from './imaps.js';
 import { MailStore } from './mailstore.js';
 import { Report } from './report.js';
 import { Sink } from './sink.js';
@@ -34,9 +37,29 @@ const contenders = args.includes('--contenders') && cArg ? new Set(cArg.split(',
 /** `--contenders postbote,raw` (names: postbote, fetchmail, nodelay, raw) runs only those, for profiling. */
 const runs = (name: string) => !contenders || contenders.has(name);
 
+// filterBoxes: the filters scenario takes the first mailboxes of the mixed corpus, 1,000 messages
+// either way: scanning runs at a few hundred messages a second here, the figure is a ratio.
 const P = quick
-  ? { rounds: 1, boxes: 20, perBox: 50, small: 1000, huge: 200, idleBoxes: 2000, idleSeconds: 70 }
-  : { rounds: 3, boxes: 20, perBox: 250, small: 5000, huge: 200, idleBoxes: 2000, idleSeconds: 150 };
+  ? {
+      rounds: 1,
+      boxes: 20,
+      perBox: 50,
+      small: 1000,
+      huge: 200,
+      idleBoxes: 2000,
+      idleSeconds: 70,
+      filterBoxes: 20,
+    }
+  : {
+      rounds: 3,
+      boxes: 20,
+      perBox: 250,
+      small: 5000,
+      huge: 200,
+      idleBoxes: 2000,
+      idleSeconds: 150,
+      filterBoxes: 4,
+    };
 // fetchmail moves only the first N messages of each mailbox per run (fetchlimit): stock fetchmail
 // needs ~45 ms a message whatever its size, so a full run would take minutes and say nothing more.
 const LIMIT = {
@@ -55,7 +78,8 @@ function boxName(i: number): string {
 }
 
 async function main(): Promise<void> {
-  execFileSync('bash', [path.join(import.meta.dirname, 'ensure-deps.sh')], { stdio: 'inherit' });
+  const deps = want('filters') ? ['filters'] : [];
+  execFileSync('bash', [path.join(import.meta.dirname, 'ensure-deps.sh'), ...deps], { stdio: 'inherit' });
   build();
   const work = await makeTempDir('postbote-bench');
   const idleUsers = Array.from({ length: P.idleBoxes }, (_, i) => `idle${String(i + 1).padStart(4, '0')}`);
@@ -69,10 +93,22 @@ async function main(): Promise<void> {
   const shim = buildNodelayShim(path.join(work.path, 'shim'));
   const b: Bench = { store, sink, work: work.path, shim, log };
   const pop3s = store.dovecot.ports.pop3s;
+  const s: Scenario = { report, rounds, runs };
   try {
     const mixed: Corpus = { boxes: new Map(mixedUsers.map((u, i) => [u, mixedMessages(i, P.perBox)])) };
-    if (want('mixed') || want('delay')) for (const [u, msgs] of mixed.boxes) store.setMessages(u, msgs);
+    if (['mixed', 'imaps', 'filters', 'delay'].some(want))
+      for (const [u, msgs] of mixed.boxes) store.setMessages(u, msgs);
     if (want('mixed')) await mixedScenario(b, mixed, pop3s);
+    if (want('imaps')) {
+      const name = `${P.boxes}×${P.perBox} mixed over IMAPS`;
+      const imaps = store.dovecot.ports.imaps;
+      await imapsScenario(b, s, { name, corpus: mixed, imaps, pop3s, fetchmailLimit: LIMIT.stock });
+    }
+    if (want('filters')) {
+      const corpus: Corpus = { boxes: new Map([...mixed.boxes].slice(0, P.filterBoxes)) };
+      const name = `${P.filterBoxes}×${P.perBox} mixed, rspamd + clamd`;
+      await filtersScenario(b, s, { name, corpus, pop3s });
+    }
     if (want('small')) await smallScenario(b, pop3s);
     if (want('huge')) await hugeScenario(b, pop3s);
     if (want('delay')) await delayScenario(b, mixed, pop3s);

@@ -115,6 +115,22 @@ export class Sink {
     return ids;
   }
 
+  /**
+   * Dumps whose fields above the message (what the client added: Received, the filter's X-Spam-* and
+   * X-Virus-Status) match every one of `patterns`: proves a filtered run scanned what it delivered.
+   */
+  countAdded(patterns: RegExp[]): number {
+    let n = 0;
+    for (const f of readdirSync(this.dumpDir)) {
+      const dump = readFileSync(path.join(this.dumpDir, f));
+      const at = dump.indexOf(TAG);
+      if (at < 0) continue;
+      const added = dump.toString('latin1', 0, at);
+      if (patterns.every((p) => p.test(added))) n++;
+    }
+    return n;
+  }
+
   stop(): void {
     this.child.kill('SIGTERM');
     rmSync(this.dumpDir, { recursive: true, force: true });

@@ -102,8 +102,11 @@ async function started(
   }
 }
 
-/** `port`: a given one (a test bringing a scanner "back" where it was configured). */
-export async function startClamd(options: { port?: number } = {}): Promise<Daemon> {
+/**
+ * `port`: a given one (a test bringing a scanner "back" where it was configured); `streamMaxLength`:
+ * clamd's own notation (default 1M, small for the tests; the bench uses Debian's 25M).
+ */
+export async function startClamd(options: { port?: number; streamMaxLength?: string } = {}): Promise<Daemon> {
   const dir = await makeTempDir('postbote-clamd-');
   const db = path.join(dir.path, 'db');
   await mkdir(db);
@@ -128,7 +131,7 @@ export async function startClamd(options: { port?: number } = {}): Promise<Daemo
       `PidFile ${path.join(dir.path, 'clamd.pid')}`,
       `LogFile ${logFile}`,
       // Small, so a test proves what happens above it without writing much.
-      'StreamMaxLength 1M',
+      `StreamMaxLength ${options.streamMaxLength ?? '1M'}`,
       '',
     ].join('\n'),
   );
