@@ -2,7 +2,7 @@
 // same corpus over POP3S in the same round, and fetchmail over IMAPS (fetchlimit, as for POP3).
 import { type Bench, type Corpus, fetchmailRun, postboteRun, type Scenario } from './contenders.js';
 
-export const IMAPS_POSTBOTE_OVER_POP3S = 'postbote over POP3S';
+export const IMAPS_POSTBOTE_OVER_POP3S = 'postbote, POP3S';
 
 export async function imapsScenario(
   b: Bench,
@@ -31,7 +31,7 @@ export async function imapsScenario(
           limit: opts.fetchmailLimit,
           nodelay: false,
           proto: 'imap',
-          contender: 'fetchmail over IMAPS',
+          contender: 'fetchmail, IMAPS',
         }),
       );
   });
