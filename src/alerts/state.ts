@@ -9,6 +9,12 @@ import type { Config } from '../config/index.js';
 import { type AlertState, emptyState } from './conditions.js';
 
 export const ALERTS_FILE = 'alerts.json';
+/**
+ * The store's mailbox name for alert and digest mail. Not a configured mailbox: only the watcher
+ * delivers these records, one tick at a time, so no pass of a mailbox ever races it for one. Here,
+ * not in watcher.ts, so the queue actions know it without loading the watcher.
+ */
+export const ALERTS_MAILBOX = '(alerts)';
 // A state file larger than this is not ours (the file holds a few dozen short entries): ignored.
 const MAX_STATE_BYTES = 1024 * 1024;
 

@@ -24,14 +24,11 @@ import {
   targetObservation,
   unknownMailboxes,
 } from './observe.js';
-import { alertsPath, loadAlertState, saveAlertState } from './state.js';
+import { ALERTS_MAILBOX, alertsPath, loadAlertState, saveAlertState } from './state.js';
 import { postWebhook, webhookPayload, webhookWhere } from './webhook.js';
 
-/**
- * The store's mailbox name for alert and digest mail. Not a configured mailbox: only the watcher
- * delivers these records, one tick at a time, so no pass of a mailbox ever races it for one.
- */
-export const ALERTS_MAILBOX = '(alerts)';
+export { ALERTS_MAILBOX } from './state.js';
+
 const DAY_MS = 86_400_000;
 // Webhook posts per tick at most: a burst (every mailbox failing at once) must not hold the tick for
 // minutes of timeouts; what is left is in the mail and on the dashboard.

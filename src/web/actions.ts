@@ -2,6 +2,7 @@
 // fetch now, pause, resume. A message change is written with an entry in the message's history (who,
 // what), and never while a session of its mailbox is running, so a pass and an admin never decide about
 // the same message at once. Every action done is logged at info with the user (web page and CLI alike).
+import { ALERTS_MAILBOX } from '../alerts/state.js';
 import { isAddress } from '../config/fields.js';
 import { clip, type Logger } from '../log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -51,7 +52,8 @@ async function load(d: ActionDeps, id: number, allowed: MessageRecord['state'][]
       `message ${id} is ${rec.state}; this works for ${allowed.join(' or ')} messages`,
     );
   }
-  if (!d.scheduler.statuses().some((s) => s.name === rec.mailbox)) {
+  // Alert mail belongs to no mailbox: the alert watcher sends it (see wake()).
+  if (rec.mailbox !== ALERTS_MAILBOX && !d.scheduler.statuses().some((s) => s.name === rec.mailbox)) {
     throw new ActionError(409, `mailbox ${rec.mailbox} is no longer configured`);
   }
   return rec;
@@ -61,6 +63,14 @@ function ensureIdle(d: ActionDeps, rec: MessageRecord): void {
   if (d.scheduler.busy(rec.mailbox)) {
     throw new ActionError(409, `a session of mailbox ${rec.mailbox} is running; try again in a moment`);
   }
+}
+
+/**
+ * Starts the pass that delivers a changed message now. Alert mail has no pass: the alert watcher sends
+ * what is due at its next tick (after any pass, at the latest `alerts.checkEvery`, 1 minute by default).
+ */
+function wake(d: ActionDeps, rec: MessageRecord): void {
+  if (rec.mailbox !== ALERTS_MAILBOX) d.scheduler.requestRun(rec.mailbox);
 }
 
 /** Hands a quarantined or deferred message to `recipient` instead: it is delivered by the next pass, now. */
@@ -92,7 +102,7 @@ export async function release(
     },
     { at: d.now(), outcome: 'released', detail, recipients: [] },
   );
-  d.scheduler.requestRun(rec.mailbox);
+  wake(d, rec);
   logged(
     d,
     'release',
@@ -103,7 +113,7 @@ export async function release(
   return updated;
 }
 
-/** Delivers a deferred message at the next pass, which starts now, instead of after its backoff. */
+/** Delivers a deferred message at the next pass (alert mail: the watcher's next tick) instead of after its backoff. */
 export async function retry(d: ActionDeps, id: number, user: string): Promise<MessageRecord> {
   const rec = await load(d, id, ['deferred', 'spooled']);
   ensureIdle(d, rec);
@@ -119,7 +129,7 @@ export async function retry(d: ActionDeps, id: number, user: string): Promise<Me
     },
     { at: d.now(), outcome: 'retry-requested', detail: `retry requested by ${user}`, recipients: [] },
   );
-  d.scheduler.requestRun(rec.mailbox);
+  wake(d, rec);
   logged(d, 'retry', { id, mailbox: rec.mailbox }, user, `message ${id}: retry requested`);
   return updated;
 }

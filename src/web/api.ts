@@ -224,14 +224,21 @@ export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
     '/api/check-mailbox',
     {
       schema: {
-        summary: 'Test a mailbox: connect, TLS, log in, list (nothing is fetched or stored)',
+        summary:
+          'Test a mailbox: connect, TLS, log in, list (nothing is fetched or stored); a configured one by name, with its own sign-in',
         body: s.checkMailboxBody,
-        response: responses({ 200: s.checkResult }, { change: true, input: true }),
+        response: responses({ 200: s.checkResult, 404: s.problem }, { change: true, input: true }),
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const b = req.body;
       const config = ctx.deps.config();
+      if ('mailbox' in b) {
+        // As configured, with its password or stored OAuth2 sign-in (refreshed like a pass does).
+        const configured = config.mailboxes.find((m) => m.name === b.mailbox);
+        if (!configured) return reply.code(404).send({ error: `no mailbox named ${b.mailbox}` });
+        return ctx.checkMailbox(configured, ctx.deps.logger);
+      }
       const tls = b.tls ?? 'tls';
       const mailbox: MailboxConfig = {
         name: 'test',

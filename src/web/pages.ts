@@ -97,11 +97,16 @@ export function registerPages(app: FastifyInstance, ctx: WebContext): void {
   });
 
   app.get('/config', { config: page }, async (req, reply) => {
-    const shown = configText(redactConfig(ctx.deps.config()));
+    const config = ctx.deps.config();
+    const shown = configText(redactConfig(config));
     return send(req, reply, (t) => ({
       title: t.config.title,
       section: 'config',
-      body: configView(shown, t),
+      body: configView(
+        shown,
+        t,
+        config.mailboxes.map((m) => m.name),
+      ),
     }));
   });
 

@@ -39,7 +39,8 @@ export type SearchParams = Partial<z.output<typeof searchQuery>>;
 
 export const releaseBody = z.object({ recipient: z.string().max(320) });
 
-export const checkMailboxBody = z.object({
+/** A mailbox not yet in the file: its server and password, POP3. */
+const newMailboxBody = z.object({
   host: z.string().min(1).max(253),
   port: z.number().int().min(1).max(65535).optional(),
   tls: z.enum(['none', 'starttls', 'tls']).optional(),
@@ -48,6 +49,16 @@ export const checkMailboxBody = z.object({
   password: z.string().max(MAX_PASSWORD_LENGTH),
   auth: z.enum(['auto', 'user', 'apop', 'plain', 'login']).optional(),
 });
+
+/**
+ * A configured mailbox, by name: tested with its own settings and sign-in (its password, or for
+ * auth: oauth2 the stored token), which a form could not send. Other fields are ignored.
+ */
+const configuredMailboxBody = z.object({
+  mailbox: z.string().min(1).max(64).describe('the name of a configured mailbox'),
+});
+
+export const checkMailboxBody = z.union([configuredMailboxBody, newMailboxBody]);
 
 // ---- responses
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { after, describe, test } from 'node:test';
 import { AlertWatcher } from '../../src/alerts/watcher.js';
@@ -14,9 +15,11 @@ import { silentLogger } from '../../src/log.js';
 import { startPop3Server } from '../../src/pop3/server/index.js';
 import type { Pop3ServerHooks } from '../../src/pop3/server/types.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { retry } from '../../src/web/actions.js';
 import { makeTempDir } from '../support/ports.js';
-import { startReceiver } from '../support/smtp-receiver.js';
+import { type ReceiverOptions, startReceiver } from '../support/smtp-receiver.js';
 import { mail, PASSWORD } from './fault-world.js';
+import { runCli } from './helpers.js';
 
 const POSTMASTER = 'postmaster@corp.test';
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -48,14 +51,21 @@ async function webhookServer() {
   return { posted, url: `http://127.0.0.1:${port}/hooks/T000/SECRET-TOKEN` };
 }
 
-async function world(o: { messages?: Buffer[]; tls?: { key: string; cert: string } } = {}) {
+async function world(
+  o: {
+    messages?: Buffer[];
+    tls?: { key: string; cert: string };
+    receiver?: ReceiverOptions;
+    retry?: string;
+  } = {},
+) {
   const hooks: Pop3ServerHooks = {};
   const pop3 = await startPop3Server({
     users: { 'info@example.com': { password: PASSWORD, messages: o.messages ?? [] } },
     hooks: { onCommand: (c) => hooks.onCommand?.(c) },
     ...(o.tls ? { tls: { ...o.tls, implicitTls: true } } : {}),
   });
-  const receiver = await startReceiver();
+  const receiver = await startReceiver(o.receiver);
   const tmp = await makeTempDir('postbote-alerts-');
   const hook = await webhookServer();
   cleanup.push(
@@ -67,11 +77,10 @@ async function world(o: { messages?: Buffer[]; tls?: { key: string; cert: string
     receiver.byRecipient(POSTMASTER).map((b) => /^Subject: (.*)$/m.exec(b.toString())?.[1] ?? '');
   /** A `postbote run` (runtime, scheduler, alert watcher) on the world's state folder. */
   async function service(mailboxExtra = '') {
-    const config = parseConfig(
-      `
+    const text = `
 state: ${tmp.path}/state
 target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 5s } }
-delivery: { postmaster: ${POSTMASTER}, retry: { initial: 1s, max: 2s } }
+delivery: { postmaster: ${POSTMASTER}, retry: ${o.retry ?? '{ initial: 1s, max: 2s }'} }
 alerts:
   after: 0s
   disk: { usedPercent: 100, minFree: 0 }
@@ -85,9 +94,10 @@ mailboxes:
     password: ${PASSWORD}
     timeouts: { command: 3s, idle: 3s }
     ${mailboxExtra}
-`,
-      { file: 'test.yaml', baseDir: tmp.path },
-    );
+`;
+    // Also on disk, for the CLI beside it.
+    await writeFile(`${tmp.path}/postbote.yaml`, text);
+    const config = parseConfig(text, { file: 'test.yaml', baseDir: tmp.path });
     const runtime = await createRuntime(config, silentLogger());
     const scheduler = new Scheduler(runtime.ctx, runtime.plans, config.scheduler, silentLogger());
     const watcher = new AlertWatcher({
@@ -101,6 +111,7 @@ mailboxes:
     return {
       runtime,
       watcher,
+      scheduler,
       /** One pass of every mailbox, then the alert tick it triggers, finished. */
       async pass() {
         const [summary] = await scheduler.runAll();
@@ -191,6 +202,75 @@ describe('postmaster alerts', () => {
     ]);
     assert.equal(w.receiver.byRecipient('info@corp.test').length, 2);
     assert.equal((await s.runtime.store.pending('(alerts)')).length, 0);
+    await s.close();
+  });
+
+  test('retry now on a deferred alert mail (web action, postbote queue retry) makes it due: the watcher sends it', async () => {
+    let refuse = true;
+    const w = await world({
+      messages: [mail(1)],
+      receiver: {
+        onRcpt: (to) => (refuse && to === POSTMASTER ? { code: 451, message: '4.3.0 try later' } : undefined),
+      },
+      retry: '{ initial: 1h, max: 2h }',
+    });
+    w.hooks.onCommand = (c) =>
+      ['PASS', 'AUTH', 'APOP'].includes(c.command) ? { reply: '-ERR [AUTH] invalid password' } : undefined;
+    let s = await w.service('deliverTo: [info@corp.test]');
+    await s.pass();
+    const [queued] = await s.runtime.store.pending('(alerts)');
+    assert.equal(queued?.state, 'deferred');
+    refuse = false;
+    await s.watcher.poke();
+    assert.equal(w.postmasterMail().length, 0, 'deferred for an hour: not sent before');
+
+    // The web page's action (the same function the service runs for `queue retry` beside it).
+    const logged: string[] = [];
+    const rec = await retry(
+      {
+        store: s.runtime.store,
+        spool: s.runtime.spool,
+        scheduler: s.scheduler,
+        now: Date.now,
+        logger: { info: (_o: unknown, msg: string) => logged.push(msg) } as never,
+      },
+      queued!.id,
+      'admin',
+    );
+    assert.equal(rec.state, 'deferred');
+    assert.ok((rec.nextAttemptAt ?? Number.POSITIVE_INFINITY) <= Date.now());
+    assert.deepEqual(logged, [`message ${queued!.id}: retry requested by admin`]);
+    await s.watcher.poke();
+    assert.deepEqual(w.postmasterMail(), ['[Postbote] ALERT: mailbox info is failing']);
+    assert.equal((await s.runtime.store.pending('(alerts)')).length, 0);
+
+    // The recovery is refused in turn and deferred; `postbote queue retry` without the service.
+    refuse = true;
+    w.hooks.onCommand = undefined;
+    await s.pass();
+    const [recovery] = await s.runtime.store.pending('(alerts)');
+    assert.equal(recovery?.state, 'deferred');
+    await s.close();
+    // Alert mail waiting is no mailbox's waiting mail: fetch succeeds (exit 0) and counts none.
+    const fetched = await runCli(['fetch', '-c', `${w.tmp.path}/postbote.yaml`, '--json']);
+    assert.equal(fetched.code, 0, fetched.stderr + fetched.stdout);
+    const summary = JSON.parse(fetched.stdout) as { ok: boolean; mailboxes: Array<{ pending: number }> };
+    assert.deepEqual([summary.ok, summary.mailboxes.map((m) => m.pending)], [true, [0]]);
+    refuse = false;
+    const cli = await runCli(['queue', 'retry', String(recovery!.id), '-c', `${w.tmp.path}/postbote.yaml`]);
+    assert.equal(cli.code, 0, cli.stderr + cli.stdout);
+    assert.match(
+      cli.stdout,
+      new RegExp(
+        `message ${recovery!.id}: retry requested; now deferred \\(sent by the alert watcher of postbote run\\)`,
+      ),
+    );
+    s = await w.service('deliverTo: [info@corp.test]');
+    await s.watcher.poke();
+    assert.deepEqual(w.postmasterMail(), [
+      '[Postbote] ALERT: mailbox info is failing',
+      '[Postbote] RESOLVED: mailbox info is failing',
+    ]);
     await s.close();
   });
 

@@ -178,3 +178,23 @@ function handle(fake: FakeImap, socket: Socket, line: string): unknown {
       return ok();
   }
 }
+
+/**
+ * Makes the server take AUTHENTICATE XOAUTH2 with the payload on the command line (SASL-IR), as Gmail
+ * and Outlook do, in front of the hook already set; returns the bearer token of each login, in order.
+ */
+export function acceptXoauth2(fake: FakeImap): string[] {
+  const tokens: string[] = [];
+  const inner = fake.hook;
+  fake.caps = `${fake.caps} AUTH=XOAUTH2 SASL-IR`;
+  fake.hook = (cmd, socket) => {
+    if (cmd.name !== 'AUTHENTICATE') return inner?.(cmd, socket) ?? false;
+    const payload = Buffer.from(cmd.line.split(' ')[3] ?? '', 'base64').toString('latin1');
+    // Fields are separated by \x01 (RFC 7628 3.1 framing, which XOAUTH2 copies).
+    const auth = payload.split('\x01').find((f) => f.startsWith('auth=Bearer ')) ?? '';
+    tokens.push(auth.slice('auth=Bearer '.length));
+    socket.write(`${cmd.tag} OK [CAPABILITY ${fake.caps}] authenticated\r\n`);
+    return true;
+  };
+  return tokens;
+}

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mailboxPlan } from '../../src/app/runtime.js';
 import { watchImap } from '../../src/imap/watch.js';
 import { silentLogger } from '../../src/log.js';
 import { makeMessage } from '../support/corpus.js';
@@ -16,7 +17,8 @@ import { type Dovecot, dovecotUnavailable, startDovecot } from '../support/dovec
 import { makeTempDir, type TempDir } from '../support/ports.js';
 import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
 import { CLI, ROOT } from './helpers.js';
-import { type FakeImap, startFakeImap } from './imap-fake-server.js';
+import { acceptXoauth2, type FakeImap, startFakeImap } from './imap-fake-server.js';
+import { oauthImapWorld } from './oauth-imap-world.js';
 
 const mail = (seed: number) => makeMessage({ size: 1200, seed, subject: `push ${seed}` });
 
@@ -224,6 +226,28 @@ describe('IDLE push against a scripted server', () => {
     assert.deepEqual(seen, ['INBOX'], 'the reopened watch finds the mail that arrived while it was down');
     await watch.stop();
     await fake.stop();
+  });
+
+  test('an auth: oauth2 mailbox is watched with a fresh access token as the password, a new one on reconnect', async () => {
+    // A 60 s token lifetime is under the refresh margin: each login asks the provider for a new one.
+    const w = await oauthImapWorld({ lifetime: 60 });
+    const state = idleServer(w.imap);
+    const tokens = acceptXoauth2(w.imap);
+    const push = mailboxPlan(w.config, w.mailbox, silentLogger()).push;
+    assert.ok(push, 'an IMAP mailbox with idle: true has a watcher');
+    const watch = push.start({ onNew: () => undefined, acquire: async () => () => undefined });
+    await until('IDLE', () => state.idling.size === 1, 5000);
+    assert.equal(tokens.length, 1);
+    assert.ok(await w.live(tokens[0]!), `the watch logged in with ${tokens[0]}, not an issued token`);
+    assert.equal(w.refreshes(), 1);
+    for (const s of state.idling) s.destroy();
+    await until('IDLE again', () => state.idling.size === 1 && tokens.length === 2, 10_000);
+    assert.notEqual(tokens[1], tokens[0], 'the reconnect asked for a new token');
+    assert.ok(await w.live(tokens[1]!));
+    assert.equal(w.refreshes(), 2);
+    assert.equal(state.logins.length, 0, 'never a LOGIN with a password');
+    await watch.stop();
+    await w.close();
   });
 
   test('scheduler.idleConnections caps the watching connections per host; a reload removing a mailbox frees its slot', async () => {

@@ -7,6 +7,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { MAX_LOGIN_FAILURES } from '../../src/web/login-guard.js';
 import type { WebContext } from '../../src/web/server.js';
+import { acceptXoauth2 } from './imap-fake-server.js';
+import { oauthImapWorld } from './oauth-imap-world.js';
 import {
   API_TOKEN,
   buildFor,
@@ -239,6 +241,52 @@ describe('web server security and API', () => {
       assert.equal(bad.statusCode, 400, 'the body is validated by the same schema');
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('a configured auth: oauth2 mailbox is tested with its stored sign-in: no password asked, none used', async () => {
+    const o = await oauthImapWorld();
+    const tokens = acceptXoauth2(o.imap);
+    const { app: fresh } = await buildFor(w, { config: () => o.config });
+    try {
+      const s = await session(fresh);
+      const page = await fresh.inject({ method: 'GET', url: '/config', headers: { cookie: s.cookie } });
+      assert.equal(page.statusCode, 200);
+      const form =
+        /<form[^>]*data-api="\/api\/check-mailbox"[^>]*data-configured[^>]*>([\s\S]*?)<\/form>/.exec(
+          page.body,
+        )?.[1];
+      assert.ok(form, 'a form to test a configured mailbox');
+      assert.match(form, /<option value="cloud">cloud<\/option>/);
+      assert.doesNotMatch(form, /type="password"/);
+
+      const auth = { authorization: `Bearer ${API_TOKEN}` };
+      // What a browser sends (a password typed into another form is ignored).
+      const res = await fresh.inject({
+        method: 'POST',
+        url: '/api/check-mailbox',
+        headers: auth,
+        payload: { mailbox: 'cloud', password: 'ignored' },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const result = res.json() as { subject: string; ok: boolean; detail: string };
+      assert.equal(result.ok, true, result.detail);
+      assert.match(result.subject, /^mailbox cloud \(imap 127\.0\.0\.1:/);
+      assert.equal(tokens.length, 1);
+      assert.ok(await o.live(tokens[0]!), 'logged in with the access token from the stored sign-in');
+      assert.ok(!o.imap.commands.includes('LOGIN'), 'no password login');
+
+      const unknown = await fresh.inject({
+        method: 'POST',
+        url: '/api/check-mailbox',
+        headers: auth,
+        payload: { mailbox: 'nope' },
+      });
+      assert.equal(unknown.statusCode, 404, unknown.body);
+      assert.match(unknown.json().error, /no mailbox named nope/);
+    } finally {
+      await fresh.close();
+      await o.close();
     }
   });
 

@@ -218,6 +218,8 @@ export const de: Texts = {
     test: 'Postfach testen',
     testNote:
       'Verbindet, prüft TLS, meldet sich an und listet die Nachrichten. Nichts wird abgerufen, gelöscht oder gespeichert.',
+    mailbox: 'Eingerichtetes Postfach',
+    testNewNote: 'Oder ein neues POP3-Postfach, bevor es in die Datei kommt:',
     host: 'Host',
     port: 'Port',
     tls: 'TLS',

@@ -220,6 +220,8 @@ export const en = {
     title: 'Configuration',
     test: 'Test a mailbox',
     testNote: 'Connects, checks TLS, logs in and lists the messages. Nothing is fetched, deleted or saved.',
+    mailbox: 'Configured mailbox',
+    testNewNote: 'Or a new POP3 mailbox, before it is added to the file:',
     host: 'Host',
     port: 'Port',
     tls: 'TLS',
