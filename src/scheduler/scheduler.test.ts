@@ -1,43 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MailboxPlan } from '../connector/mailbox-pass.js';
-import type { DeliveryContext } from '../delivery/attempt.js';
-import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
-import { Spool } from '../spool/spool.js';
-import { SqliteStore } from '../store/sqlite.js';
 import { needsAction, nextPollDelay, Scheduler } from './scheduler.js';
+import { schedulerContext } from './test-context.js';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-async function context(): Promise<DeliveryContext> {
-  const dir = await mkdtemp(join(tmpdir(), 'postbote-sched-'));
-  dirs.push(dir);
-  const store = new SqliteStore(join(dir, 's.sqlite'));
-  await store.migrate();
-  const target = new Target(
-    { host: '127.0.0.1', port: 1, tls: 'none', helo: 'h', maxConnections: 1 },
-    () => Promise.reject(new Error('no delivery expected')),
-    silentLogger(),
-  );
-  return {
-    target,
-    spool: new Spool(join(dir, 'spool')),
-    store,
-    logger: silentLogger(),
-    retry: { initial: 1000, max: 2000, expireAfter: 86_400_000 },
-    hostname: 'h',
-    now: Date.now,
-  };
-}
+const context = schedulerContext;
 
 /** Mailboxes whose sessions take a while and report how many run at once, overall and per host. */
 function plans(hosts: string[], opts: { failFirst?: string } = {}) {

@@ -1,44 +1,16 @@
 // The scheduler honours what a POP3 server announces (RFC 2449): LOGIN-DELAY bounds how often it logs
 // in, EXPIRE 0 in keep mode is warned about, since the server deletes whatever Postbote keeps.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { pino } from 'pino';
 import type { MailboxPlan } from '../connector/mailbox-pass.js';
-import type { DeliveryContext } from '../delivery/attempt.js';
-import { Target } from '../delivery/target.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { SourcePolicy, SourceSession } from '../source/types.js';
-import { Spool } from '../spool/spool.js';
-import { SqliteStore } from '../store/sqlite.js';
 import { Scheduler } from './scheduler.js';
+import { schedulerContext } from './test-context.js';
 
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-
-async function context(): Promise<DeliveryContext> {
-  const dir = await mkdtemp(join(tmpdir(), 'postbote-sched-policy-'));
-  dirs.push(dir);
-  const store = new SqliteStore(join(dir, 's.sqlite'));
-  await store.migrate();
-  const target = new Target(
-    { host: '127.0.0.1', port: 1, tls: 'none', helo: 'h', maxConnections: 1 },
-    () => Promise.reject(new Error('no delivery expected')),
-    silentLogger(),
-  );
-  return {
-    target,
-    spool: new Spool(join(dir, 'spool')),
-    store,
-    logger: silentLogger(),
-    retry: { initial: 1000, max: 2000, expireAfter: 86_400_000 },
-    hostname: 'h',
-    now: Date.now,
-  };
-}
+const context = schedulerContext;
 
 /** One empty mailbox whose server announces `policy`; records when each session logged in. */
 function plan(policy: SourcePolicy, keep: boolean, interval: number) {
