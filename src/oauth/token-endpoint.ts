@@ -136,7 +136,17 @@ export async function postForm(
       hint: 'check the network and the endpoint URL; Postbote tries again on the next poll',
     });
   }
-  const text = await boundedText(response, where);
+  const text = await boundedText(response, where).catch((err: unknown) => {
+    if (err instanceof PostboteError) throw err;
+    // The deadline also covers the body (the signal stays on it): a peer that answers its headers and
+    // then trickles, or drops the connection mid-reply, is the same passing fault as no answer at all.
+    throw new PostboteError('OAUTH_FAILED', `token endpoint ${url} broke off its reply`, {
+      temporary: true,
+      where,
+      cause: err,
+      hint: 'the endpoint or a proxy in between failed; Postbote tries again on the next poll',
+    });
+  });
   return parseEndpointReply(response.status, text);
 }
 
