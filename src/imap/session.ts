@@ -1,8 +1,11 @@
 // The IMAP SourceSession: lists the chosen folders (UID, RFC822.SIZE, INTERNALDATE, Message-ID, flags),
 // streams bodies with BODY.PEEK[] windows, and after delivery deletes, moves or marks \Seen. A listed
 // message's uid is folder + UIDVALIDITY + UID (uid.ts); `num` is its index in this session's listing.
+
 import type { Readable } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import { ImapFlow } from 'imapflow';
+import { notePeerCertificate } from '../alerts/certificates.js';
 import { PostboteError } from '../errors.js';
 import type { RefusedDeletion, SourceListing, SourceMessage, SourceSession } from '../source/types.js';
 import { AfterDeliveryActions, type FolderBatch } from './after-delivery.js';
@@ -41,6 +44,11 @@ export async function openImap(o: ImapOptions): Promise<ImapSession> {
     client.close();
     throw imapError(why.error && isClosed(err) ? why.error : err, where);
   }
+  // After IMAPS or STARTTLS the session runs on a TLSSocket: its certificate's expiry feeds the alerts
+  // as POP3's does, from the handshake that happened anyway.
+  // imapflow keeps its socket in an untyped field (the TLSSocket after IMAPS or the STARTTLS upgrade).
+  const socket = (client as unknown as { socket?: unknown }).socket;
+  if (socket instanceof TLSSocket) notePeerCertificate(o.host, o.port, socket);
   return new ImapSession(client, o, where, why);
 }
 

@@ -3,6 +3,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { seenCertificates } from '../../src/alerts/certificates.js';
+import { openImap } from '../../src/imap/index.js';
+import { silentLogger } from '../../src/log.js';
 import { makeMessage, standardCorpus } from '../support/corpus.js';
 import { type Dovecot, startDovecot } from '../support/dovecot.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
@@ -90,6 +93,33 @@ mailboxes:${mailboxes}
         [0, 0],
       ],
     );
+  });
+
+  test('IMAPS and STARTTLS sessions report the server certificate to the expiry alert', async () => {
+    for (const [tls, port] of [
+      ['tls', dovecot.ports.imaps],
+      ['starttls', dovecot.ports.imap],
+    ] as const) {
+      const session = await openImap({
+        host: 'localhost',
+        port,
+        tls,
+        tlsVerify: true,
+        ca: dovecot.caPem,
+        user: 'imaps',
+        password: dovecot.password('imaps'),
+        auth: 'auto',
+        folders: ['INBOX'],
+        exclude: [],
+        afterDelivery: 'delete',
+        timeouts: {},
+        logger: silentLogger(),
+      });
+      await session.close();
+      const seen = seenCertificates().find((c) => c.server === `localhost:${port}`);
+      assert.ok(seen, `${tls}: no certificate seen for localhost:${port}`);
+      assert.ok(seen.validTo > Date.now(), `${tls}: expiry ${new Date(seen.validTo).toISOString()}`);
+    }
   });
 
   test('folders "*" skip Sent/Trash/Junk/Drafts by special use; delivered mail is moved to Archive', async () => {
