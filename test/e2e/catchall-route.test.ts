@@ -2,11 +2,11 @@
 // headers alone (TOP n 0), and leaves the mailbox byte for byte as it was (QUIT without DELE).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CATCHALL_YAML, catchAllCorpus, HOSTNAME } from '../fixtures/catchall/corpus.js';
-import { type Dovecot, dovecotUnavailable, startDovecot } from '../support/dovecot.js';
-import { makeTempDir, type TempDir } from '../support/ports.js';
-import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
-import { runCli, writeConfig } from './helpers.js';
+import { catchAllCorpus } from '../fixtures/catchall/corpus.js';
+import { type CatchAllWorld, startCatchAllWorld } from '../fixtures/catchall/world.js';
+import { type Dovecot, dovecotUnavailable } from '../support/dovecot.js';
+import type { Receiver } from '../support/smtp-receiver.js';
+import { runCli } from './helpers.js';
 
 interface PreviewJson {
   mailbox: string;
@@ -22,39 +22,18 @@ interface PreviewJson {
 }
 
 describe('postbote route on a Dovecot catch-all mailbox', { skip: dovecotUnavailable() }, () => {
+  let world: CatchAllWorld;
   let dovecot: Dovecot;
   let receiver: Receiver;
-  let tmp: TempDir;
   let config: string;
   const corpus = catchAllCorpus();
 
   before(async () => {
-    dovecot = await startDovecot({ users: ['preview'], name: 'catchall-route' });
-    receiver = await startReceiver();
-    tmp = await makeTempDir('postbote-route-');
-    await dovecot.seed(
-      'preview',
-      corpus.map((c) => c.data),
-    );
-    config = await writeConfig(
-      tmp.path,
-      `state: ${tmp.path}/state
-target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: ${HOSTNAME} }
-mailboxes:
-  - name: preview
-    host: localhost
-    port: ${dovecot.ports.pop3}
-    tls: starttls
-    ca: ${dovecot.caFile}
-    user: preview
-    password: ${dovecot.password('preview')}
-${CATCHALL_YAML}`,
-    );
+    world = await startCatchAllWorld('preview', 'starttls', corpus);
+    ({ dovecot, receiver, config } = world);
   });
   after(async () => {
-    await dovecot?.stop();
-    await receiver?.stop();
-    await tmp?.remove();
+    await world?.stop();
   });
 
   test('explains every message and leaves the mailbox unchanged', async () => {

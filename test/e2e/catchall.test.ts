@@ -6,19 +6,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { MessageRecord } from '../../src/store/types.js';
-import {
-  CATCHALL_YAML,
-  type CatchAllCase,
-  catchAllCorpus,
-  corpusId,
-  HOSTNAME,
-} from '../fixtures/catchall/corpus.js';
-import { type Dovecot, dovecotUnavailable, startDovecot } from '../support/dovecot.js';
-import { makeTempDir, type TempDir } from '../support/ports.js';
-import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
-import { runCli, writeConfig } from './helpers.js';
+import { type CatchAllCase, catchAllCorpus, corpusId } from '../fixtures/catchall/corpus.js';
+import { type CatchAllWorld, startCatchAllWorld } from '../fixtures/catchall/world.js';
+import { type Dovecot, dovecotUnavailable } from '../support/dovecot.js';
+import type { TempDir } from '../support/ports.js';
+import type { Receiver } from '../support/smtp-receiver.js';
+import { runCli } from './helpers.js';
 
 describe('catch-all routing from Dovecot to SMTP', { skip: dovecotUnavailable() }, () => {
+  let world: CatchAllWorld;
   let dovecot: Dovecot;
   let receiver: Receiver;
   let tmp: TempDir;
@@ -26,32 +22,11 @@ describe('catch-all routing from Dovecot to SMTP', { skip: dovecotUnavailable() 
   const corpus = catchAllCorpus();
 
   before(async () => {
-    dovecot = await startDovecot({ users: ['catchall'], name: 'catchall' });
-    receiver = await startReceiver();
-    tmp = await makeTempDir('postbote-catchall-');
-    await dovecot.seed(
-      'catchall',
-      corpus.map((c) => c.data),
-    );
-    config = await writeConfig(
-      tmp.path,
-      `state: ${tmp.path}/state
-target: { host: 127.0.0.1, port: ${receiver.port}, tls: none, helo: ${HOSTNAME} }
-mailboxes:
-  - name: catchall
-    host: localhost
-    port: ${dovecot.ports.pop3s}
-    tls: tls
-    ca: ${dovecot.caFile}
-    user: catchall
-    password: ${dovecot.password('catchall')}
-${CATCHALL_YAML}`,
-    );
+    world = await startCatchAllWorld('catchall', 'tls', corpus);
+    ({ dovecot, receiver, tmp, config } = world);
   });
   after(async () => {
-    await dovecot?.stop();
-    await receiver?.stop();
-    await tmp?.remove();
+    await world?.stop();
   });
 
   test(`the corpus (${corpus.length} messages) reaches exactly the expected recipients`, async () => {
