@@ -181,7 +181,7 @@ web: {}
     assert.equal((await api(b.app)).mailboxes[0]?.holder, null, 'a lapsed lease holds nothing');
   });
 
-  test('"fetch now" runs here on the holder, and reaches the holder by NOTIFY from any other instance', async () => {
+  test('"fetch now", retry and release run here on the holder, and reach the holder by NOTIFY from any other instance', async () => {
     const cookie = cookieOf(await login(a.app));
     const csrfOf = async (app: FastifyInstance) =>
       /name="csrf-token" content="([^"]+)"/.exec((await page(app, cookie)).body)?.[1] ?? '';
@@ -203,15 +203,57 @@ web: {}
           url: '/api/mailboxes/info/fetch',
           headers: { cookie, 'x-csrf-token': await csrfOf(app) },
         });
+      const until = async (cond: () => boolean) => {
+        const deadline = Date.now() + 5_000;
+        while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      };
       assert.equal((await fetch(b.app)).statusCode, 202);
-      const deadline = Date.now() + 5_000;
-      while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until(() => heard.length > 0);
       assert.deepEqual(heard, [`${RUN_CHANNEL}:info`], 'mx2 does not hold info: it notifies');
       assert.deepEqual(b.runs, [], 'and runs no pass itself');
       assert.equal((await fetch(a.app)).statusCode, 202);
       assert.deepEqual(a.runs, ['info'], 'the holder runs the pass at once');
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(heard.length, 1, 'without a notification');
+
+      // Retry and release only change the record, then wake the holder the same way.
+      const rec = await a.store.addSpooled({
+        mailbox: 'info',
+        uid: 'u1',
+        spoolKey: 'k1',
+        size: 10,
+        sha256: 'x',
+        messageId: null,
+        sender: 's@example.net',
+        subject: 'deferred one',
+        recipients: [{ address: 'info@corp.local', status: 'pending', reason: 'deliverTo' }],
+        fetchedAt: Date.now(),
+      });
+      await a.store.recordAttempt(
+        rec.id,
+        {
+          state: 'deferred',
+          recipients: rec.recipients,
+          nextAttemptAt: Date.now() + 3_600_000,
+          reason: '451 later',
+          spoolKey: 'k1',
+          countsAsAttempt: true,
+        },
+        { at: Date.now(), outcome: 'deferred', detail: '451 later', recipients: [] },
+      );
+      const post = async (app: FastifyInstance, path: string, payload?: object) =>
+        app.inject({
+          method: 'POST',
+          url: `/api/messages/${rec.id}/${path}`,
+          headers: { cookie, 'x-csrf-token': await csrfOf(app) },
+          ...(payload ? { payload } : {}),
+        });
+      assert.equal((await post(b.app, 'retry')).statusCode, 200);
+      await until(() => heard.length === 2);
+      assert.equal((await post(b.app, 'release', { recipient: 'other@corp.local' })).statusCode, 200);
+      await until(() => heard.length === 3);
+      assert.deepEqual(heard.slice(1), [`${RUN_CHANNEL}:info`, `${RUN_CHANNEL}:info`]);
+      assert.deepEqual(b.runs, [], 'mx2 never ran the pass itself');
     } finally {
       await client.end();
     }
