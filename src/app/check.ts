@@ -14,6 +14,7 @@ import {
 import type { RecipientReply } from '../smtp/types.js';
 import { humanSize } from '../util/size.js';
 import { openSource, targetOptions } from './runtime.js';
+import { newerSchema, schemaStatus } from './schema.js';
 
 export interface CheckResult {
   subject: string;
@@ -145,4 +146,41 @@ export function recipientHint(
   }
   if (enhanced === '5.2.2') return `the mailbox of ${r.address} is full`;
   return `check that ${r.address} exists on the mail server and ${domain} is an accepted domain`;
+}
+
+/**
+ * The store: reachable (a PostgreSQL state: connection, login and TLS as the URL asks), and its schema
+ * version against this program's. Read only; behind is a failure to fix with `postbote migrate`.
+ */
+export async function checkState(config: Config): Promise<CheckResult> {
+  const postgres = config.stateKind === 'postgres';
+  let subject = `state ${postgres ? 'PostgreSQL' : config.state}`;
+  try {
+    const s = await schemaStatus(config);
+    subject = `state ${s.where}`;
+    const over = postgres ? `connected (${s.tls ? 'TLS' : 'no TLS'}); ` : '';
+    const version = `schema version ${s.current}, this Postbote's is ${s.latest}`;
+    if (s.current > s.latest) {
+      const e = newerSchema(s);
+      return { subject, ok: false, detail: `${over}${version}`, hint: e.hint };
+    }
+    if (s.current === 0) {
+      return {
+        subject,
+        ok: true,
+        detail: `${over}no schema yet: postbote migrate creates it, or the first start`,
+      };
+    }
+    if (s.current < s.latest) {
+      return {
+        subject,
+        ok: false,
+        detail: `${over}${version}`,
+        hint: 'run postbote migrate (every instance then runs the new version; each also migrates when it starts)',
+      };
+    }
+    return { subject, ok: true, detail: `${over}${version}` };
+  } catch (err) {
+    return failure(subject, err);
+  }
 }

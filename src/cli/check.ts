@@ -1,5 +1,6 @@
-// `postbote check`: prints a verdict per mailbox and for the target, with a fix for each failure.
-import { checkMailbox, checkTarget } from '../app/check.js';
+// `postbote check`: prints a verdict for the store (its database and schema version), per mailbox and for
+// the target, with a fix for each failure.
+import { checkMailbox, checkState, checkTarget } from '../app/check.js';
 import { checkFilters } from '../filters/check.js';
 import { EXIT_FAILED } from './exit.js';
 import { setup } from './setup.js';
@@ -7,6 +8,7 @@ import { setup } from './setup.js';
 export async function checkCommand(o: { config: string; json?: boolean }): Promise<void> {
   const { config, logger } = setup(o.config, true);
   const results = [
+    await checkState(config),
     ...(await Promise.all(config.mailboxes.filter((m) => m.enabled).map((m) => checkMailbox(m, logger)))),
     ...(await checkTarget(config, logger)),
     ...(await checkFilters(config)),

@@ -194,6 +194,23 @@ program
   .action(lazy(async () => (await import('./check.js')).checkCommand));
 
 program
+  .command('migrate')
+  .description(
+    'create or upgrade the store (folder or PostgreSQL) to this version’s schema; safe while PostgreSQL instances run',
+  )
+  .addOption(configOption())
+  .option('--json', 'print from, to and the latest version as JSON')
+  .addOption(waitOption('0'))
+  .addHelpText(
+    'after',
+    help(
+      ['postbote migrate -c /etc/postbote/postbote.yaml'],
+      '0 the schema is this version’s (migrated, or already), 1 failed (a store newer than this Postbote: upgrade it), 2 configuration error, 3 a folder state is in use by a running postbote (stop it first)',
+    ),
+  )
+  .action(lazy(async () => (await import('./migrate.js')).migrateCommand));
+
+program
   .command('oauth')
   .description('OAuth2 sign-in for mailboxes with auth: oauth2 (Microsoft 365, Google)')
   .command('login')

@@ -52,7 +52,7 @@ export async function routeCommand(o: {
   json?: boolean;
   wait?: string;
 }): Promise<void> {
-  const { config, logger } = setup(o.config, true, 'route');
+  const { config, logger } = setup(o.config, true);
   const wrong =
     o.mailbox === undefined ? mailboxRequiredError(config) : mailboxNameError(config, [o.mailbox]);
   const mailbox = config.mailboxes.find((m) => m.name === o.mailbox);
@@ -64,9 +64,11 @@ export async function routeCommand(o: {
     return;
   }
   const io = localIo(osUser());
-  // The store, when there is one, tells what was fetched already and what would be a duplicate. It is
-  // opened under the state's lock like every other command's (migrate() may write), so the preview
-  // waits for a pass in progress instead of reading it half done.
+  // The store, when there is one, tells what was fetched already and what would be a duplicate. A
+  // folder store is opened under the state's lock like every other command's (migrate() may write), so
+  // the preview waits for a pass in progress instead of reading it half done. A PostgreSQL store is
+  // shared by running instances: it is only read (its migrations take their own advisory lock), and a
+  // record a pass is writing at this moment shows in the state it has reached.
   const file = join(config.state, 'postbote.sqlite');
   const exists = config.stateKind === 'sqlite' && existsSync(file);
   const lock = exists
@@ -76,7 +78,11 @@ export async function routeCommand(o: {
         onWait: sayWaiting(logger, true, o.wait),
       })
     : undefined;
-  const store = exists ? new SqliteStore(file) : undefined;
+  const store: Store | undefined = exists
+    ? new SqliteStore(file)
+    : config.stateKind === 'postgres'
+      ? new (await import('../store/postgres.js')).PostgresStore(config.state, { poolSize: 2 })
+      : undefined;
   let previews: Preview[];
   try {
     await store?.migrate();

@@ -60,6 +60,8 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     await runtime.close();
     throw err;
   });
+  // Several instances on one PostgreSQL state: an action on another instance wakes this one's passes.
+  const listener = await listenForRuns(config, scheduler, logger);
   // fetch, route, queue and backup started beside the service hand their work to it (src/control/).
   const control = await startControl(runtime, scheduler, logger);
   // Postmaster alerts watch the scheduler's passes and the target beside it (loaded only when configured).
@@ -93,11 +95,29 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     process.exit(1);
   }
   await control?.close();
+  await listener?.stop();
   await web?.close();
   await receivers.close();
   await runtime.close();
   logger.info('postbote stopped');
   logger.flush();
+}
+
+/** NOTIFY postbote_run (src/store/postgres-notify.ts) asks this scheduler for a pass of a mailbox of its own. */
+async function listenForRuns(config: Config, scheduler: Scheduler, logger: Logger) {
+  if (config.stateKind !== 'postgres') return undefined;
+  const [{ RunListener }, { instanceLabel }] = await Promise.all([
+    import('../store/postgres-notify.js'),
+    import('../config/instance.js'),
+  ]);
+  return RunListener.start({
+    url: config.state,
+    instance: instanceLabel(config),
+    logger: logger.child({ component: 'listen' }),
+    onRun: (name) => {
+      if (scheduler.statuses().some((s) => s.name === name)) scheduler.requestRun(name);
+    },
+  });
 }
 
 /**

@@ -88,6 +88,8 @@ export const configSchema = strict({
   state: text('a folder or a postgres:// URL').default('./data'),
   /** A local folder for the message bytes and the lock; required with a postgres:// state. */
   spool: text('a folder').optional(),
+  /** This instance's name in logs, metrics, the web page and the lease table (postgres:// state). */
+  instance: text('a name such as mx1').optional(),
   log: strict({
     level: oneOf(LOG_LEVELS).default('info'),
     /** text | json; unset: text on a terminal, JSON otherwise (a file, journald, a pipe). */

@@ -104,4 +104,29 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     version: 4,
     sql: 'ALTER TABLE messages ADD COLUMN filter TEXT;',
   },
+  {
+    // The web admin shared by every instance (src/store/postgres-web.ts): a login on one is valid on
+    // all, and failed logins count towards one lockout. Sessions are kept by the SHA-256 of their
+    // cookie, so reading the table does not give a session away. Both tables are bounded by their
+    // writers (expiry and a cap, as the in-memory ones); times are epoch ms like the other tables.
+    version: 7,
+    sql: `
+      CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX web_sessions_created ON web_sessions (created_at);
+      CREATE TABLE web_login_failures (
+        key TEXT PRIMARY KEY,
+        known BOOLEAN NOT NULL,
+        count INTEGER NOT NULL,
+        locked_until BIGINT NOT NULL,
+        last_failure BIGINT NOT NULL
+      );
+      CREATE INDEX web_login_failures_recent ON web_login_failures (known, last_failure);
+    `,
+  },
 ];

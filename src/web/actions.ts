@@ -25,6 +25,11 @@ export interface ActionDeps {
   now: () => number;
   /** Where each action done is logged, with who did it (the web server's logger, the CLI's). */
   logger: Logger;
+  /**
+   * Starts a mailbox's pass on the instance that holds it (PostgreSQL state: NOTIFY postbote_run when
+   * that is another instance). Unset: this process's scheduler, the only one.
+   */
+  wake?: (mailbox: string) => Promise<void>;
 }
 
 export type MailboxAction = 'fetch' | 'pause' | 'resume';
@@ -69,8 +74,15 @@ function ensureIdle(d: ActionDeps, rec: MessageRecord): void {
  * Starts the pass that delivers a changed message now. Alert mail has no pass: the alert watcher sends
  * what is due at its next tick (after any pass, at the latest `alerts.checkEvery`, 1 minute by default).
  */
-function wake(d: ActionDeps, rec: MessageRecord): void {
-  if (rec.mailbox !== ALERTS_MAILBOX) d.scheduler.requestRun(rec.mailbox);
+async function wake(d: ActionDeps, rec: MessageRecord): Promise<void> {
+  if (rec.mailbox === ALERTS_MAILBOX) return;
+  await runMailbox(d, rec.mailbox);
+}
+
+/** A pass of the mailbox now, here or (shared state) on the instance that holds it. */
+async function runMailbox(d: ActionDeps, name: string): Promise<void> {
+  if (d.wake) await d.wake(name);
+  else d.scheduler.requestRun(name);
 }
 
 /** Hands a quarantined or deferred message to `recipient` instead: it is delivered by the next pass, now. */
@@ -102,7 +114,7 @@ export async function release(
     },
     { at: d.now(), outcome: 'released', detail, recipients: [] },
   );
-  wake(d, rec);
+  await wake(d, rec);
   logged(
     d,
     'release',
@@ -129,7 +141,7 @@ export async function retry(d: ActionDeps, id: number, user: string): Promise<Me
     },
     { at: d.now(), outcome: 'retry-requested', detail: `retry requested by ${user}`, recipients: [] },
   );
-  wake(d, rec);
+  await wake(d, rec);
   logged(d, 'retry', { id, mailbox: rec.mailbox }, user, `message ${id}: retry requested`);
   return updated;
 }
@@ -157,16 +169,25 @@ export async function remove(d: ActionDeps, id: number, user: string): Promise<M
   return updated;
 }
 
-const MAILBOX_ACTIONS: Record<MailboxAction, { done: string; act: (s: Scheduler, name: string) => void }> = {
-  fetch: { done: 'fetch now requested', act: (s, name) => s.requestRun(name) },
-  pause: { done: 'paused', act: (s, name) => s.pause(name) },
-  resume: { done: 'resumed', act: (s, name) => s.resume(name) },
+const MAILBOX_ACTIONS: Record<
+  MailboxAction,
+  { done: string; act: (d: ActionDeps, name: string) => void | Promise<void> }
+> = {
+  fetch: { done: 'fetch now requested', act: (d, name) => runMailbox(d, name) },
+  // Pause and resume act on this instance's scheduler (its polling), not on the mailbox everywhere.
+  pause: { done: 'paused', act: (d, name) => d.scheduler.pause(name) },
+  resume: { done: 'resumed', act: (d, name) => d.scheduler.resume(name) },
 };
 
 /** Fetch now (a pass now, or right after the running one), pause or resume polling of a mailbox. */
-export function mailboxAction(d: ActionDeps, action: MailboxAction, name: string, user: string): void {
+export async function mailboxAction(
+  d: ActionDeps,
+  action: MailboxAction,
+  name: string,
+  user: string,
+): Promise<void> {
   if (!d.scheduler.statuses().some((s) => s.name === name)) throw new ActionError(404, 'no such mailbox');
   const { done, act } = MAILBOX_ACTIONS[action];
-  act(d.scheduler, name);
+  await act(d, name);
   logged(d, action, { mailbox: clip(name) }, user, `mailbox ${name}: ${done}`);
 }

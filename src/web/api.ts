@@ -118,7 +118,7 @@ export function registerApi(fastify: FastifyInstance, ctx: WebContext): void {
       },
       async (req, reply) => {
         try {
-          actOnMailbox(d(), action, req.params.name, who(ctx, req.principal));
+          await actOnMailbox(d(), action, req.params.name, who(ctx, req.principal));
         } catch (err) {
           return actionFailed(reply, err);
         }

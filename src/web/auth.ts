@@ -5,8 +5,8 @@ import { verifyPassword } from '../util/password.js';
 
 export const SESSION_COOKIE = 'postbote_session';
 export const LOGIN_COOKIE = 'postbote_login';
-/** Bounds memory if someone creates sessions in a loop: the oldest go first. */
-const MAX_SESSIONS = 1000;
+/** Bounds memory (or the shared table) if someone creates sessions in a loop: the oldest go first. */
+export const MAX_SESSIONS = 1000;
 
 export interface Session {
   user: string;
@@ -20,7 +20,7 @@ export function randomToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-function sha256(text: string): Buffer {
+export function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
@@ -29,7 +29,20 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(sha256(a), sha256(b));
 }
 
-export class Sessions {
+/** A value now (in memory) or later (PostgreSQL): callers await either. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Where logins live: this process's memory (a folder state: one instance), or the PostgreSQL state
+ * that several instances share (src/store/postgres-web.ts), so a login on one is valid on all.
+ */
+export interface SessionStore {
+  create(user: string): Awaitable<{ id: string; session: Session }>;
+  get(id: string | undefined): Awaitable<Session | undefined>;
+  delete(id: string | undefined): Awaitable<void>;
+}
+
+export class Sessions implements SessionStore {
   private readonly sessions = new Map<string, Session>();
   constructor(
     private readonly lifetimeMs: number,

@@ -7,6 +7,7 @@ import type { PostboteError } from '../errors.js';
 import { parseHeaders } from '../message/headers.js';
 import { type MailboxStatus, needsAction, type Scheduler } from '../scheduler/scheduler.js';
 import type { Spool } from '../spool/spool.js';
+import type { Holder } from '../store/postgres-web.js';
 import type {
   ActivityBucket,
   AttemptRecord,
@@ -27,6 +28,10 @@ export interface DataDeps {
   target: Target;
   scheduler: Scheduler;
   now: () => number;
+  /** PostgreSQL state: which instance holds each mailbox (its live lease). */
+  holders?: () => Promise<Map<string, Holder>>;
+  /** This instance's name, shown on the dashboard. */
+  instance?: string;
 }
 
 export interface ErrorView {
@@ -53,6 +58,11 @@ export interface MailboxView {
   nextRunAt: number | null;
   intervalMs: number;
   today: number;
+  /**
+   * PostgreSQL state only: the instance whose lease covers the mailbox now (`label#random`) and until
+   * when, or null while no instance holds it. Absent with a folder state (one instance).
+   */
+  holder?: { owner: string; until: number } | null;
   last: {
     at: number;
     ok: boolean;
@@ -84,6 +94,7 @@ async function mailboxView(
   d: DataDeps,
   status: MailboxStatus,
   today: Map<string, number>,
+  holders: Map<string, Holder> | undefined,
 ): Promise<MailboxView> {
   const m = d.config.mailboxes.find((x) => x.name === status.name);
   let last: MailboxView['last'] = null;
@@ -126,16 +137,24 @@ async function mailboxView(
     nextRunAt: status.nextRunAt,
     intervalMs: m?.interval ?? d.config.scheduler.interval,
     today: today.get(status.name) ?? 0,
+    ...(holders ? { holder: holderOf(holders.get(status.name)) } : {}),
     last,
   };
 }
 
+function holderOf(h: Holder | undefined): MailboxView['holder'] {
+  return h ? { owner: h.owner, until: h.expiresAt } : null;
+}
+
 export async function mailboxes(d: DataDeps): Promise<MailboxView[]> {
   const today = await d.store.fetchedSince(startOfDay(d.now()));
-  return Promise.all(d.scheduler.statuses().map((s) => mailboxView(d, s, today)));
+  const holders = await d.holders?.();
+  return Promise.all(d.scheduler.statuses().map((s) => mailboxView(d, s, today, holders)));
 }
 
 export interface Dashboard {
+  /** This instance's name (instance: in the configuration, else host and folder). */
+  instance?: string;
   mailboxes: MailboxView[];
   target: { where: string; state: string; since: number; error: ErrorView | null };
   counts: Record<MessageState, number>;
@@ -151,6 +170,7 @@ export async function dashboard(d: DataDeps): Promise<Dashboard> {
   const dayStart = startOfDay(now) - 6 * DAY_MS;
   const health = d.target.health;
   return {
+    ...(d.instance ? { instance: d.instance } : {}),
     mailboxes: await mailboxes(d),
     target: {
       where: d.target.where,

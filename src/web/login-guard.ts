@@ -21,11 +21,21 @@ interface Failures {
 }
 
 /** Case-insensitive, and the same size for a 3-letter name as for a 60 KB one. */
-function keyOf(user: string): string {
+export function keyOf(user: string): string {
   return createHash('sha256').update(user.toLowerCase()).digest('hex');
 }
 
-export class LoginGuard {
+/**
+ * The lockout's operations: in this process's memory (LoginGuard) or, with a PostgreSQL state, in the
+ * shared table (src/store/postgres-web.ts), so failures on every instance count towards one lock.
+ */
+export interface LoginLockout {
+  lockedFor(user: string): number | Promise<number>;
+  failed(user: string): void | Promise<void>;
+  succeeded(user: string): void | Promise<void>;
+}
+
+export class LoginGuard implements LoginLockout {
   /** Configured users: never evicted, bounded by the configuration. */
   private readonly users = new Map<string, Failures>();
   /** Any other name, in order of last failure (a Map keeps insertion order): stale and oldest first. */

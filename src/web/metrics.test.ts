@@ -180,3 +180,21 @@ test('two instances in one process keep their own counts; a removed recorder rec
   assert.match(ta, /^postbote_target_transaction_seconds_count\{result="ok"\} 1$/m);
   assert.match(tb, /^postbote_target_transaction_seconds_count\{result="ok"\} 2$/m);
 });
+
+test('every series carries the instance label postbote_instance (never Prometheus’ own `instance`)', async () => {
+  const target = fakeTarget({ now: false });
+  const metrics = new Metrics({ ...sources(target), instance: 'mx1' });
+  const stop = metrics.watchTarget(target);
+  metrics.onPass(pass(false));
+  await send(target);
+  stop();
+  const text = await metrics.render();
+  assert.match(text, /^postbote_messages_fetched_total\{mailbox="info",postbote_instance="mx1"\} 1$/m);
+  assert.match(text, /^postbote_messages_in_state\{state="deferred",postbote_instance="mx1"\} 2$/m);
+  assert.match(text, /^postbote_target_up\{postbote_instance="mx1"\} -1$/m);
+  assert.match(text, /^process_cpu_user_seconds_total\{postbote_instance="mx1"\} /m);
+  const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  assert.ok(samples.length > 50, `${samples.length} samples`);
+  for (const line of samples) assert.match(line, /postbote_instance="mx1"/, line);
+  assert.doesNotMatch(text, /[{,]instance="/);
+});

@@ -19,7 +19,12 @@ export interface MetricsSources {
   store: Pick<Store, 'counts'>;
   target: Pick<Target, 'health'>;
   scheduler: Pick<Scheduler, 'statuses'>;
+  /** This instance's name: every series carries it (several instances, one Prometheus job). */
+  instance?: string;
 }
+
+/** Not `instance`: Prometheus sets that label itself to the scraped target (host:port). */
+export const INSTANCE_LABEL = 'postbote_instance';
 
 export class Metrics {
   private readonly registry = new Registry();
@@ -38,6 +43,7 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
+    if (sources.instance) this.registry.setDefaultLabels({ [INSTANCE_LABEL]: sources.instance });
     collectDefaultMetrics({ register: this.registry });
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new Counter<L>({ name, help, labelNames, registers });

@@ -37,6 +37,7 @@ export function registerPages(app: FastifyInstance, ctx: WebContext): void {
       user: p?.kind === 'session' ? p.user : p?.kind === 'token' ? t.token(p.name) : '',
       csrf: p?.kind === 'session' ? p.session.csrf : '',
       section,
+      ...(ctx.deps.instance ? { instance: ctx.deps.instance } : {}),
     };
     return reply
       .type('text/html; charset=utf-8')
@@ -111,7 +112,7 @@ export function registerPages(app: FastifyInstance, ctx: WebContext): void {
   });
 
   app.post('/logout', { config: page }, async (req, reply) => {
-    ctx.sessions.delete(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    await ctx.sessions.delete(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
     return reply
       .header('set-cookie', cookie(SESSION_COOKIE, '', { secure: ctx.secure, maxAgeS: 0 }))
       .redirect('/login', 303);

@@ -102,18 +102,18 @@ export function registerPublic(app: FastifyInstance, ctx: WebContext): void {
       }
       const user = typeof body.user === 'string' ? body.user.trim() : '';
       const password = typeof body.password === 'string' ? body.password : '';
-      const locked = ctx.guard.lockedFor(user);
+      const locked = await ctx.guard.lockedFor(user);
       if (locked > 0) {
         const minutes = Math.ceil(locked / 60_000);
         return form(req, reply, next, (t) => t.login.locked(minutes), 429);
       }
       if (!(await checkLogin(ctx.users, user, password))) {
-        ctx.guard.failed(user);
+        await ctx.guard.failed(user);
         ctx.deps.logger.warn({ component: 'web', user: clip(user), ip: req.ip }, 'web login failed');
         return form(req, reply, next, (t) => t.login.wrong, 401);
       }
-      ctx.guard.succeeded(user);
-      const { id } = ctx.sessions.create(user);
+      await ctx.guard.succeeded(user);
+      const { id } = await ctx.sessions.create(user);
       const maxAgeS = Math.floor(ctx.deps.web.sessionLifetime / 1000);
       return reply
         .header('set-cookie', [

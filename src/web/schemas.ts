@@ -91,6 +91,14 @@ export const mailboxView = z.object({
   nextRunAt: z.number().nullable(),
   intervalMs: z.number(),
   today: z.number(),
+  holder: z
+    .object({
+      owner: z.string().describe('the holding instance: label#random'),
+      until: z.number().describe('when its lease lapses unless renewed (epoch ms)'),
+    })
+    .nullable()
+    .optional()
+    .describe('PostgreSQL state: the instance working on this mailbox now, null when free; absent otherwise'),
   last: z
     .object({
       at: z.number(),
@@ -108,6 +116,7 @@ const activity = z.object({ start: z.number(), fetched: z.number(), delivered: z
 
 export const dashboard = z
   .object({
+    instance: z.string().optional().describe('the name of the instance that answered'),
     mailboxes: z.array(mailboxView),
     target: z.object({
       where: z.string(),

@@ -4,18 +4,28 @@ import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type pg from 'pg';
 import { checkMailbox as realCheckMailbox } from '../app/check.js';
 import type { Config, MailboxConfig, WebConfig } from '../config/index.js';
 import type { Target } from '../delivery/target.js';
 import type { Logger } from '../log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Spool } from '../spool/spool.js';
+import { type Holder, PgLoginLockout, PgSessions } from '../store/postgres-web.js';
 import type { Store } from '../store/types.js';
 import { registerApi } from './api.js';
-import { checkToken, type Principal, parseCookies, SESSION_COOKIE, Sessions, type WebUser } from './auth.js';
+import {
+  checkToken,
+  type Principal,
+  parseCookies,
+  SESSION_COOKIE,
+  type SessionStore,
+  Sessions,
+  type WebUser,
+} from './auth.js';
 import { clip, FORM_BODY_LIMIT, JSON_BODY_LIMIT } from './limits.js';
 import { LiveHub } from './live.js';
-import { LoginGuard } from './login-guard.js';
+import { LoginGuard, type LoginLockout } from './login-guard.js';
 import { Metrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { registerPages } from './pages.js';
@@ -48,6 +58,17 @@ export interface WebDeps {
   requestTimeoutMs?: number;
   checkMailbox?: (mailbox: MailboxConfig, logger: Logger) => Promise<import('../app/check.js').CheckResult>;
   now?: () => number;
+  /** This instance's name (instance: in the configuration), shown at the foot of every page. */
+  instance?: string;
+  /**
+   * A PostgreSQL state that several instances share: sessions and the login lockout live there, so
+   * every instance serves the same admin. Unset (a folder state, one instance): in this process.
+   */
+  sharedDb?: pg.Pool;
+  /** Which instance holds each mailbox (PostgreSQL state); unset: not shown. */
+  holders?: () => Promise<Map<string, Holder>>;
+  /** Wakes a mailbox's pass on the instance that holds it; unset: this scheduler's requestRun. */
+  wake?: (mailbox: string) => Promise<void>;
 }
 
 export interface RouteInfo {
@@ -61,8 +82,8 @@ export interface RouteInfo {
 export interface WebContext {
   deps: WebDeps;
   users: WebUser[];
-  sessions: Sessions;
-  guard: LoginGuard;
+  sessions: SessionStore;
+  guard: LoginLockout;
   live: LiveHub;
   metrics: Metrics;
   secure: boolean;
@@ -121,8 +142,16 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
   const ctx: WebContext = {
     deps,
     users,
-    sessions: new Sessions(deps.web.sessionLifetime, now),
-    guard: new LoginGuard({ users: users.map((u) => u.user), now }),
+    sessions: deps.sharedDb
+      ? new PgSessions(deps.sharedDb, deps.web.sessionLifetime, now)
+      : new Sessions(deps.web.sessionLifetime, now),
+    guard: deps.sharedDb
+      ? new PgLoginLockout(
+          deps.sharedDb,
+          users.map((u) => u.user),
+          now,
+        )
+      : new LoginGuard({ users: users.map((u) => u.user), now }),
     live: new LiveHub(),
     metrics: new Metrics(deps),
     secure: tls !== undefined,
@@ -161,7 +190,7 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
     reply.header('referrer-policy', 'no-referrer');
     if (ctx.secure) reply.header('strict-transport-security', 'max-age=31536000');
     const config = req.routeOptions.config;
-    req.principal = identify(ctx, req);
+    req.principal = await identify(ctx, req);
     if (config?.public) return;
     if (!req.principal) return refuse(req, reply, config?.page === true);
     if (req.principal.kind === 'session' && !SAFE_METHODS.has(req.method)) {
@@ -213,14 +242,14 @@ export async function buildWebServer(deps: WebDeps): Promise<{ app: FastifyInsta
   return { app, ctx };
 }
 
-function identify(ctx: WebContext, req: FastifyRequest): Principal | undefined {
+async function identify(ctx: WebContext, req: FastifyRequest): Promise<Principal | undefined> {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) {
     const name = checkToken(ctx.deps.web.apiTokens, auth.slice(7).trim());
     return name ? { kind: 'token', name } : undefined;
   }
   const id = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-  const session = ctx.sessions.get(id);
+  const session = await ctx.sessions.get(id);
   return session ? { kind: 'session', user: session.user, session } : undefined;
 }
 

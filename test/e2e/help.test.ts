@@ -18,6 +18,7 @@ const COMMANDS = [
   ['demo'],
   ['exchange-connector'],
   ['hash-password'],
+  ['migrate'],
 ];
 
 test('every command’s --help has an example and its exit codes', async () => {

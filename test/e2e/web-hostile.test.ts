@@ -13,7 +13,7 @@ import {
   MAX_PASSWORD_LENGTH,
   MAX_USER_LENGTH,
 } from '../../src/web/limits.js';
-import { MAX_TRACKED_NAMES } from '../../src/web/login-guard.js';
+import { type LoginGuard, MAX_TRACKED_NAMES } from '../../src/web/login-guard.js';
 import {
   ADMIN,
   API_TOKEN,
@@ -108,7 +108,7 @@ describe('web admin against a hostile client', () => {
       const f = await loginForm(fresh);
       const res = await fresh.inject(formPost(f, { user: 'u'.repeat(60_000), password: 'x' }));
       assert.equal(res.statusCode, 413, res.body);
-      assert.equal(ctx.guard.size, 0);
+      assert.equal((ctx.guard as LoginGuard).size, 0);
       assert.deepEqual(lines, []);
     } finally {
       await fresh.close();
@@ -136,7 +136,7 @@ describe('web admin against a hostile client', () => {
         payload: `_csrf=${'t'.repeat(5000)}`,
       });
       assert.equal(forged.statusCode, 400);
-      assert.equal(ctx.guard.size, 0);
+      assert.equal((ctx.guard as LoginGuard).size, 0);
       assert.deepEqual(lines, []);
       const page = await fresh.inject({ method: 'GET', url: '/login' });
       assert.match(page.body, new RegExp(`name="user"[^>]* maxlength="${MAX_USER_LENGTH}"`));
@@ -162,7 +162,7 @@ describe('web admin against a hostile client', () => {
           return fresh.inject(formPost(f, { user, password: 'wrong' }));
         });
         for (const res of await Promise.all(batch)) assert.equal(res.statusCode, 401, res.body.slice(0, 200));
-        peak = Math.max(peak, ctx.guard.size);
+        peak = Math.max(peak, (ctx.guard as LoginGuard).size);
       }
       assert.equal(peak, MAX_TRACKED_NAMES);
       assert.equal(lines.length, TOTAL);

@@ -29,6 +29,7 @@ code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospac
 .logout { margin-left: auto; display: flex; align-items: center; gap: 8px; color: #cdd6e6; }
 .logout .link { color: #fff; }
 main { max-width: 1200px; margin: 0 auto; padding: 20px 24px 48px; outline: none; }
+.foot { max-width: 1200px; margin: 0 auto; padding: 0 24px 24px; }
 h1 { font-size: 1.5rem; margin: 4px 0 16px; display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
 .title-text { min-width: 0; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 0 0 12px; display: flex; align-items: center; gap: 8px; }

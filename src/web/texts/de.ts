@@ -11,6 +11,7 @@ export const de: Texts = {
   navLabel: 'Hauptmenü',
   nav: { dashboard: 'Übersicht', messages: 'Nachrichten', queue: 'Warteschlange', config: 'Konfiguration' },
   logout: 'Abmelden',
+  instance: 'Instanz',
   token: (name: string) => `Token ${name}`,
 
   login: {
@@ -76,6 +77,11 @@ export const de: Texts = {
     colLast: 'Letzter Abruf',
     colToday: 'Heute',
     colNext: 'Nächster Abruf',
+    colHolder: 'Instanz',
+    heldBy: 'gehalten von',
+    heldUntil: 'bis',
+    free: 'frei',
+    freeNote: 'keine Instanz hält es gerade; die nächste, die abruft, übernimmt es',
     colActions: 'Aktionen',
     noMailboxes: 'Keine Postfächer eingerichtet.',
     notPolled: 'noch nicht abgerufen',

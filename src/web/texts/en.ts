@@ -12,6 +12,8 @@ export const en = {
   navLabel: 'Main',
   nav: { dashboard: 'Dashboard', messages: 'Message log', queue: 'Queue', config: 'Configuration' },
   logout: 'Log out',
+  /** At the foot of every page: which of several instances answered. */
+  instance: 'Instance',
   token: (name: string) => `token ${name}`,
 
   login: {
@@ -76,6 +78,11 @@ export const en = {
     colLast: 'Last poll',
     colToday: 'Today',
     colNext: 'Next poll',
+    colHolder: 'Instance',
+    heldBy: 'held by',
+    heldUntil: 'until',
+    free: 'free',
+    freeNote: 'no instance holds it now; the next one to poll takes it',
     colActions: 'Actions',
     noMailboxes: 'No mailboxes configured.',
     notPolled: 'not polled yet',

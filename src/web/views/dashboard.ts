@@ -25,7 +25,20 @@ export function fetchButton(m: { name: string }, t: Texts, className: string): H
   return html`<button type="button" class="${className}" data-post="/api/mailboxes/${encodeURIComponent(m.name)}/fetch" data-done="${t.mailbox.fetching(m.name)}" aria-label="${t.mailbox.named(t.mailbox.fetchNow, m.name)}">${t.mailbox.fetchNow}</button>`;
 }
 
-function mailboxRows(m: MailboxView, t: Texts): Html {
+/** "held by mx1#ab12cd34 until 10:15 UTC", or free (PostgreSQL state; no cell otherwise). */
+function holderCell(m: MailboxView, t: Texts): Html {
+  const d = t.dashboard;
+  if (m.holder === undefined) return html``;
+  const h = m.holder;
+  return cell(
+    d.colHolder,
+    h
+      ? html`${d.heldBy} <code class="holder">${h.owner}</code><br><span class="muted small">${d.heldUntil} ${time(h.until, t)}</span>`
+      : html`<span class="muted" title="${d.freeNote}">${d.free}</span>`,
+  );
+}
+
+function mailboxRows(m: MailboxView, t: Texts, columns: number): Html {
   const d = t.dashboard;
   const next =
     m.state === 'paused'
@@ -39,9 +52,10 @@ function mailboxRows(m: MailboxView, t: Texts): Html {
   ${cell(d.colLast, lastResult(m, t))}
   ${cell(d.colToday, m.today, 'num')}
   ${cell(d.colNext, next)}
+  ${holderCell(m, t)}
   <td class="row-actions">${fetchButton(m, t, 'small')}</td>
 </tr>
-${m.last?.error ? html`<tr class="error-row"><td colspan="6">${errorBlock(m.last.error, t)}</td></tr>` : ''}`;
+${m.last?.error ? html`<tr class="error-row"><td colspan="${columns}">${errorBlock(m.last.error, t)}</td></tr>` : ''}`;
 }
 
 /** The mailboxes card's note: what needs attention, and "all fine" only when nothing does. */
@@ -66,6 +80,9 @@ export function dashboardView(d: Dashboard, t: Texts): Html {
   const today = d.mailboxes.reduce((n, m) => n + m.today, 0);
   const targetOk = d.target.state === 'ok' || d.target.state === 'unknown';
   const boxes = mailboxesNote(d.mailboxes, t);
+  // A shared (PostgreSQL) state says who holds each mailbox; a folder state has one instance.
+  const held = d.mailboxes.some((m) => m.holder !== undefined);
+  const columns = held ? 7 : 6;
   return html`<h1>${x.title}</h1>
 <div id="live-dashboard" data-live>
 <section class="cards" aria-label="${x.summary}">
@@ -85,8 +102,8 @@ ${d.target.error ? html`<section class="card"><h2>${x.target} ${badge(d.target.s
 <section class="card">
   <h2>${x.mailboxes}</h2>
   <div class="table-wrap"><table class="stack">
-    <thead><tr><th scope="col">${x.colMailbox}</th><th scope="col">${x.colState}</th><th scope="col">${x.colLast}</th><th scope="col" class="num">${x.colToday}</th><th scope="col">${x.colNext}</th><th scope="col"><span class="sr-only">${x.colActions}</span></th></tr></thead>
-    <tbody>${d.mailboxes.length === 0 ? html`<tr><td colspan="6" class="muted">${x.noMailboxes}</td></tr>` : d.mailboxes.map((m) => mailboxRows(m, t))}</tbody>
+    <thead><tr><th scope="col">${x.colMailbox}</th><th scope="col">${x.colState}</th><th scope="col">${x.colLast}</th><th scope="col" class="num">${x.colToday}</th><th scope="col">${x.colNext}</th>${held ? html`<th scope="col">${x.colHolder}</th>` : ''}<th scope="col"><span class="sr-only">${x.colActions}</span></th></tr></thead>
+    <tbody>${d.mailboxes.length === 0 ? html`<tr><td colspan="${columns}" class="muted">${x.noMailboxes}</td></tr>` : d.mailboxes.map((m) => mailboxRows(m, t, columns))}</tbody>
   </table></div>
 </section>
 <section class="charts">

@@ -8,6 +8,8 @@ export interface PageContext {
   csrf: string;
   /** The navigation entry to mark as current. */
   section: 'dashboard' | 'messages' | 'queue' | 'config' | 'mailbox';
+  /** This instance's name: with several behind one address, which one answered. */
+  instance?: string;
 }
 
 const NAV: Array<[keyof Texts['nav'], string]> = [
@@ -47,6 +49,7 @@ ${page ? html`<meta name="csrf-token" content="${page.csrf}">` : ''}
 <main id="main" tabindex="-1">
 ${body}
 </main>
+${page?.instance ? html`<footer class="foot muted small">${t.instance}: <span class="instance">${page.instance}</span></footer>` : ''}
 <div class="toast" role="status" aria-live="polite" id="toast"></div>
 </body>
 </html>`;
