@@ -77,7 +77,8 @@ if (callersOf) {
     chains.set(key, (chains.get(key) ?? 0) + us);
   }
   console.log(`\ncallers of ${callersOf}`);
-  for (const [k, us] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${fmt(us)}  ${k}`);
+  for (const [k, us] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${fmt(us)}  ${k}`);
 }
 
 // `--inclusive`: time with callees, per function of dist/ (each sample counted once per function).
