@@ -85,16 +85,7 @@ export function fromRow(row: MessageRow): MessageRecord {
 
 interface Batch {
   waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
-  /** An outcome waits: the commit is due at the end of this turn. */
-  urgent: boolean;
-  timer?: NodeJS.Timeout;
 }
-
-/**
- * How long a batch holding only new records may stay open. Their outcome normally commits them within
- * milliseconds; a target that hangs must not keep them from other connections (the web page) for long.
- */
-const LAZY_COMMIT_MS = 200;
 
 /** The store with an open batch, per database file: see SqliteStore.yieldToOthers. */
 const batching = new Map<string, SqliteStore>();
@@ -104,12 +95,13 @@ export class SqliteStore implements Store {
   /** Prepared once, reused: compiling a statement costs more than running it. */
   private readonly statements = new Map<string, Database.Statement>();
   /**
-   * Group commit: a transaction left open across turns of the event loop, so a message's record and
-   * its outcome, and the outcomes of every pass that writes meanwhile, share one commit (one WAL append
-   * instead of one per write). Only addSpooled and recordAttempt join it; a new record resolves at once
-   * (a crash before the commit leaves a spool file no record names: swept and fetched again, nothing
-   * was deleted), an outcome only after the commit, so the duplicate window stays the one message
-   * between the target's 250 and its commit. Every other write, sync() and close() commit it first.
+   * Group commit: a transaction left open for the rest of this turn of the event loop, so the records
+   * and outcomes that every pass writes meanwhile share one commit (one WAL append instead of one per
+   * write). Only addSpooled and recordAttempt join it. A new record resolves at once and is committed
+   * before its message can be delivered (setImmediate comes before a second server reply is read); an
+   * outcome resolves only after the commit, so the duplicate window stays the one message between the
+   * target's 250 and its commit.
+   * Every other write, sync() and close() commit the batch first.
    */
   /** A batch commit that failed with nobody waiting for it: the next write throws it. */
   private lost: unknown;
@@ -216,7 +208,7 @@ export class SqliteStore implements Store {
   }
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
-    this.joinBatch(false);
+    this.joinBatch();
     return fromRow(this.insertSpooled(m));
   }
 
@@ -257,30 +249,21 @@ export class SqliteStore implements Store {
   });
 
   /**
-   * Opens the batch if none is. A new record alone does not hurry its commit (the message's outcome,
-   * a few turns later, takes it along; LAZY_COMMIT_MS bounds the wait); an outcome commits at the end
-   * of this turn, with whatever other passes wrote meanwhile.
+   * Opens the batch if none is; it commits at the end of this turn of the event loop (setImmediate),
+   * with whatever other passes wrote meanwhile.
    */
-  private joinBatch(urgent: boolean): void {
+  private joinBatch(): void {
     this.throwLost();
-    let batch = this.batch;
-    if (!batch) {
-      this.yieldToOthers();
-      this.sql('BEGIN').run();
-      if (this.file !== ':memory:') batching.set(this.file, this);
-      const opened: Batch = { waiters: [], urgent: false };
-      opened.timer = setTimeout(() => this.commitQuietly(opened), LAZY_COMMIT_MS);
-      opened.timer.unref();
-      this.batch = batch = opened;
-    }
-    if (urgent && !batch.urgent) {
-      batch.urgent = true;
-      const b = batch;
-      setImmediate(() => this.commitQuietly(b));
-    }
+    if (this.batch) return;
+    this.yieldToOthers();
+    this.sql('BEGIN').run();
+    if (this.file !== ':memory:') batching.set(this.file, this);
+    const batch: Batch = { waiters: [] };
+    this.batch = batch;
+    setImmediate(() => this.commitQuietly(batch));
   }
 
-  /** Commits from a timer or for another store: errors go to the waiters, or to the next write. */
+  /** Commits at the end of the turn or for another store: errors go to the waiters, or to the next write. */
   private commitQuietly(batch: Batch): void {
     if (this.batch !== batch) return;
     try {
@@ -297,7 +280,6 @@ export class SqliteStore implements Store {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
-    clearTimeout(batch.timer);
     if (batching.get(this.file) === this) batching.delete(this.file);
     try {
       this.sql('COMMIT').run();
@@ -367,7 +349,7 @@ export class SqliteStore implements Store {
   }
 
   async recordAttempt(id: number, u: AttemptUpdate, a: AttemptRecord): Promise<MessageRecord> {
-    this.joinBatch(true);
+    this.joinBatch();
     const row = this.applyAttempt(id, u, a);
     await this.committed();
     return fromRow(row);
