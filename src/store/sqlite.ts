@@ -100,12 +100,11 @@ export class SqliteStore implements Store {
    * write). Only addSpooled and recordAttempt join it. A new record resolves at once and is committed
    * before its message can be delivered (setImmediate comes before a second server reply is read); an
    * outcome resolves only after the commit, so the duplicate window stays the one message between the
-   * target's 250 and its commit.
-   * Every other write, sync() and close() commit the batch first.
+   * target's 250 and its commit. Every other write, sync() and close() commit the batch first.
    */
+  private batch: Batch | undefined;
   /** A batch commit that failed with nobody waiting for it: the next write throws it. */
   private lost: unknown;
-  private batch: Batch | undefined;
 
   constructor(private readonly file: string) {
     try {
