@@ -36,6 +36,7 @@ const cArg = args[args.indexOf('--contenders') + 1];
 const contenders = args.includes('--contenders') && cArg ? new Set(cArg.split(',')) : undefined;
 /** `--contenders postbote,raw` (names: postbote, fetchmail, nodelay, raw) runs only those, for profiling. */
 const runs = (name: string) => !contenders || contenders.has(name);
+const partial = args.includes('--rounds');
 
 // filterBoxes: the filters scenario takes the first mailboxes of the mixed corpus, 1,000 messages
 // either way: with rspamd and clamd on, about 50 messages a second pass here; the figure is a ratio.
@@ -60,6 +61,9 @@ const P = quick
       idleSeconds: 150,
       filterBoxes: 4,
     };
+// `--rounds N` overrides the number of rounds (full-size corpora in one round, for profiling).
+const roundsArg = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : Number.NaN;
+if (Number.isInteger(roundsArg) && roundsArg > 0) P.rounds = roundsArg;
 // fetchmail moves only the first N messages of each mailbox per run (fetchlimit): stock fetchmail
 // needs ~45 ms a message whatever its size, so a full run would take minutes and say nothing more.
 const LIMIT = {
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
   console.log(`\n${md}`);
   // Only a full run replaces the committed results; a quick or partial one is printed and kept aside.
   const file =
-    quick || only || contenders
+    quick || only || contenders || partial
       ? path.join(os.tmpdir(), 'postbote-bench-RESULTS.md')
       : path.join(import.meta.dirname, 'RESULTS.md');
   writeFileSync(file, `${md}\n${explanation()}`);

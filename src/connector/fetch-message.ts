@@ -85,7 +85,7 @@ export async function fetchAndDeliver(
     if (state === 'duplicate') await ctx.spool.remove(spooled.key);
     return { kind: 'final', record: updated };
   }
-  return attemptDelivery(ctx, origin(plan), record);
+  return attemptDelivery(ctx, origin(plan), record, { header: spooled.header });
 }
 
 /**
@@ -115,7 +115,7 @@ export async function fetchReleased(
     fetchedAt: ctx.now(),
   });
   onFetched(spooled.size);
-  return attemptDelivery(ctx, origin(plan), updated);
+  return attemptDelivery(ctx, origin(plan), updated, { header: spooled.header });
 }
 
 /**

@@ -270,6 +270,29 @@ describe('UTF-8 headers (RFC 6531/6532)', () => {
     assert.ok(w.bodies[0]?.includes(UTF8_MESSAGE), 'the header bytes unchanged');
   });
 
+  test('a message just spooled is read once: its captured header block decides SMTPUTF8', async () => {
+    for (const [message, want] of [
+      [UTF8_MESSAGE, true],
+      [Buffer.from('Subject: x\r\n\r\nGrüße\r\n'), undefined],
+    ] as const) {
+      const w = await world(['b@corp.test'], { message });
+      const opened: string[] = [];
+      const open = w.ctx.spool.open.bind(w.ctx.spool);
+      w.ctx.spool.open = (key: string) => {
+        opened.push(key);
+        return open(key);
+      };
+      const header = message.subarray(0, message.indexOf('\r\n\r\n') + 4);
+      const outcome = await attemptDelivery(w.ctx, origin(), w.record, { header });
+      assert.equal(outcome.record.state, 'delivered');
+      assert.equal(w.mailParams[0]?.SMTPUTF8, want);
+      assert.equal(opened.length, 1, 'only the delivery reads the spool');
+      await target?.close();
+      await store?.close();
+      await server?.close();
+    }
+  });
+
   test('a UTF-8 address for a target without SMTPUTF8 is quarantined with the reason, never sent', async () => {
     const w = await world(['jörg@corp.test'], { noSmtpUtf8: true });
     const outcome = await attemptDelivery(w.ctx, origin('postmaster@corp.test'), w.record);

@@ -15,7 +15,8 @@ import {
   replyKind,
 } from '../smtp/refusal.js';
 import type { RecipientReply } from '../smtp/types.js';
-import { messageHeadersAre8Bit } from '../smtp/utf8.js';
+import { headersAre8Bit, messageHeadersAre8Bit } from '../smtp/utf8.js';
+import { MAX_HEADER_BYTES } from '../spool/header-capture.js';
 import type { Spool } from '../spool/spool.js';
 import type { MessageRecord, RecipientRecord, Store, StoredReply } from '../store/types.js';
 import { receivedHeader } from './received.js';
@@ -66,10 +67,17 @@ export type AttemptOutcome =
  */
 const MAX_TRANSACTIONS_PER_ATTEMPT = 2;
 
+/** What the caller already knows of the spooled bytes. */
+export interface SpooledHints {
+  /** The header block as captured while spooling (spool.write): spares reading the file to see if it needs SMTPUTF8. */
+  header?: Buffer;
+}
+
 export async function attemptDelivery(
   ctx: DeliveryContext,
   origin: MessageOrigin,
   initial: MessageRecord,
+  hints: SpooledHints = {},
 ): Promise<AttemptOutcome> {
   let record = initial;
   const key = record.spoolKey;
@@ -92,8 +100,12 @@ export async function attemptDelivery(
 
   // Who the next transaction is for: first every pending recipient, then only the fallback just added.
   let pending = recipients.filter((r) => r.status === 'pending');
-  // RFC 6532 headers need SMTPUTF8 on every transaction of this message; read once from the spool.
-  const utf8 = await messageHeadersAre8Bit(ctx.spool.open(key));
+  // RFC 6532 headers need SMTPUTF8 on every transaction of this message: from the header block captured
+  // while spooling when it is whole (below the capture's cap), else read once from the spool.
+  const utf8 =
+    hints.header && hints.header.length < MAX_HEADER_BYTES
+      ? headersAre8Bit(hints.header)
+      : await messageHeadersAre8Bit(ctx.spool.open(key));
   for (let round = 0; round < MAX_TRANSACTIONS_PER_ATTEMPT && pending.length > 0; round++) {
     let replies: RecipientReply[];
     try {

@@ -165,6 +165,35 @@ describe('POP3 client faults', () => {
     }
   });
 
+  test('the idle time counts from the last chunk: a body that trickles in time lives on, then its silence fails it', async () => {
+    const server = await scripted((line, socket) => {
+      if (!line.startsWith('RETR')) return;
+      socket.write('+OK\r\nSubject: x\r\n\r\n');
+      // A chunk every 150 ms for 900 ms (three idle periods of 300 ms), then nothing.
+      let n = 0;
+      const t = setInterval(() => {
+        socket.write(`line ${n}\r\n`);
+        if (++n === 6) clearInterval(t);
+      }, 150);
+      socket.on('close', () => clearInterval(t));
+    });
+    try {
+      const s = await openPop3(rawOptions(server, { timeouts: { idle: 300 } }));
+      const started = Date.now();
+      const err = await buffer(s.retrieve({ uid: 'x', num: 1, size: 10 })).then(
+        () => assert.fail('the body never ended'),
+        (e: PostboteError) => e,
+      );
+      assert.equal(err.code, 'TIMEOUT');
+      assert.match(err.message, /server silent for 300 ms/);
+      const took = Date.now() - started;
+      assert.ok(took >= 1100, `timed out after ${took} ms, before the last chunk's idle time ran out`);
+      assert.ok(took < 2500, `timed out only after ${took} ms`);
+    } finally {
+      await closeRaw(server);
+    }
+  });
+
   test('a message over maxMessageSize fails with MESSAGE_TOO_LARGE and the session goes on', async () => {
     await withServer({}, async (o) => {
       const s = await openPop3({ ...o, maxMessageSize: 1_000_000 });

@@ -39,6 +39,12 @@ const CASES: Array<{ name: string; wire: string; message: string; rest?: string 
     rest: '+OK next\r\n',
   },
   { name: 'empty lines', wire: '\r\n\r\n.\r\n', message: '\r\n\r\n' },
+  {
+    name: 'plain lines around stuffed ones',
+    wire: 'a\r\nbc\r\n\r\n..d\r\ne\r\n...\r\nf.\r\n\r\n.\r\n',
+    message: 'a\r\nbc\r\n\r\n.d\r\ne\r\n..\r\nf.\r\n\r\n',
+  },
+  { name: 'CR at a line end, then a stuffed line', wire: 'a\r\r\n..\r\r\n.\r\n', message: 'a\r\r\n.\r\r\n' },
 ];
 
 describe('DotUnstuffer', () => {
@@ -51,6 +57,14 @@ describe('DotUnstuffer', () => {
       for (let i = 0; i <= wire.length; i++) {
         const r = run([wire.subarray(0, i), wire.subarray(i)]);
         assert.deepEqual(r, { message: c.message, done: true, rest: c.rest ?? '' }, `split at ${i}`);
+      }
+    });
+    test(`${c.name}: split at every pair of positions`, () => {
+      for (let i = 0; i <= wire.length; i++) {
+        for (let j = i; j <= wire.length; j++) {
+          const r = run([wire.subarray(0, i), wire.subarray(i, j), wire.subarray(j)]);
+          assert.deepEqual(r, { message: c.message, done: true, rest: c.rest ?? '' }, `split at ${i}, ${j}`);
+        }
       }
     });
     test(`${c.name}: one byte per chunk`, () => {

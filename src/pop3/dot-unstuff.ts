@@ -5,7 +5,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
-const CRLF = Buffer.from('\r\n');
+const CRLF_DOT = Buffer.from('\r\n.');
 const CR_ONLY = Buffer.from('\r');
 
 /** Where the scanner stands between chunks: inside a line, after a CR, or at a line start ('.'?). */
@@ -45,15 +45,20 @@ export class DotUnstuffer {
       const b = chunk[i]!;
       switch (this.state) {
         case 'data': {
-          // Fast path: jump to the next CRLF instead of walking byte by byte.
-          const p = chunk.indexOf(CRLF, i);
+          // Fast path: only a line that starts with a dot needs work, so jump to the next "\r\n."
+          // (one search per such line or chunk, not one per line: most mail has no dotted line).
+          const p = chunk.indexOf(CRLF_DOT, i);
           if (p >= 0) {
             i = p + 2;
             this.state = 'line-start';
-          } else {
-            i = chunk.length;
-            if (chunk[i - 1] === CR) this.state = 'cr';
+            continue;
           }
+          // None in the rest of the chunk: only how it ends matters for the next one. The byte
+          // before `i` is never an unpaired CR here (that is state 'cr'), so CRLF is whole in this chunk.
+          const n = chunk.length;
+          if (chunk[n - 1] === CR) this.state = 'cr';
+          else if (chunk[n - 1] === LF && chunk[n - 2] === CR) this.state = 'line-start';
+          i = n;
           continue;
         }
         case 'cr':

@@ -31,6 +31,14 @@ describe('headersAre8Bit', () => {
     const ascii = ['Subject: a\r\n\r\n', 'Grüße'].map((c) => Buffer.from(c));
     assert.equal(await messageHeadersAre8Bit(Readable.from(ascii)), false);
   });
+
+  test('closes the stream it stopped reading without an error (an AbortError costs a stack trace per message)', async () => {
+    const chunks = ['Subject: a\r\n\r\n', 'body 1\r\n', 'body 2\r\n'].map((c) => Buffer.from(c));
+    const stream = Readable.from(chunks, { objectMode: false });
+    assert.equal(await messageHeadersAre8Bit(stream), false);
+    assert.equal(stream.destroyed, true);
+    assert.equal(stream.errored, null);
+  });
 });
 
 describe('MAIL FROM and SMTPUTF8 (RFC 6531)', () => {

@@ -1,5 +1,6 @@
 // Whether a message needs SMTPUTF8 (RFC 6531): UTF-8 in its addresses or 8-bit bytes in its header
 // block (RFC 6532 internationalized headers). Pure, so it is table-tested.
+import type { Readable } from 'node:stream';
 
 // RFC 5322 §2.1.1 bounds a line to 998 octets, but header blocks of real mail run to hundreds of
 // kilobytes (long References, DKIM chains); 1 MiB takes them and bounds what one look may read.
@@ -24,17 +25,26 @@ function headerEnd(buf: Buffer): number {
   return buf.length;
 }
 
-/** Reads the header block of a message stream (at most MAX_HEADER_SCAN octets) and closes it. */
-export async function messageHeadersAre8Bit(body: AsyncIterable<Buffer>): Promise<boolean> {
+/**
+ * Reads the header block of a message stream (at most MAX_HEADER_SCAN octets) and closes it. The loop
+ * leaves the stream to us (destroyOnReturn: false) and it is destroyed without an error: an early
+ * return would otherwise destroy it with an AbortError, whose stack trace cost more than the scan.
+ */
+export async function messageHeadersAre8Bit(body: Readable): Promise<boolean> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    const head = Buffer.concat(chunks);
-    if (headerEnd(head) < head.length || size >= MAX_HEADER_SCAN) {
-      return headersAre8Bit(head.subarray(0, MAX_HEADER_SCAN));
+  try {
+    for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      // Most header blocks end in the first chunk: no copy then.
+      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      if (headerEnd(head) < head.length || size >= MAX_HEADER_SCAN) {
+        return headersAre8Bit(head.subarray(0, MAX_HEADER_SCAN));
+      }
     }
+    return headersAre8Bit(Buffer.concat(chunks));
+  } finally {
+    body.destroy();
   }
-  return headersAre8Bit(Buffer.concat(chunks));
 }

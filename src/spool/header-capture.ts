@@ -25,7 +25,8 @@ export class HeaderCapture {
 
   /** The header block including its terminating blank line, or what was seen up to the cap. */
   header(): Buffer {
-    const all = Buffer.concat(this.chunks);
+    // push() keeps the chunks merged into one: a view of it, not a copy per message.
+    const all = this.chunks[0] ?? Buffer.alloc(0);
     return all.subarray(0, this.end >= 0 ? this.end : Math.min(all.length, MAX_HEADER_BYTES));
   }
 }

@@ -83,12 +83,30 @@ export function fromRow(row: MessageRow): MessageRecord {
   };
 }
 
+interface Batch {
+  waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+}
+
+/** The store with an open batch, per database file: see SqliteStore.yieldToOthers. */
+const batching = new Map<string, SqliteStore>();
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   /** Prepared once, reused: compiling a statement costs more than running it. */
   private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * Group commit: a transaction left open for the rest of this turn of the event loop, so the records
+   * and outcomes that every pass writes meanwhile share one commit (one WAL append instead of one per
+   * write). Only addSpooled and recordAttempt join it. A new record resolves at once and is committed
+   * before its message can be delivered (setImmediate comes before a second server reply is read); an
+   * outcome resolves only after the commit, so the duplicate window stays the one message between the
+   * target's 250 and its commit. Every other write, sync() and close() commit the batch first.
+   */
+  private batch: Batch | undefined;
+  /** A batch commit that failed with nobody waiting for it: the next write throws it. */
+  private lost: unknown;
 
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       this.db = new Database(file);
@@ -110,6 +128,15 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** A transaction function made on first use (fields initialise before the constructor opens the db). */
+  private lazyTransaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    let tx: Database.Transaction<(...args: A) => R> | undefined;
+    return (...args: A) => {
+      tx ??= this.db.transaction(fn);
+      return tx(...args);
+    };
+  }
+
   private sql(text: string): Database.Statement {
     let stmt = this.statements.get(text);
     if (!stmt) {
@@ -120,6 +147,7 @@ export class SqliteStore implements Store {
   }
 
   async migrate(): Promise<void> {
+    this.settle();
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)',
     );
@@ -179,41 +207,121 @@ export class SqliteStore implements Store {
   }
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
-    const insert = this.db.transaction(() => {
-      const row = this.sql(
-        `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
+    this.joinBatch();
+    return fromRow(this.insertSpooled(m));
+  }
+
+  /** Made once: better-sqlite3 builds a wrapper per transaction() call, which showed in profiles. */
+  private readonly insertSpooled = this.lazyTransaction((m: NewMessage): MessageRow => {
+    const row = this.sql(
+      `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
              recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest, source_date)
            VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      ).get(
-        m.mailbox,
-        m.uid,
-        m.spoolKey,
-        m.size,
-        m.sha256,
-        m.messageId,
-        m.sender,
-        m.subject,
-        JSON.stringify(m.recipients),
-        m.fetchedAt,
-        m.fetchedAt,
-        m.fingerprint ?? null,
-        m.explanation ? JSON.stringify(m.explanation) : null,
-        m.sourceSize ?? null,
-        m.headerDigest ?? null,
-        m.sourceDate ?? null,
-      ) as MessageRow;
-      // Read at last: whatever failed before is history.
-      this.sql('DELETE FROM read_failures WHERE mailbox = ? AND uid = ?').run(m.mailbox, m.uid);
-      // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
-      if (m.fingerprint !== undefined) {
-        const seen = this.sql('INSERT INTO routed (message, fingerprint, recipient, at) VALUES (?, ?, ?, ?)');
-        for (const r of m.recipients) {
-          if (r.status === 'pending') seen.run(row.id, m.fingerprint, r.address.toLowerCase(), m.fetchedAt);
-        }
+    ).get(
+      m.mailbox,
+      m.uid,
+      m.spoolKey,
+      m.size,
+      m.sha256,
+      m.messageId,
+      m.sender,
+      m.subject,
+      JSON.stringify(m.recipients),
+      m.fetchedAt,
+      m.fetchedAt,
+      m.fingerprint ?? null,
+      m.explanation ? JSON.stringify(m.explanation) : null,
+      m.sourceSize ?? null,
+      m.headerDigest ?? null,
+      m.sourceDate ?? null,
+    ) as MessageRow;
+    // Read at last: whatever failed before is history.
+    this.sql('DELETE FROM read_failures WHERE mailbox = ? AND uid = ?').run(m.mailbox, m.uid);
+    // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
+    if (m.fingerprint !== undefined) {
+      const seen = this.sql('INSERT INTO routed (message, fingerprint, recipient, at) VALUES (?, ?, ?, ?)');
+      for (const r of m.recipients) {
+        if (r.status === 'pending') seen.run(row.id, m.fingerprint, r.address.toLowerCase(), m.fetchedAt);
       }
-      return row;
-    });
-    return fromRow(insert());
+    }
+    return row;
+  });
+
+  /**
+   * Opens the batch if none is; it commits at the end of this turn of the event loop (setImmediate),
+   * with whatever other passes wrote meanwhile.
+   */
+  private joinBatch(): void {
+    this.throwLost();
+    if (this.batch) return;
+    this.yieldToOthers();
+    this.sql('BEGIN').run();
+    if (this.file !== ':memory:') batching.set(this.file, this);
+    const batch: Batch = { waiters: [] };
+    this.batch = batch;
+    setImmediate(() => this.commitQuietly(batch));
+  }
+
+  /** Commits at the end of the turn or for another store: errors go to the waiters, or to the next write. */
+  private commitQuietly(batch: Batch): void {
+    if (this.batch !== batch) return;
+    try {
+      this.commitBatch();
+    } catch (err) {
+      // Records that resolved at once are lost with the batch: the next write reports it instead of
+      // building on them.
+      if (batch.waiters.length === 0) this.lost = err;
+    }
+  }
+
+  /** Commits the open batch (if any) now; whoever waits for it learns the outcome. */
+  private commitBatch(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    if (batching.get(this.file) === this) batching.delete(this.file);
+    try {
+      this.sql('COMMIT').run();
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      const error = new PostboteError('STORE', `cannot commit to the store: ${(err as Error).message}`, {
+        temporary: true,
+        cause: err,
+      });
+      for (const w of batch.waiters) w.reject(error);
+      throw error;
+    }
+    for (const w of batch.waiters) w.resolve();
+  }
+
+  /** Resolves once the open batch is committed. */
+  private committed(): Promise<void> {
+    const batch = this.batch;
+    if (!batch) return Promise.resolve();
+    return new Promise((resolve, reject) => batch.waiters.push({ resolve, reject }));
+  }
+
+  /** For writes that do not join the batch: what they follow is committed before them. */
+  private settle(): void {
+    this.throwLost();
+    if (this.batch) this.commitBatch();
+    this.yieldToOthers();
+  }
+
+  /**
+   * Another store on the same file in this process (tests race two writers) would wait on our open
+   * transaction synchronously, on the thread that has to commit it: so it is committed first.
+   * Other processes cannot write meanwhile: the state lock allows one per state folder.
+   */
+  private yieldToOthers(): void {
+    const other = batching.get(this.file);
+    if (other && other !== this && other.batch) other.commitQuietly(other.batch);
+  }
+
+  private throwLost(): void {
+    const lost = this.lost;
+    this.lost = undefined;
+    if (lost) throw lost;
   }
 
   async seenCopies(fingerprint: string, recipients: string[], since: number): Promise<Map<string, SeenCopy>> {
@@ -240,7 +348,14 @@ export class SqliteStore implements Store {
   }
 
   async recordAttempt(id: number, u: AttemptUpdate, a: AttemptRecord): Promise<MessageRecord> {
-    const apply = this.db.transaction(() => {
+    this.joinBatch();
+    const row = this.applyAttempt(id, u, a);
+    await this.committed();
+    return fromRow(row);
+  }
+
+  private readonly applyAttempt = this.lazyTransaction(
+    (id: number, u: AttemptUpdate, a: AttemptRecord): MessageRow => {
       // Guarded (lifecycle.ts): applied only while the record is in the state the caller read it in.
       const expected = u.expect ?? this.stateOf(id);
       if (expected === undefined) throw new StoreConflictError(id, u.state, undefined, u.state);
@@ -268,9 +383,8 @@ export class SqliteStore implements Store {
         JSON.stringify(a.recipients),
       );
       return row;
-    });
-    return fromRow(apply());
-  }
+    },
+  );
 
   private stateOf(id: number): MessageState | undefined {
     return (
@@ -286,6 +400,7 @@ export class SqliteStore implements Store {
   }
 
   async markSourceRemoved(ids: number[], at: number): Promise<void> {
+    this.settle();
     const stmt = this.sql('UPDATE messages SET source_removed_at = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const id of ids) stmt.run(at, id);
@@ -293,6 +408,7 @@ export class SqliteStore implements Store {
   }
 
   async detach(ids: number[], at: number): Promise<void> {
+    this.settle();
     const stmt = this.sql('UPDATE messages SET detached_at = ? WHERE id = ? AND detached_at IS NULL');
     this.db.transaction(() => {
       for (const id of ids) stmt.run(at, id);
@@ -300,6 +416,7 @@ export class SqliteStore implements Store {
   }
 
   async reassignUids(changes: Array<{ id: number; uid: string }>): Promise<void> {
+    this.settle();
     const stmt = this.sql('UPDATE messages SET uid = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const c of changes) stmt.run(c.uid, c.id);
@@ -307,6 +424,7 @@ export class SqliteStore implements Store {
   }
 
   async noteReadFailure(f: ReadFailure): Promise<number> {
+    this.settle();
     const row = this.sql(
       `INSERT INTO read_failures (mailbox, uid, size, count, last_error, at) VALUES (?, ?, ?, 1, ?, ?)
          ON CONFLICT (mailbox, uid, size) DO UPDATE SET count = count + 1, last_error = excluded.last_error,
@@ -317,6 +435,7 @@ export class SqliteStore implements Store {
   }
 
   async attachBytes(id: number, b: FetchedBytes): Promise<MessageRecord> {
+    this.settle();
     const row = this.sql(
       `UPDATE messages SET spool_key = ?, size = ?, sha256 = ?, header_digest = ?, message_id = ?, sender = ?,
            subject = ?, fetched_at = ?, updated_at = ? WHERE id = ? AND spool_key IS NULL RETURNING *`,
@@ -345,6 +464,7 @@ export class SqliteStore implements Store {
     verdict: FilterVerdict,
     recipients: RecipientRecord[],
   ): Promise<MessageRecord> {
+    this.settle();
     const row = this.sql(
       'UPDATE messages SET filter = ?, recipients = ?, updated_at = ? WHERE id = ? RETURNING *',
     ).get(JSON.stringify(verdict), JSON.stringify(recipients), verdict.at, id) as MessageRow | undefined;
@@ -353,6 +473,7 @@ export class SqliteStore implements Store {
   }
 
   async discard(id: number): Promise<void> {
+    this.settle();
     this.sql("DELETE FROM messages WHERE id = ? AND state IN ('spooled','deferred')").run(id);
     // Fetched again, it must not count as a duplicate of its own lost copy.
     this.sql('DELETE FROM routed WHERE message = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE id = ?)').run(
@@ -380,6 +501,7 @@ export class SqliteStore implements Store {
   }
 
   async recordSession(s: SessionRecord): Promise<void> {
+    this.settle();
     this.sql(
       `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
            removed, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -416,6 +538,7 @@ export class SqliteStore implements Store {
   }
 
   async sync(): Promise<void> {
+    this.settle();
     // A commit under synchronous=FULL fsyncs the WAL, and with it every transaction before it.
     this.db.pragma('synchronous = FULL');
     try {
@@ -449,6 +572,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.db.open) this.settle();
     if (this.db.open) this.db.close();
   }
 }
