@@ -104,4 +104,41 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     version: 4,
     sql: 'ALTER TABLE messages ADD COLUMN filter TEXT;',
   },
+  {
+    // Message bytes every instance can read (src/store/postgres-blobs.ts): what outlives a pass
+    // (deferred, quarantined) in 256 KiB bytea chunks, stored uncompressed (EXTERNAL: mail is mostly
+    // base64 of compressed attachments, pglz would spend CPU for little). A row set counts once its
+    // header says how many chunks (chunks >= 0), committed in the same transaction as the chunks.
+    // The bytes go with their need, in the same transaction as the record's change: the record
+    // delivered or deleted (spool_key cleared) or discarded (row deleted) drops them by trigger.
+    version: 6,
+    sql: `
+      CREATE TABLE message_bytes (
+        key TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        chunks INTEGER NOT NULL,
+        stored_at BIGINT NOT NULL
+      );
+      CREATE TABLE message_chunks (
+        key TEXT NOT NULL REFERENCES message_bytes (key) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (key, seq)
+      );
+      ALTER TABLE message_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+      CREATE FUNCTION postbote_drop_bytes() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          DELETE FROM message_bytes WHERE key = OLD.spool_key;
+          RETURN NULL;
+        END
+      $$;
+      CREATE TRIGGER messages_bytes_released AFTER UPDATE OF spool_key ON messages FOR EACH ROW
+        WHEN (OLD.spool_key IS NOT NULL AND NEW.spool_key IS DISTINCT FROM OLD.spool_key)
+        EXECUTE FUNCTION postbote_drop_bytes();
+      CREATE TRIGGER messages_bytes_deleted AFTER DELETE ON messages FOR EACH ROW
+        WHEN (OLD.spool_key IS NOT NULL)
+        EXECUTE FUNCTION postbote_drop_bytes();
+    `,
+  },
 ];

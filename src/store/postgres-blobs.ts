@@ -1,0 +1,194 @@
+// Message bytes in PostgreSQL, for a state several instances share (the SharedBytes tier of the
+// spool, src/spool/shared-bytes.ts): chunked bytea rows (migration 6), written in one transaction,
+// read back one chunk per query, so neither side ever holds a whole message. Chosen over large
+// objects and over copying every message by measurement (bench/pg-bytes.ts, ARCHITECTURE.md).
+// Its own small pool: a 20 MB transfer must not hold a connection the store's record writes need.
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type pg from 'pg';
+import { PostboteError } from '../errors.js';
+import type { BytesExpectation, MaterialiseTarget, SharedBytes } from '../spool/shared-bytes.js';
+import { Semaphore } from '../util/semaphore.js';
+import { PgConnection } from './postgres-pool.js';
+
+/** Rows of 256 KiB: big enough that per-row cost is small (bench), small enough to bound memory. */
+export const CHUNK_SIZE = 256 * 1024;
+/**
+ * Transfers at once per instance (also its pool's size): a burst of deferrals when the target goes
+ * down must not take every database connection, and two keep a 2-core server's disk busy.
+ */
+export const MAX_TRANSFERS = 2;
+/** One statement (one chunk) that takes this long means the database is stuck, not slow. */
+const STATEMENT_TIMEOUT_MS = 30_000;
+/** A whole transfer: this, plus 1 s per 256 KiB (a slow link's 256 KiB/s), or it is given up. */
+const TRANSFER_BASE_MS = 60_000;
+const TRANSFER_MS_PER_CHUNK = 1_000;
+/** Records that name no key after this long lost their race (see sweepOrphans). */
+const ORPHAN_AGE_MS = 60 * 60_000;
+
+export interface PgSharedBytesOptions {
+  chunkSize?: number;
+  now?: () => number;
+}
+
+export class PgSharedBytes implements SharedBytes {
+  private readonly db: PgConnection;
+  private readonly slots = new Semaphore(MAX_TRANSFERS);
+  private readonly chunkSize: number;
+  private readonly now: () => number;
+
+  constructor(url: string, o: PgSharedBytesOptions = {}) {
+    this.db = new PgConnection(url, MAX_TRANSFERS);
+    this.chunkSize = o.chunkSize ?? CHUNK_SIZE;
+    this.now = o.now ?? Date.now;
+  }
+
+  async put(key: string, size: number, sha256: string, source: () => Readable): Promise<void> {
+    await this.slots.run(() =>
+      this.db.tx(async (c) => {
+        await c.query(`SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
+        // chunks = -1 until the last chunk is in; the row set commits whole or not at all anyway.
+        const fresh = await this.db.q(
+          c,
+          `INSERT INTO message_bytes (key, size, sha256, chunks, stored_at) VALUES ($1, $2, $3, -1, $4)
+           ON CONFLICT (key) DO NOTHING RETURNING key`,
+          [key, size, sha256, this.now()],
+        );
+        if (fresh.length === 0) return; // shared already (a retry deferred again, a quarantine released)
+        const deadline = this.deadline(size);
+        const hash = createHash('sha256');
+        let seq = 0;
+        let total = 0;
+        for await (const chunk of rechunk(source(), this.chunkSize)) {
+          this.checkDeadline(deadline, key);
+          hash.update(chunk);
+          total += chunk.length;
+          if (total > size) break;
+          await this.db.q(c, 'INSERT INTO message_chunks (key, seq, data) VALUES ($1, $2, $3)', [
+            key,
+            seq++,
+            chunk,
+          ]);
+        }
+        if (total !== size || hash.digest('hex') !== sha256) {
+          throw new PostboteError('SPOOL', `spool file ${key} does not match its record: not shared`, {
+            temporary: false,
+            hint: 'the local copy is damaged; the message is kept where it is',
+          });
+        }
+        await this.db.q(c, 'UPDATE message_bytes SET chunks = $2 WHERE key = $1', [key, seq]);
+      }),
+    );
+  }
+
+  async fetchInto(key: string, spool: MaterialiseTarget, expect?: BytesExpectation): Promise<boolean> {
+    return this.slots.run(() =>
+      this.db.tx(async (c) => {
+        // One snapshot: a record delivered meanwhile by another instance cannot tear the read.
+        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        await c.query(`SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
+        const [meta] = await this.db.q<{ size: number; sha256: string; chunks: number }>(
+          c,
+          'SELECT size, sha256, chunks FROM message_bytes WHERE key = $1 AND chunks >= 0',
+          [key],
+        );
+        if (!meta) return false;
+        if (expect && (meta.size !== expect.size || meta.sha256 !== expect.sha256)) return false;
+        const deadline = this.deadline(meta.size);
+        const read = async function* (self: PgSharedBytes): AsyncGenerator<Buffer> {
+          for (let seq = 0; seq < meta.chunks; seq++) {
+            self.checkDeadline(deadline, key);
+            const [row] = await self.readChunk(c, key, seq);
+            if (!row) return; // short: materialise() sees the size is wrong and keeps nothing
+            yield row.data;
+          }
+        };
+        return spool.materialise(key, { size: meta.size, sha256: meta.sha256 }, read(this));
+      }),
+    );
+  }
+
+  /** One chunk in binary (a bytea as text would be hex: twice the bytes and a decode). */
+  private async readChunk(c: pg.PoolClient, key: string, seq: number): Promise<Array<{ data: Buffer }>> {
+    try {
+      // `binary` is a documented query option that @types/pg does not list.
+      const query = {
+        name: 'pb_blob_chunk',
+        text: 'SELECT data FROM message_chunks WHERE key = $1 AND seq = $2',
+        values: [key, seq],
+        binary: true,
+      } as pg.QueryConfig;
+      const r = await c.query<{ data: Buffer }>(query);
+      return r.rows;
+    } catch (err) {
+      throw this.db.wrap(err);
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.db.q(this.db.pool, 'DELETE FROM message_bytes WHERE key = $1', [key]);
+  }
+
+  /** Keys stored (complete), for tests and the operator's checks. */
+  async keys(): Promise<string[]> {
+    const rows = await this.db.q<{ key: string }>(
+      this.db.pool,
+      'SELECT key FROM message_bytes WHERE chunks >= 0 ORDER BY key',
+    );
+    return rows.map((r) => r.key);
+  }
+
+  /**
+   * Removes copies no record names: a put whose record then lost a race (changed by another writer
+   * before its commit, so the trigger ran before the copy existed). Only older ones: a put in hand
+   * commits its copy a moment before its record. Returns how many went.
+   */
+  async sweepOrphans(): Promise<number> {
+    const rows = await this.db.q(
+      this.db.pool,
+      `DELETE FROM message_bytes b WHERE b.stored_at < $1
+         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.spool_key = b.key) RETURNING key`,
+      [this.now() - ORPHAN_AGE_MS],
+    );
+    return rows.length;
+  }
+
+  private deadline(size: number): number {
+    return this.now() + TRANSFER_BASE_MS + Math.ceil(size / CHUNK_SIZE) * TRANSFER_MS_PER_CHUNK;
+  }
+
+  private checkDeadline(deadline: number, key: string): void {
+    if (this.now() <= deadline) return;
+    throw new PostboteError('STORE', `copying message bytes ${key} through PostgreSQL took too long`, {
+      temporary: true,
+      where: `postgres ${this.db.where}`,
+      hint: 'check the database server’s load and the network to it',
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+/** Re-cuts a byte stream into pieces of exactly `size` (the last one shorter), one piece held at a time. */
+export async function* rechunk(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let held = 0;
+  for await (const data of source) {
+    let chunk = data;
+    while (held + chunk.length >= size) {
+      const take = size - held;
+      parts.push(chunk.subarray(0, take));
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      chunk = chunk.subarray(take);
+      parts = [];
+      held = 0;
+    }
+    if (chunk.length > 0) {
+      parts.push(chunk);
+      held += chunk.length;
+    }
+  }
+  if (held > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+}
