@@ -108,21 +108,15 @@ export class PgSharedBytes implements SharedBytes {
     );
   }
 
-  /** One chunk in binary (a bytea as text would be hex: twice the bytes and a decode). */
-  private async readChunk(c: pg.PoolClient, key: string, seq: number): Promise<Array<{ data: Buffer }>> {
-    try {
-      // `binary` is a documented query option that @types/pg does not list.
-      const query = {
-        name: 'pb_blob_chunk',
-        text: 'SELECT data FROM message_chunks WHERE key = $1 AND seq = $2',
-        values: [key, seq],
-        binary: true,
-      } as pg.QueryConfig;
-      const r = await c.query<{ data: Buffer }>(query);
-      return r.rows;
-    } catch (err) {
-      throw this.db.wrap(err);
-    }
+  /**
+   * One chunk. As text (hex, twice the bytes on the wire, decoded natively): pg 8's binary results
+   * decode each field as a UTF-8 string first, which mangles bytes that are not UTF-8.
+   */
+  private readChunk(c: pg.PoolClient, key: string, seq: number): Promise<Array<{ data: Buffer }>> {
+    return this.db.q<{ data: Buffer }>(c, 'SELECT data FROM message_chunks WHERE key = $1 AND seq = $2', [
+      key,
+      seq,
+    ]);
   }
 
   async remove(key: string): Promise<void> {
