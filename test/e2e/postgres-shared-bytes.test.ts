@@ -1,0 +1,127 @@
+// Bytes any instance can reach: two instances (two spool folders) on one PostgreSQL state, one
+// provider and one company server. What one instance deferred or quarantined, another delivers
+// intact from the database, also once the first one's folder is gone for good; the bytes rows go
+// with the delivery.
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger } from '../../src/log.js';
+import type { Scheduler } from '../../src/scheduler/scheduler.js';
+import { Spool } from '../../src/spool/spool.js';
+import { PostgresStore } from '../../src/store/postgres.js';
+import { PgSharedBytes } from '../../src/store/postgres-blobs.js';
+import type { MessageRecord } from '../../src/store/types.js';
+import { release } from '../../src/web/actions.js';
+import { type PostgresCluster, postgresUnavailable, startPostgres } from '../support/postgres.js';
+import { left, mail, type World, world } from './fault-world.js';
+
+const skip = postgresUnavailable();
+
+/** A world whose passes run as instance `a` or `b`: the same database, each its own spool folder. */
+async function twoInstances(cluster: PostgresCluster) {
+  const url = await cluster.createDatabase('bytes');
+  const as = { name: 'a' };
+  const w = await world(
+    [mail(1)],
+    'deliverTo: [info@corp.local]',
+    'none',
+    '',
+    (tmp) => `state: ${url}\nspool: ${join(tmp, `spool-${as.name}`)}`,
+  );
+  const spoolOf = (name: string) => join(w.tmp.path, `spool-${name}`, 'spool');
+  return { url, w, as, spoolOf };
+}
+
+async function withStore<T>(url: string, use: (store: PostgresStore, shared: PgSharedBytes) => Promise<T>) {
+  const store = new PostgresStore(url);
+  const shared = new PgSharedBytes(url);
+  try {
+    return await use(store, shared);
+  } finally {
+    await shared.close();
+    await store.close();
+  }
+}
+
+const delivered = (w: World) => w.receiver.received.map((m) => m.raw.toString('latin1'));
+
+describe('bytes any instance can reach', { skip }, () => {
+  let cluster: PostgresCluster;
+  before(async () => {
+    cluster = await startPostgres('bytes');
+  });
+  after(() => cluster?.stop());
+
+  test('A quarantines (DELE done), an admin releases, B with an empty spool delivers it intact', async () => {
+    const { url, w, as, spoolOf } = await twoInstances(cluster);
+    w.rcvHooks.onRcpt = () => ({ code: 550, message: '5.1.1 no such user' });
+    const first = await w.fetch();
+    assert.equal(first.quarantined, 1);
+    assert.equal(left(w), 0, 'removed at the provider once quarantined');
+    const held = await withStore(url, async (store, shared) => {
+      const [rec] = (await store.searchMessages({ states: ['quarantined'] })).messages as [MessageRecord];
+      assert.deepEqual(await shared.keys(), [rec.spoolKey], 'copied to the database before the DELE');
+      // The web page or `queue export` on B: the bytes are materialised from the database.
+      const viewer = new Spool(spoolOf('b'), shared);
+      const chunks: Buffer[] = [];
+      for await (const c of viewer.open(rec.spoolKey!)) chunks.push(c as Buffer);
+      assert.deepEqual(Buffer.concat(chunks), mail(1));
+      await rm(viewer.path(rec.spoolKey!)); // B starts with an empty spool again below
+      const scheduler = {
+        statuses: () => [{ name: 'info' }],
+        busy: () => false,
+        requestRun: () => undefined,
+      } as unknown as Scheduler;
+      await release(
+        { store, spool: viewer, scheduler, now: Date.now, logger: silentLogger() },
+        rec.id,
+        'info@corp.local',
+        'admin',
+      );
+      return rec;
+    });
+
+    w.rcvHooks.onRcpt = undefined;
+    as.name = 'b';
+    const second = await w.fetch();
+    assert.equal(second.ok, true, second.error?.describe());
+    assert.equal(second.delivered, 1);
+    assert.equal(second.fetched, 0);
+    assert.equal(w.receiver.received.length, 1);
+    assert.ok(delivered(w)[0]!.endsWith(mail(1).toString('latin1')), 'delivered intact');
+    await withStore(url, async (store, shared) => {
+      const rec = await store.get(held.id);
+      assert.equal(rec?.state, 'delivered');
+      assert.deepEqual(await shared.keys(), [], 'the bytes rows went with the delivery');
+    });
+  });
+
+  test('A defers, its spool folder is deleted for good, B retries it from the database, once', async () => {
+    const { url, w, as, spoolOf } = await twoInstances(cluster);
+    w.rcvHooks.onData = () => ({ code: 451, message: '4.3.0 try again later' });
+    const first = await w.fetch();
+    assert.equal(first.deferred, 1);
+    assert.equal(left(w), 1, 'deferred: still at the provider');
+    await rm(spoolOf('a'), { recursive: true });
+
+    w.rcvHooks.onData = undefined;
+    as.name = 'b';
+    const second = await w.fetch();
+    assert.equal(second.ok, true, second.error?.describe());
+    assert.equal(second.delivered, 1);
+    assert.equal(second.fetched, 0, 'from the database, not fetched again');
+    assert.equal(w.receiver.received.length, 1);
+    assert.ok(delivered(w)[0]!.endsWith(mail(1).toString('latin1')), 'delivered intact');
+    assert.equal(left(w), 0);
+    await withStore(url, async (store, shared) => {
+      const { messages } = await store.searchMessages({});
+      assert.deepEqual(
+        messages.map((r) => [r.state, r.attempts]),
+        [['delivered', 2]],
+        'one record, its history kept',
+      );
+      assert.deepEqual(await shared.keys(), []);
+    });
+  });
+});
