@@ -3,11 +3,14 @@
 // intact from the database, also once the first one's folder is gone for good; the bytes rows go
 // with the delivery.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createRuntime } from '../../src/app/runtime.js';
+import { queueOp } from '../../src/cli/queue.js';
+import { parseConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log.js';
-import type { Scheduler } from '../../src/scheduler/scheduler.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { Spool } from '../../src/spool/spool.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { PgSharedBytes } from '../../src/store/postgres-blobs.js';
@@ -123,5 +126,55 @@ describe('bytes any instance can reach', { skip }, () => {
       );
       assert.deepEqual(await shared.keys(), []);
     });
+  });
+
+  test('`queue export` on B: the bytes from the database, a damaged local copy never exported', async () => {
+    const { url, w, spoolOf } = await twoInstances(cluster);
+    w.rcvHooks.onRcpt = () => ({ code: 550, message: '5.1.1 no such user' });
+    assert.equal((await w.fetch()).quarantined, 1);
+    const config = parseConfig(
+      `state: ${url}\nspool: ${join(w.tmp.path, 'spool-b')}\n` +
+        `target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none }\n` +
+        `mailboxes:\n  - { name: info, host: 127.0.0.1, port: ${w.pop3.port}, tls: none, user: info@example.com, password: x, deliverTo: [info@corp.local] }\n`,
+      { file: 'b.yaml', baseDir: w.tmp.path },
+    );
+    const exportOnB = async () => {
+      const runtime = await createRuntime(config, silentLogger(), { command: 'postbote queue export' });
+      const out: Buffer[] = [];
+      const err: string[] = [];
+      try {
+        const [rec] = (await runtime.store.searchMessages({ states: ['quarantined'] })).messages as [
+          MessageRecord,
+        ];
+        const io = {
+          out: (d: string | Buffer) => out.push(Buffer.from(d)),
+          err: (d: string | Buffer) => err.push(String(d)),
+          drain: async () => undefined,
+          interactive: false,
+          user: 'admin',
+        };
+        const scheduler = new Scheduler(runtime.ctx, runtime.plans, config.scheduler, silentLogger());
+        const code = await queueOp(
+          { runtime, scheduler, logger: silentLogger(), service: false },
+          { action: 'export', id: rec.id, json: false },
+          io,
+        );
+        return { code, out: Buffer.concat(out), err: err.join(''), key: rec.spoolKey! };
+      } finally {
+        await runtime.close();
+      }
+    };
+    const first = await exportOnB();
+    assert.equal(first.code, 0, first.err);
+    assert.deepEqual(first.out, mail(1));
+    // Same size, wrong bytes in B's copy: the database's copy is exported (and replaces it).
+    const file = join(spoolOf('b'), 'msg', first.key);
+    const damaged = await readFile(file);
+    damaged.write('XXXX', damaged.length - 8, 'latin1');
+    await writeFile(file, damaged);
+    const second = await exportOnB();
+    assert.equal(second.code, 0, second.err);
+    assert.deepEqual(second.out, mail(1));
+    assert.deepEqual(await readFile(file), mail(1));
   });
 });
