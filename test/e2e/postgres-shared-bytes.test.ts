@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { createRuntime } from '../../src/app/runtime.js';
 import { queueOp } from '../../src/cli/queue.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -176,5 +177,36 @@ describe('bytes any instance can reach', { skip }, () => {
     assert.equal(second.code, 0, second.err);
     assert.deepEqual(second.out, mail(1));
     assert.deepEqual(await readFile(file), mail(1));
+  });
+
+  test('a quarantined message whose copy into the database fails stays at the provider until it is made', async () => {
+    const { url, w } = await twoInstances(cluster);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      assert.equal((await w.fetch()).delivered, 1); // the schema is made; mail(1) is delivered
+      w.pop3.maildrop('info@example.com').add(mail(2));
+      await db.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'disk full (test)'; END $$`);
+      await db.query(
+        'CREATE TRIGGER refuse BEFORE INSERT ON message_bytes FOR EACH ROW EXECUTE FUNCTION refuse()',
+      );
+      w.rcvHooks.onRcpt = () => ({ code: 550, message: '5.1.1 no such user' });
+      const refused = await w.fetch();
+      assert.equal(refused.quarantined, 1);
+      assert.equal(left(w), 1, 'no DELE without the shared copy');
+      assert.match(refused.error?.describe() ?? '', /disk full \(test\)/);
+
+      await db.query('DROP TRIGGER refuse ON message_bytes');
+      const again = await w.fetch();
+      assert.equal(again.ok, true, again.error?.describe());
+      assert.equal(left(w), 0, 'removed once its copy is in the database');
+      await withStore(url, async (store, shared) => {
+        const [rec] = (await store.searchMessages({ states: ['quarantined'] })).messages;
+        assert.deepEqual(await shared.keys(), [rec?.spoolKey]);
+      });
+    } finally {
+      await db.end();
+    }
   });
 });
