@@ -274,6 +274,8 @@ export async function createRuntime(
     if (swept > 0) logger.info({ swept }, 'removed spool files left over by an interrupted run');
     const orphans = (await shared?.sweepOrphans()) ?? 0;
     if (orphans > 0) logger.info({ orphans }, 'removed shared message bytes no record names');
+    const copied = (await shared?.shareLocal(spool)) ?? 0;
+    if (copied > 0) logger.info({ copied }, 'copied waiting and quarantined messages into the shared store');
     return wire(config, logger, store, spool, lock, instanceLock);
   } catch (err) {
     await shared?.close().catch(() => undefined);

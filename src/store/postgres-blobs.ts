@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { PostboteError } from '../errors.js';
 import type { BytesExpectation, MaterialiseTarget, SharedBytes } from '../spool/shared-bytes.js';
+import type { Spool } from '../spool/spool.js';
 import { Semaphore } from '../util/semaphore.js';
 import { PgConnection } from './postgres-pool.js';
 
@@ -145,6 +146,28 @@ export class PgSharedBytes implements SharedBytes {
       [this.now() - ORPHAN_AGE_MS],
     );
     return rows.length;
+  }
+
+  /**
+   * Copies what this spool holds of records that outlive a pass but have no shared copy yet: mail
+   * deferred or quarantined before migration 6, or whose copy failed. Run at start; returns how many.
+   */
+  async shareLocal(spool: Spool): Promise<number> {
+    const rows = await this.db.q<{ spool_key: string; size: number; sha256: string }>(
+      this.db.pool,
+      `SELECT spool_key, size, sha256 FROM messages m
+        WHERE spool_key IS NOT NULL AND (state IN ('deferred','quarantined') OR source_removed_at IS NOT NULL)
+          AND state NOT IN ('delivered','deleted','duplicate')
+          AND NOT EXISTS (SELECT 1 FROM message_bytes b WHERE b.key = m.spool_key AND b.chunks >= 0)`,
+    );
+    let shared = 0;
+    for (const r of rows) {
+      // Only an intact local file: another instance's records, or a damaged file, are not this one's to copy.
+      if (!(await spool.intact(r.spool_key, r.size, r.sha256))) continue;
+      await this.put(r.spool_key, r.size, r.sha256, () => spool.open(r.spool_key));
+      shared++;
+    }
+    return shared;
   }
 
   private deadline(size: number): number {

@@ -37,6 +37,16 @@ async function twoInstances(cluster: PostgresCluster) {
   return { url, w, as, spoolOf };
 }
 
+/** The configuration an instance with spool folder `name` runs on (what `queue` and `run` read). */
+function configOf(w: World, url: string, name: string) {
+  return parseConfig(
+    `state: ${url}\nspool: ${join(w.tmp.path, `spool-${name}`)}\n` +
+      `target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none }\n` +
+      `mailboxes:\n  - { name: info, host: 127.0.0.1, port: ${w.pop3.port}, tls: none, user: info@example.com, password: x, deliverTo: [info@corp.local] }\n`,
+    { file: `${name}.yaml`, baseDir: w.tmp.path },
+  );
+}
+
 async function withStore<T>(url: string, use: (store: PostgresStore, shared: PgSharedBytes) => Promise<T>) {
   const store = new PostgresStore(url);
   const shared = new PgSharedBytes(url);
@@ -133,12 +143,7 @@ describe('bytes any instance can reach', { skip }, () => {
     const { url, w, spoolOf } = await twoInstances(cluster);
     w.rcvHooks.onRcpt = () => ({ code: 550, message: '5.1.1 no such user' });
     assert.equal((await w.fetch()).quarantined, 1);
-    const config = parseConfig(
-      `state: ${url}\nspool: ${join(w.tmp.path, 'spool-b')}\n` +
-        `target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none }\n` +
-        `mailboxes:\n  - { name: info, host: 127.0.0.1, port: ${w.pop3.port}, tls: none, user: info@example.com, password: x, deliverTo: [info@corp.local] }\n`,
-      { file: 'b.yaml', baseDir: w.tmp.path },
-    );
+    const config = configOf(w, url, 'b');
     const exportOnB = async () => {
       const runtime = await createRuntime(config, silentLogger(), { command: 'postbote queue export' });
       const out: Buffer[] = [];
@@ -208,5 +213,28 @@ describe('bytes any instance can reach', { skip }, () => {
     } finally {
       await db.end();
     }
+  });
+
+  test('deferred before the upgrade (bytes only in A’s spool): A copies them at its next start, B can deliver them', async () => {
+    const { url, w, as, spoolOf } = await twoInstances(cluster);
+    w.rcvHooks.onData = () => ({ code: 451, message: '4.3.0 try again later' });
+    assert.equal((await w.fetch()).deferred, 1);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await db.query('DELETE FROM message_bytes'); // as an older Postbote left it
+    } finally {
+      await db.end();
+    }
+    const runtime = await createRuntime(configOf(w, url, 'a'), silentLogger(), { command: 'postbote queue' });
+    await runtime.close();
+    await rm(spoolOf('a'), { recursive: true });
+
+    w.rcvHooks.onData = undefined;
+    as.name = 'b';
+    const pass = await w.fetch();
+    assert.equal(pass.ok, true, pass.error?.describe());
+    assert.equal(pass.delivered, 1);
+    assert.equal(pass.fetched, 0, 'from the database');
   });
 });
