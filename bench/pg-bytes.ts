@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? DEFAULT_MESSAGES);
   const corpus = mixedMessages(1, count);
   const bytes = corpus.reduce((n, m) => n + m.data.length, 0);
-  const cluster = await startPostgres('bench');
+  const cluster = await startPostgres('bench', { fsync: true }); // commits cost their WAL flush
   const dir = await mkdtemp(join(tmpdir(), 'postbote-pg-bytes-'));
   const rounds = Number(process.argv[3] ?? DEFAULT_ROUNDS);
   const all: Row[] = [];

@@ -168,10 +168,15 @@ export class Spool implements MaterialiseTarget {
    * a shared tier, a file this spool lacks is materialised from it first.
    */
   open(key: string): Readable {
+    if (!this.shared || this.kept.has(key)) return this.openLocal(key);
+    return Readable.from(this.openShared(key), { objectMode: false });
+  }
+
+  /** This spool's copy only (memory or file), never the shared one: what share() copies from. */
+  openLocal(key: string): Readable {
     const kept = this.kept.get(key);
     if (kept) return Readable.from(kept.chunks, { objectMode: false });
-    if (!this.shared) return createReadStream(this.path(key), { highWaterMark: SPOOL_READ_CHUNK });
-    return Readable.from(this.openShared(key), { objectMode: false });
+    return createReadStream(this.path(key), { highWaterMark: SPOOL_READ_CHUNK });
   }
 
   private async *openShared(key: string): AsyncGenerator<Buffer> {
@@ -223,7 +228,8 @@ export class Spool implements MaterialiseTarget {
    * the pass (deferred, quarantined) is committed, and before the provider's copy goes.
    */
   async share(key: string, size: number, sha256: string): Promise<void> {
-    await this.shared?.put(key, size, sha256, () => this.open(key));
+    // Local only: a put holding a transfer slot must never wait for a fetch that needs another one.
+    await this.shared?.put(key, size, sha256, () => this.openLocal(key));
   }
 
   /**

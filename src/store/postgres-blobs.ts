@@ -164,7 +164,7 @@ export class PgSharedBytes implements SharedBytes {
     for (const r of rows) {
       // Only an intact local file: another instance's records, or a damaged file, are not this one's to copy.
       if (!(await spool.intact(r.spool_key, r.size, r.sha256))) continue;
-      await this.put(r.spool_key, r.size, r.sha256, () => spool.open(r.spool_key));
+      await this.put(r.spool_key, r.size, r.sha256, () => spool.openLocal(r.spool_key));
       shared++;
     }
     return shared;
