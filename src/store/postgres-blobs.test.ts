@@ -154,7 +154,7 @@ describe('message bytes in PostgreSQL', { skip }, () => {
     }
   });
 
-  test('a local file that does not match its record is refused, not replicated; a second put reads nothing', async () => {
+  test('a local file that does not match its record is refused, not replicated; a put without a local copy of a shared key succeeds', async () => {
     const { store, shared } = await fresh();
     const data = Buffer.from('From: a@b.c\r\n\r\nbody\r\n');
     const sha256 = createHash('sha256').update(data).digest('hex');
@@ -168,8 +168,14 @@ describe('message bytes in PostgreSQL', { skip }, () => {
       assert.deepEqual(await shared.keys(), []);
       await shared.put('k2', data.length, sha256, () => Readable.from([data]));
       await shared.put('k2', data.length, sha256, () => {
-        throw new Error('read again');
+        throw new Error('ENOENT: no local copy');
       });
+      await assert.rejects(
+        shared.put('k3', data.length, sha256, () => {
+          throw new Error('ENOENT: no local copy');
+        }),
+        /ENOENT/,
+      );
       assert.deepEqual(await shared.keys(), ['k2']);
     } finally {
       await shared.close();

@@ -5,12 +5,11 @@
 // Its own small pool: a 20 MB transfer must not hold a connection the store's record writes need.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type pg from 'pg';
 import { PostboteError } from '../errors.js';
 import type { BytesExpectation, MaterialiseTarget, SharedBytes } from '../spool/shared-bytes.js';
 import type { Spool } from '../spool/spool.js';
 import { Semaphore } from '../util/semaphore.js';
-import { PgConnection } from './postgres-pool.js';
+import { PgConnection, type Queryable } from './postgres-pool.js';
 
 /** Rows of 256 KiB: big enough that per-row cost is small (bench), small enough to bound memory. */
 export const CHUNK_SIZE = 256 * 1024;
@@ -39,85 +38,121 @@ export class PgSharedBytes implements SharedBytes {
   private readonly now: () => number;
 
   constructor(url: string, o: PgSharedBytesOptions = {}) {
-    this.db = new PgConnection(url, MAX_TRANSFERS);
+    // Set at connect, not per transfer: every round trip counts on a loaded server (bench).
+    this.db = new PgConnection(url, MAX_TRANSFERS, { statement_timeout: STATEMENT_TIMEOUT_MS });
     this.chunkSize = o.chunkSize ?? CHUNK_SIZE;
     this.now = o.now ?? Date.now;
   }
 
+  /**
+   * Round trips are what a copy costs (bench/pg-bytes.ts): a message of one chunk (most mail) is one
+   * autocommit statement that writes its header and its chunk; a longer one is one transaction of
+   * that statement and one INSERT per further chunk, committed whole or not at all.
+   */
   async put(key: string, size: number, sha256: string, source: () => Readable): Promise<void> {
-    await this.slots.run(() =>
-      this.db.tx(async (c) => {
-        await c.query(`SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
-        // chunks = -1 until the last chunk is in; the row set commits whole or not at all anyway.
-        const fresh = await this.db.q(
-          c,
-          `INSERT INTO message_bytes (key, size, sha256, chunks, stored_at) VALUES ($1, $2, $3, -1, $4)
-           ON CONFLICT (key) DO NOTHING RETURNING key`,
-          [key, size, sha256, this.now()],
+    await this.slots.run(async () => {
+      const deadline = this.deadline(size);
+      const hash = createHash('sha256');
+      let total = 0;
+      let chunks: AsyncIterator<Buffer>;
+      let first: IteratorResult<Buffer>;
+      try {
+        chunks = rechunk(source(), this.chunkSize)[Symbol.asyncIterator]();
+        first = await chunks.next();
+      } catch (err) {
+        // No local copy (another instance fetched it): fine when it is shared already.
+        if (await this.has(key)) return;
+        throw err;
+      }
+      const take = (chunk: Buffer) => {
+        this.checkDeadline(deadline, key);
+        hash.update(chunk);
+        total += chunk.length;
+        if (total > size) throw this.mismatch(key);
+        return chunk;
+      };
+      const head = take(first.done ? Buffer.alloc(0) : first.value);
+      const second = first.done ? first : await chunks.next();
+      // Header and first chunk in one statement; nothing when the key is shared already.
+      const firstRow = (db: Queryable) =>
+        this.db.q(
+          db,
+          `WITH h AS (INSERT INTO message_bytes (key, size, sha256, stored_at) VALUES ($1, $2, $3, $4)
+                      ON CONFLICT (key) DO NOTHING RETURNING key)
+           INSERT INTO message_chunks (key, seq, data) SELECT key, 0, $5 FROM h RETURNING key`,
+          [key, size, sha256, this.now(), head],
         );
-        if (fresh.length === 0) return; // shared already (a retry deferred again, a quarantine released)
-        const deadline = this.deadline(size);
-        const hash = createHash('sha256');
-        let seq = 0;
-        let total = 0;
-        for await (const chunk of rechunk(source(), this.chunkSize)) {
-          this.checkDeadline(deadline, key);
-          hash.update(chunk);
-          total += chunk.length;
-          if (total > size) break;
+      if (second.done) {
+        if (total !== size || hash.digest('hex') !== sha256) throw this.mismatch(key);
+        await firstRow(this.db.pool);
+        return;
+      }
+      await this.db.tx(async (c) => {
+        if ((await firstRow(c)).length === 0) return; // shared already: a retry deferred again
+        let seq = 1;
+        for (let next: IteratorResult<Buffer> = second; !next.done; next = await chunks.next()) {
           await this.db.q(c, 'INSERT INTO message_chunks (key, seq, data) VALUES ($1, $2, $3)', [
             key,
             seq++,
-            chunk,
+            take(next.value),
           ]);
         }
-        if (total !== size || hash.digest('hex') !== sha256) {
-          throw new PostboteError('SPOOL', `spool file ${key} does not match its record: not shared`, {
-            temporary: false,
-            hint: 'the local copy is damaged; the message is kept where it is',
-          });
-        }
-        await this.db.q(c, 'UPDATE message_bytes SET chunks = $2 WHERE key = $1', [key, seq]);
-      }),
-    );
+        if (total !== size || hash.digest('hex') !== sha256) throw this.mismatch(key); // rolled back
+      });
+    });
   }
 
+  private mismatch(key: string): PostboteError {
+    return new PostboteError('SPOOL', `spool file ${key} does not match its record: not shared`, {
+      temporary: false,
+      hint: 'the local copy is damaged; the message is kept where it is',
+    });
+  }
+
+  private async has(key: string): Promise<boolean> {
+    return (await this.db.q(this.db.pool, 'SELECT 1 FROM message_bytes WHERE key = $1', [key])).length > 0;
+  }
+
+  /**
+   * Without a transaction: chunks never change once committed. Deleted meanwhile (another instance
+   * delivered the message), the read comes out short and materialise() keeps nothing.
+   */
   async fetchInto(key: string, spool: MaterialiseTarget, expect?: BytesExpectation): Promise<boolean> {
-    return this.slots.run(() =>
-      this.db.tx(async (c) => {
-        // One snapshot: a record delivered meanwhile by another instance cannot tear the read.
-        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        await c.query(`SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`);
-        const [meta] = await this.db.q<{ size: number; sha256: string; chunks: number }>(
-          c,
-          'SELECT size, sha256, chunks FROM message_bytes WHERE key = $1 AND chunks >= 0',
-          [key],
-        );
-        if (!meta) return false;
-        if (expect && (meta.size !== expect.size || meta.sha256 !== expect.sha256)) return false;
-        const deadline = this.deadline(meta.size);
-        const read = async function* (self: PgSharedBytes): AsyncGenerator<Buffer> {
-          for (let seq = 0; seq < meta.chunks; seq++) {
-            self.checkDeadline(deadline, key);
-            const [row] = await self.readChunk(c, key, seq);
-            if (!row) return; // short: materialise() sees the size is wrong and keeps nothing
-            yield row.data;
-          }
-        };
-        return spool.materialise(key, { size: meta.size, sha256: meta.sha256 }, read(this));
-      }),
-    );
+    return this.slots.run(async () => {
+      const [first] = await this.db.q<{ size: number; sha256: string; data: Buffer }>(
+        this.db.pool,
+        `SELECT b.size, b.sha256, c.data FROM message_bytes b
+           JOIN message_chunks c ON c.key = b.key AND c.seq = 0 WHERE b.key = $1`,
+        [key],
+      );
+      if (!first) return false;
+      if (expect && (first.size !== expect.size || first.sha256 !== expect.sha256)) return false;
+      const deadline = this.deadline(first.size);
+      const read = async function* (self: PgSharedBytes): AsyncGenerator<Buffer> {
+        yield first.data;
+        let got = first.data.length;
+        for (let seq = 1; got < first.size; seq++) {
+          self.checkDeadline(deadline, key);
+          const [row] = await self.readChunk(key, seq);
+          if (!row || row.data.length === 0) return; // short: materialise() keeps nothing
+          got += row.data.length;
+          yield row.data;
+        }
+      };
+      return spool.materialise(key, { size: first.size, sha256: first.sha256 }, read(this));
+    });
   }
 
   /**
    * One chunk. As text (hex, twice the bytes on the wire, decoded natively): pg 8's binary results
    * decode each field as a UTF-8 string first, which mangles bytes that are not UTF-8.
    */
-  private readChunk(c: pg.PoolClient, key: string, seq: number): Promise<Array<{ data: Buffer }>> {
-    return this.db.q<{ data: Buffer }>(c, 'SELECT data FROM message_chunks WHERE key = $1 AND seq = $2', [
-      key,
-      seq,
-    ]);
+  private readChunk(key: string, seq: number): Promise<Array<{ data: Buffer }>> {
+    return this.db.q<{ data: Buffer }>(
+      this.db.pool,
+      'SELECT data FROM message_chunks WHERE key = $1 AND seq = $2',
+      [key, seq],
+    );
   }
 
   async remove(key: string): Promise<void> {
@@ -126,10 +161,7 @@ export class PgSharedBytes implements SharedBytes {
 
   /** Keys stored (complete), for tests and the operator's checks. */
   async keys(): Promise<string[]> {
-    const rows = await this.db.q<{ key: string }>(
-      this.db.pool,
-      'SELECT key FROM message_bytes WHERE chunks >= 0 ORDER BY key',
-    );
+    const rows = await this.db.q<{ key: string }>(this.db.pool, 'SELECT key FROM message_bytes ORDER BY key');
     return rows.map((r) => r.key);
   }
 
@@ -158,7 +190,7 @@ export class PgSharedBytes implements SharedBytes {
       `SELECT spool_key, size, sha256 FROM messages m
         WHERE spool_key IS NOT NULL AND (state IN ('deferred','quarantined') OR source_removed_at IS NOT NULL)
           AND state NOT IN ('delivered','deleted','duplicate')
-          AND NOT EXISTS (SELECT 1 FROM message_bytes b WHERE b.key = m.spool_key AND b.chunks >= 0)`,
+          AND NOT EXISTS (SELECT 1 FROM message_bytes b WHERE b.key = m.spool_key)`,
     );
     let shared = 0;
     for (const r of rows) {

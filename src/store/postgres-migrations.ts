@@ -107,8 +107,8 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   {
     // Message bytes every instance can read (src/store/postgres-blobs.ts): what outlives a pass
     // (deferred, quarantined) in 256 KiB bytea chunks, stored uncompressed (EXTERNAL: mail is mostly
-    // base64 of compressed attachments, pglz would spend CPU for little). A row set counts once its
-    // header says how many chunks (chunks >= 0), committed in the same transaction as the chunks.
+    // base64 of compressed attachments, pglz would spend CPU for little). A header and its chunks
+    // are committed together, so a visible header always has all its chunks.
     // The bytes go with their need, in the same transaction as the record's change: the record
     // delivered or deleted (spool_key cleared) or discarded (row deleted) drops them by trigger.
     version: 6,
@@ -117,7 +117,6 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         key TEXT PRIMARY KEY,
         size BIGINT NOT NULL,
         sha256 TEXT NOT NULL,
-        chunks INTEGER NOT NULL,
         stored_at BIGINT NOT NULL
       );
       CREATE TABLE message_chunks (
