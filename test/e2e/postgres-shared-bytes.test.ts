@@ -237,4 +237,29 @@ describe('bytes any instance can reach', { skip }, () => {
     assert.equal(pass.delivered, 1);
     assert.equal(pass.fetched, 0, 'from the database');
   });
+
+  test('spooled on A but never attempted (not copied), A gone for good: B fetches it again from the provider, delivered once', async () => {
+    const { url, w, as, spoolOf } = await twoInstances(cluster);
+    w.rcvHooks.onRcpt = () => ({ code: 550, message: '5.7.1 Client host rejected: Access denied' });
+    const first = await w.fetch();
+    assert.equal(first.error?.code, 'SMTP_REFUSED_CLIENT');
+    assert.equal(left(w), 1);
+    await withStore(url, async (store, shared) => {
+      assert.deepEqual(
+        (await store.searchMessages({})).messages.map((r) => r.state),
+        ['spooled'],
+      );
+      assert.deepEqual(await shared.keys(), [], 'nothing outlived its attempt: not copied');
+    });
+    await rm(spoolOf('a'), { recursive: true });
+
+    w.rcvHooks.onRcpt = undefined;
+    as.name = 'b';
+    const second = await w.fetch();
+    assert.equal(second.ok, true, second.error?.describe());
+    assert.equal(second.fetched, 1, 'fetched again');
+    assert.equal(w.receiver.received.length, 1);
+    assert.ok(delivered(w)[0]!.endsWith(mail(1).toString('latin1')));
+    assert.equal(left(w), 0);
+  });
 });
