@@ -21,6 +21,7 @@ import { connectSmtp } from '../smtp/client.js';
 import type { SmtpClientOptions } from '../smtp/types.js';
 import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
+import type { PgSharedBytes } from '../store/postgres-blobs.js';
 import type { PgInstanceLock } from '../store/postgres-instance-lock.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
@@ -232,6 +233,7 @@ export async function createRuntime(
   }
   let store: Store | undefined;
   let instanceLock: PgInstanceLock | undefined;
+  let shared: PgSharedBytes | undefined;
   try {
     if (postgres) {
       // Loaded only for a PostgreSQL state: the pg driver is not needed by a folder state.
@@ -262,12 +264,21 @@ export async function createRuntime(
       store = new SqliteStore(join(lockDir, 'postbote.sqlite'));
     }
     await store.migrate();
-    const spool = new Spool(join(lockDir, 'spool'));
+    // A PostgreSQL state: what outlives a pass is copied into the database, readable by every instance.
+    shared = postgres
+      ? new (await import('../store/postgres-blobs.js')).PgSharedBytes(config.state)
+      : undefined;
+    const spool = new Spool(join(lockDir, 'spool'), shared);
     // Under the lock: no other process can have written a file it has not recorded yet.
     const swept = await spool.sweep(await store.spoolKeys(), lock);
     if (swept > 0) logger.info({ swept }, 'removed spool files left over by an interrupted run');
+    const orphans = (await shared?.sweepOrphans()) ?? 0;
+    if (orphans > 0) logger.info({ orphans }, 'removed shared message bytes no record names');
+    const copied = (await shared?.shareLocal(spool)) ?? 0;
+    if (copied > 0) logger.info({ copied }, 'copied waiting and quarantined messages into the shared store');
     return wire(config, logger, store, spool, lock, instanceLock);
   } catch (err) {
+    await shared?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
     await instanceLock?.release();
     lock.release();
@@ -307,6 +318,7 @@ function wire(
     async close() {
       try {
         await target.close();
+        await spool.shared?.close();
         await store.close();
       } finally {
         await instanceLock?.release();

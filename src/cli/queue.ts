@@ -318,6 +318,12 @@ async function exportMessage(env: OpEnv, id: number, io: ControlIo): Promise<num
     );
     return EXIT_FAILED;
   }
+  // Never a damaged or missing copy: the local file if intact, else the shared one (postgres:// state).
+  const bytes = await env.runtime.spool.ensure(rec.spoolKey, rec.size, rec.sha256);
+  if (!bytes.ok) {
+    io.err(`postbote: message ${id}: its bytes are missing (${bytes.why})\n`);
+    return EXIT_FAILED;
+  }
   for await (const chunk of env.runtime.spool.open(rec.spoolKey)) {
     io.out(chunk as Buffer);
     await io.drain();

@@ -15,6 +15,7 @@ import {
   releasedLimit,
 } from './fetch-message.js';
 import { matchListing } from './match-listing.js';
+import { bytesForRetry } from './missing-bytes.js';
 import type { MailboxPlan, PassOptions, PassSummary } from './plan.js';
 import { prefetched } from './prefetch.js';
 import { type ReadFailureVerdict, readFailure, releasedReadFailure } from './read-failure.js';
@@ -81,13 +82,12 @@ export async function runMailboxPass(
     if (stopped() || targetDown) break;
     if (FINAL_STATES.has(rec.state) || rec.spoolKey === null) continue;
     if (!options.force && rec.nextAttemptAt !== null && rec.nextAttemptAt > ctx.now()) continue;
-    if (!(await ctx.spool.intact(rec.spoolKey, rec.size, rec.sha256))) {
-      log.error({ uid: rec.uid, key: rec.spoolKey }, 'spool file damaged (power cut?): fetching it again');
-      await ctx.store.discard(rec.id);
-      await ctx.spool.remove(rec.spoolKey); // after the record: a crash between leaves an orphan, swept
-      known.delete(rec.id);
-      continue;
-    }
+    // Another instance may have fetched it, or a power cut shortened it: see missing-bytes.ts.
+    const bytes = await bytesForRetry(ctx, rec, log);
+    if (bytes.kind === 'refetch') known.delete(rec.id);
+    if (bytes.kind === 'skip' || bytes.kind === 'set-aside') problems.push(bytes.error);
+    if (bytes.kind === 'set-aside') count({ kind: 'final', record: bytes.record }, ctx.now());
+    if (bytes.kind !== 'ready') continue;
     const since = ctx.now();
     count(await attemptDelivery(ctx, origin(plan), rec), since);
   }

@@ -29,6 +29,39 @@ function removable(
 }
 
 /**
+ * Nothing leaves the provider before its bytes are durable where every instance can read them: a
+ * quarantined message (bytes kept) is copied to the shared store first (a PostgreSQL state; already
+ * there when its attempt made the copy). One whose copy fails stays at the provider for now.
+ */
+async function shared(
+  ctx: DeliveryContext,
+  remove: Array<{ msg: SourceMessage; id: number }>,
+  matched: Map<number, MessageRecord>,
+  problems: PostboteError[],
+): Promise<Array<{ msg: SourceMessage; id: number }>> {
+  if (!ctx.spool.shared) return remove;
+  const out: Array<{ msg: SourceMessage; id: number }> = [];
+  for (const r of remove) {
+    const rec = matched.get(r.msg.num)!;
+    if (rec.state === 'quarantined' && rec.spoolKey) {
+      try {
+        await ctx.spool.share(rec.spoolKey, rec.size, rec.sha256);
+      } catch (err) {
+        const error = toPostboteError(err, 'the shared message store');
+        ctx.logger.warn(
+          { mailbox: rec.mailbox, uid: rec.uid, err: error.toJSON() },
+          `message ${rec.uid} kept at the provider: its bytes are not in the shared store (${error.describe()})`,
+        );
+        problems.push(error);
+        continue;
+      }
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/**
  * C. Removes at the source what the store holds as delivered or durably quarantined, then commits (QUIT).
  * A DELE the server refuses costs only that message: the others are still committed.
  */
@@ -40,7 +73,8 @@ export async function removeAtSource(
   matched: Map<number, MessageRecord>,
   wroteSomething: boolean,
 ): Promise<{ count: number; problems: PostboteError[] }> {
-  const remove = removable(plan, listed, matched, ctx.now());
+  const shareProblems: PostboteError[] = [];
+  const remove = await shared(ctx, removable(plan, listed, matched, ctx.now()), matched, shareProblems);
   // Group commit: one fsync round for the whole pass, before the provider's copy can go (and, in
   // keep mode, so a power cut cannot forget what was delivered). A pass that fetched, delivered and
   // removes nothing has nothing to make durable: an idle poll costs no disk flush.
@@ -79,5 +113,5 @@ export async function removeAtSource(
       gone.map((r) => r.id),
       ctx.now(),
     );
-  return { count: gone.length, problems };
+  return { count: gone.length, problems: [...shareProblems, ...problems] };
 }

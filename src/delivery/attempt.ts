@@ -267,6 +267,7 @@ async function finish(
     state = 'delivered';
   }
   const nextAttemptAt = state === 'deferred' ? now + backoff(ctx.retry, attempts) : null;
+  if (state !== 'delivered') await shareBytes(ctx, record);
   const updated = await ctx.store.recordAttempt(
     record.id,
     {
@@ -297,6 +298,7 @@ async function quarantineUnsent(
 ): Promise<AttemptOutcome> {
   const reason = `${error.message}${error.hint ? ` (${error.hint})` : ''}`;
   ctx.logger.warn({ id: record.id, uid: record.uid }, reason);
+  await shareBytes(ctx, record);
   const updated = await ctx.store.recordAttempt(
     record.id,
     {
@@ -310,6 +312,25 @@ async function quarantineUnsent(
     { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: log },
   );
   return { kind: 'final', record: updated };
+}
+
+/**
+ * A message that outlives this attempt (deferred, quarantined) is copied where every instance can
+ * read it (a PostgreSQL state; nothing for a folder state) before that state is committed. A failed
+ * copy does not hold the outcome back (recipients that got it must be recorded): the message stays
+ * at the provider until its copy is made (remove-at-source.ts), so a later pass can fetch it again.
+ */
+async function shareBytes(ctx: DeliveryContext, record: MessageRecord): Promise<void> {
+  if (!record.spoolKey) return;
+  try {
+    await ctx.spool.share(record.spoolKey, record.size, record.sha256);
+  } catch (err) {
+    const error = toPostboteError(err, 'the shared message store');
+    ctx.logger.error(
+      { id: record.id, uid: record.uid, err: error.toJSON() },
+      `message ${record.id}: its bytes could not be copied to the shared store: ${error.describe()}`,
+    );
+  }
 }
 
 export function backoff(retry: RetryPolicy, attempts: number): number {

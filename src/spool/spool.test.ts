@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { StateLock } from '../app/state-lock.js';
+import type { BytesExpectation, MaterialiseTarget, SharedBytes } from './shared-bytes.js';
 import { Spool } from './spool.js';
 
 const dirs: string[] = [];
@@ -103,5 +105,82 @@ describe('Spool', () => {
     released.release();
     await assert.rejects(spool.sweep(new Set(), released), { code: 'STATE_IN_USE' });
     assert.deepEqual(await readdir(join(spool.dir, 'msg')), [a.key]);
+  });
+});
+
+/** An in-memory shared tier: what a PostgreSQL state's PgSharedBytes is to the spool. */
+class MemoryShared implements SharedBytes {
+  readonly copies = new Map<string, { data: Buffer; sha256: string }>();
+  fetches = 0;
+  async put(key: string, size: number, sha256: string, source: () => Readable): Promise<void> {
+    if (this.copies.has(key)) return;
+    const parts: Buffer[] = [];
+    for await (const c of source()) parts.push(c as Buffer);
+    const data = Buffer.concat(parts);
+    if (data.length !== size || createHash('sha256').update(data).digest('hex') !== sha256)
+      throw new Error('does not match its record');
+    this.copies.set(key, { data, sha256 });
+  }
+  async fetchInto(key: string, spool: MaterialiseTarget, expect?: BytesExpectation): Promise<boolean> {
+    this.fetches++;
+    const c = this.copies.get(key);
+    if (!c || (expect && expect.sha256 !== c.sha256)) return false;
+    return spool.materialise(key, { size: c.data.length, sha256: c.sha256 }, Readable.from([c.data]));
+  }
+  async remove(key: string): Promise<void> {
+    this.copies.delete(key);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('Spool with a shared tier', () => {
+  async function pair() {
+    const d = await mkdtemp(join(tmpdir(), 'postbote-spool-'));
+    dirs.push(d);
+    const shared = new MemoryShared();
+    return { shared, a: new Spool(join(d, 'a'), shared), b: new Spool(join(d, 'b'), shared) };
+  }
+  const msg = Buffer.from('Subject: shared\r\n\r\nbody\r\n');
+
+  test('a file this spool lacks is materialised on first read; concurrent readers fetch it once', async () => {
+    const { shared, a, b } = await pair();
+    const f = await a.write(Readable.from([msg]), 1000);
+    await a.share(f.key, f.size, f.sha256);
+    const [h1, h2] = await Promise.all([b.header(f.key), b.header(f.key)]);
+    assert.equal(h1.toString(), 'Subject: shared\r\n\r\n');
+    assert.deepEqual(h2, h1);
+    assert.equal(shared.fetches, 1);
+    assert.deepEqual(await readFile(b.path(f.key)), msg);
+    assert.deepEqual(await b.ensure(f.key, f.size, f.sha256), { ok: true, from: 'local' });
+  });
+
+  test('ensure(): a damaged local file is replaced by the shared copy; one matching no record is refused', async () => {
+    const { a } = await pair();
+    const f = await a.write(Readable.from([msg]), 1000);
+    await a.share(f.key, f.size, f.sha256);
+    await writeFile(a.path(f.key), Buffer.from('Subject: shXred\r\n\r\nbody\r\n'));
+    assert.deepEqual(await a.ensure(f.key, f.size, f.sha256), { ok: true, from: 'shared' });
+    assert.deepEqual(await readFile(a.path(f.key)), msg);
+    assert.equal((await a.ensure(f.key, f.size, 'f'.repeat(64))).ok, false);
+  });
+
+  test('materialise() keeps nothing whose size or digest is wrong', async () => {
+    const { a } = await pair();
+    const sha256 = createHash('sha256').update(msg).digest('hex');
+    for (const [chunks, why] of [
+      [[msg.subarray(0, 10)], 'short'],
+      [[msg, Buffer.from('x')], 'long'],
+      [[Buffer.from(msg.toString().replace('body', 'bodX'))], 'wrong bytes'],
+    ] as const) {
+      assert.equal(await a.materialise('k', { size: msg.length, sha256 }, Readable.from(chunks)), false, why);
+    }
+    assert.deepEqual(await readdir(join(a.dir, 'msg')), []);
+    assert.deepEqual(await readdir(join(a.dir, 'tmp')), []);
+  });
+
+  test('bytes neither here nor shared: reading them fails as SPOOL, nothing is made up', async () => {
+    const { b } = await pair();
+    await assert.rejects(b.header('nowhere-1'), /neither in .* nor in the shared store/);
+    assert.equal((await b.ensure('nowhere-1', 10, 'a'.repeat(64))).ok, false);
   });
 });

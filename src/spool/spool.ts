@@ -7,14 +7,19 @@
 // Group commit: a process crash (kill -9) cannot lose what was written, the page cache survives it;
 // only a power cut can. So files are fsynced in batches by syncAll(), which the mailbox pass calls
 // before it deletes anything at the provider. A message delivered before that needed no fsync at all.
+//
+// With a shared tier (shared-bytes.ts, a PostgreSQL state) what outlives a pass is copied there by
+// share(), and a file this spool lacks (another instance fetched it, or this one lost its folder) is
+// materialised from it on first read: open() and ensure() fetch it, checked against its SHA-256.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, mkdirSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs';
-import { type FileHandle, open, readdir, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
 import { ContentDigest } from './content-digest.js';
 import { HeaderCapture } from './header-capture.js';
+import type { BytesExpectation, MaterialiseTarget, SharedBytes } from './shared-bytes.js';
 
 /** Large reads keep syscalls per message low; 256 KiB per open stream bounds memory. */
 const SPOOL_READ_CHUNK = 256 * 1024;
@@ -43,20 +48,28 @@ export interface StateLockProof {
   assertHolds(path: string): void;
 }
 
+/** Where a record's bytes were found by ensure(), or why they were not. */
+export type EnsureResult = { ok: true; from: 'local' | 'shared' } | { ok: false; why: string };
+
 /** Keys are unique per process without a random draw per message: a per-process prefix and a counter. */
 const KEY_PREFIX = randomBytes(4).toString('hex');
 let keySeq = 0;
 
-export class Spool {
+export class Spool implements MaterialiseTarget {
   readonly dir: string;
+  /** The copies every instance can read (PostgreSQL state); undefined for a folder state. */
+  readonly shared: SharedBytes | undefined;
+  /** Materialisations in flight, by key: a web view and a pass asking at once fetch it once. */
+  private readonly restoring = new Map<string, Promise<boolean>>();
   /** Files written since the last syncAll(): not yet safe against a power cut. */
   private readonly unsynced = new Set<string>();
   /** Small messages just written, by key, oldest first: what open() serves without reading the file. */
   private readonly kept = new Map<string, { chunks: Buffer[]; size: number }>();
   private keptBytes = 0;
 
-  constructor(dir: string) {
+  constructor(dir: string, shared?: SharedBytes) {
     this.dir = dir;
+    this.shared = shared;
     for (const sub of ['tmp', 'msg']) mkdirSync(join(dir, sub), { recursive: true });
   }
 
@@ -150,11 +163,102 @@ export class Spool {
     this.keptBytes -= d.size;
   }
 
-  /** The message's bytes: from memory when it was just written and is small, else from the file. */
+  /**
+   * The message's bytes: from memory when it was just written and is small, else from the file; with
+   * a shared tier, a file this spool lacks is materialised from it first.
+   */
   open(key: string): Readable {
+    if (!this.shared || this.kept.has(key)) return this.openLocal(key);
+    return Readable.from(this.openShared(key), { objectMode: false });
+  }
+
+  /** This spool's copy only (memory or file), never the shared one: what share() copies from. */
+  openLocal(key: string): Readable {
     const kept = this.kept.get(key);
     if (kept) return Readable.from(kept.chunks, { objectMode: false });
     return createReadStream(this.path(key), { highWaterMark: SPOOL_READ_CHUNK });
+  }
+
+  private async *openShared(key: string): AsyncGenerator<Buffer> {
+    const present = await stat(this.path(key)).then(
+      () => true,
+      () => false,
+    );
+    if (!present && !(await this.restore(key))) {
+      throw new PostboteError(
+        'SPOOL',
+        `message bytes ${key} are neither in ${this.dir} nor in the shared store`,
+        {
+          temporary: false,
+        },
+      );
+    }
+    yield* createReadStream(this.path(key), { highWaterMark: SPOOL_READ_CHUNK });
+  }
+
+  /** Fetches `key` from the shared tier into this spool, once for concurrent callers. */
+  private restore(key: string, expect?: BytesExpectation): Promise<boolean> {
+    const shared = this.shared;
+    if (!shared) return Promise.resolve(false);
+    let p = this.restoring.get(key);
+    if (!p) {
+      p = shared.fetchInto(key, this, expect).finally(() => this.restoring.delete(key));
+      this.restoring.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Makes sure the spool holds the record's intact bytes: the local file, or else the shared copy
+   * (checked against the record's size and SHA-256). A shared store that cannot be reached rejects
+   * with its (temporary) error: that is not a verdict that the bytes are gone.
+   */
+  async ensure(key: string, size: number, sha256?: string): Promise<EnsureResult> {
+    if (await this.intact(key, size, sha256)) return { ok: true, from: 'local' };
+    if (!this.shared) return { ok: false, why: `not intact in ${this.dir}` };
+    if (await this.restore(key, sha256 ? { size, sha256 } : undefined)) {
+      // Only a digest proves it: without one (never in practice) the file is checked for its size.
+      if (sha256 || (await this.intact(key, size))) return { ok: true, from: 'shared' };
+    }
+    return { ok: false, why: `not intact in ${this.dir} and not in the shared store (or damaged there)` };
+  }
+
+  /**
+   * Copies the bytes into the shared tier (nothing without one): called before a state that outlives
+   * the pass (deferred, quarantined) is committed, and before the provider's copy goes.
+   */
+  async share(key: string, size: number, sha256: string): Promise<void> {
+    // Local only: a put holding a transfer slot must never wait for a fetch that needs another one.
+    await this.shared?.put(key, size, sha256, () => this.openLocal(key));
+  }
+
+  /**
+   * Writes `chunks` as the spool file `key` through tmp/ (a half-written file is never in msg/) when
+   * their size and SHA-256 match `expect`; otherwise keeps nothing and returns false. No fsync: the
+   * shared copy stays the durable one, and a short file after a power cut is fetched again.
+   */
+  async materialise(key: string, expect: BytesExpectation, chunks: AsyncIterable<Buffer>): Promise<boolean> {
+    const tmp = join(this.dir, 'tmp', `${key}.${randomBytes(4).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const fh = await open(tmp, 'wx');
+    let ok = false;
+    try {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > expect.size) break; // longer than recorded: damaged, stop reading
+        hash.update(chunk);
+        await writeAll(fh, [chunk]);
+      }
+      ok = size === expect.size && hash.digest('hex') === expect.sha256;
+    } finally {
+      await fh.close();
+      if (!ok) await rm(tmp, { force: true });
+    }
+    if (!ok) return false;
+    await rename(tmp, this.path(key));
+    this.forget(key);
+    return true;
   }
 
   /** Reads the header block of a spooled message again (after a restart, for routing or the sender). */

@@ -105,6 +105,42 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     sql: 'ALTER TABLE messages ADD COLUMN filter TEXT;',
   },
   {
+    // Message bytes every instance can read (src/store/postgres-blobs.ts): what outlives a pass
+    // (deferred, quarantined) in 256 KiB bytea chunks, stored uncompressed (EXTERNAL: mail is mostly
+    // base64 of compressed attachments, pglz would spend CPU for little). A header and its chunks
+    // are committed together, so a visible header always has all its chunks.
+    // The bytes go with their need, in the same transaction as the record's change: the record
+    // delivered or deleted (spool_key cleared) or discarded (row deleted) drops them by trigger.
+    version: 6,
+    sql: `
+      CREATE TABLE message_bytes (
+        key TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        stored_at BIGINT NOT NULL
+      );
+      CREATE TABLE message_chunks (
+        key TEXT NOT NULL REFERENCES message_bytes (key) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (key, seq)
+      );
+      ALTER TABLE message_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+      CREATE FUNCTION postbote_drop_bytes() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          DELETE FROM message_bytes WHERE key = OLD.spool_key;
+          RETURN NULL;
+        END
+      $$;
+      CREATE TRIGGER messages_bytes_released AFTER UPDATE OF spool_key ON messages FOR EACH ROW
+        WHEN (OLD.spool_key IS NOT NULL AND NEW.spool_key IS DISTINCT FROM OLD.spool_key)
+        EXECUTE FUNCTION postbote_drop_bytes();
+      CREATE TRIGGER messages_bytes_deleted AFTER DELETE ON messages FOR EACH ROW
+        WHEN (OLD.spool_key IS NOT NULL)
+        EXECUTE FUNCTION postbote_drop_bytes();
+      `,
+    },
+    {
     // The web admin shared by every instance (src/store/postgres-web.ts): a login on one is valid on
     // all, and failed logins count towards one lockout. Sessions are kept by the SHA-256 of their
     // cookie, so reading the table does not give a session away. Both tables are bounded by their

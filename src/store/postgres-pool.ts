@@ -32,6 +32,8 @@ export class PgConnection {
   constructor(
     private readonly url: string,
     poolSize = POOL_SIZE,
+    /** Per-session settings sent at connect, e.g. a statement_timeout (ms). */
+    session: { statement_timeout?: number } = {},
   ) {
     checkUrl(url);
     this.pool = new pg.Pool({
@@ -40,6 +42,7 @@ export class PgConnection {
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       types,
       application_name: 'postbote',
+      ...session,
     });
     // An idle client that loses its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => undefined);

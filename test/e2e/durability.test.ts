@@ -2,7 +2,7 @@
 // clock the test controls: the backoff as recorded, expiry into quarantine, 552 at the target,
 // deleteAfterDays in keep mode, a damaged spool file, and mail quarantined without its bytes released.
 import assert from 'node:assert/strict';
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createRuntime, type Runtime } from '../../src/app/runtime.js';
@@ -361,5 +361,28 @@ describe('quarantined without its bytes, then released', () => {
       assert.match(err.message, /no longer on the provider/);
       return true;
     });
+  });
+});
+
+describe('bytes of a message the provider no longer has', () => {
+  test('quarantined (DELE done), released, its spool file gone: the record is kept and marked, never discarded', async () => {
+    const c = await clocked([mail(1)]);
+    c.w.rcvHooks.onRcpt = () => ({ code: 550, message: '5.1.1 no such user' });
+    const first = await c.pass();
+    const held = fetched(first.records)[0]!;
+    assert.equal(held.state, 'quarantined');
+    assert.equal(left(c.w), 0, 'quarantined with its bytes: removed at the provider');
+    await rm(join(c.stateDir, 'spool/msg', held.spoolKey!));
+
+    c.w.rcvHooks.onRcpt = undefined;
+    c.now += HOUR;
+    const { summary, record } = await releaseTo(c, held.id, 'info@corp.local');
+    assert.ok(record, 'the record of a message the provider no longer has was discarded');
+    assert.equal(record.state, 'quarantined', 'kept, set aside for a person');
+    assert.match(record.reason ?? '', /bytes are missing.*needs action/);
+    assert.equal(record.spoolKey, held.spoolKey, 'still names its bytes: restoring the file is enough');
+    assert.equal(summary.ok, false);
+    assert.match(summary.error?.describe() ?? '', /bytes are missing/);
+    assert.equal(c.w.receiver.received.length, 0);
   });
 });

@@ -116,7 +116,11 @@ async function template(bin: string, ids: { uid: number; gid: number }): Promise
   return dir;
 }
 
-export async function startPostgres(name = 'test'): Promise<PostgresCluster> {
+export async function startPostgres(
+  name = 'test',
+  /** fsync: true for benchmarks, where a commit must cost what it costs in production. */
+  o: { fsync?: boolean } = {},
+): Promise<PostgresCluster> {
   const unavailable = postgresUnavailable();
   if (unavailable) throw new Error(`cannot start PostgreSQL: ${unavailable}`);
   const bin = binDir()!;
@@ -160,8 +164,7 @@ export async function startPostgres(name = 'test'): Promise<PostgresCluster> {
         '-c',
         `ssl_key_file=${keyFile}`,
         // Test data need not survive a power cut of the test machine.
-        '-c',
-        'fsync=off',
+        ...(o.fsync ? [] : ['-c', 'fsync=off']),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
