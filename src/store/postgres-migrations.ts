@@ -139,8 +139,8 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         WHEN (OLD.spool_key IS NOT NULL)
         EXECUTE FUNCTION postbote_drop_bytes();
       `,
-    },
-    {
+  },
+  {
     // The web admin shared by every instance (src/store/postgres-web.ts): a login on one is valid on
     // all, and failed logins count towards one lockout. Sessions are kept by the SHA-256 of their
     // cookie, so reading the table does not give a session away. Both tables are bounded by their
