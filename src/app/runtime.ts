@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config, MailboxConfig } from '../config/index.js';
+import { instanceLabel } from '../config/instance.js';
 import type { FiltersConfig } from '../config/types.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
@@ -15,13 +16,13 @@ import type { ImapOptions } from '../imap/index.js';
 import type { Logger } from '../log.js';
 import { accessTokensFor, oauthLoginRefused } from '../oauth/index.js';
 import { openPop3 } from '../pop3/client.js';
+import { type LeaseProvider, localLeases } from '../scheduler/leases.js';
 import type { PushSource } from '../scheduler/push.js';
 import type { ScheduledPlan } from '../scheduler/scheduler.js';
 import { connectSmtp } from '../smtp/client.js';
 import type { SmtpClientOptions } from '../smtp/types.js';
 import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
-import type { PgInstanceLock } from '../store/postgres-instance-lock.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { StateLock } from './state-lock.js';
@@ -35,8 +36,13 @@ export interface Runtime {
   plans: ScheduledPlan[];
   /** Held from creation until close(): this process alone works on the state (its spool folder). */
   lock: StateLock;
-  /** With a postgres:// state: this instance alone works on the database (until leases exist). */
-  instanceLock?: PgInstanceLock;
+  /**
+   * Which mailboxes this process may work on: with a postgres:// state, those whose lease it holds
+   * (several instances share the database); with a folder state, all of them.
+   */
+  leases: LeaseProvider;
+  /** With a postgres:// state: this process's name as lease owner and in the instances table. */
+  instance?: string;
   close(): Promise<void>;
 }
 
@@ -49,6 +55,11 @@ export interface RuntimeOptions {
   onWait?: (holder: string) => void;
   /** A lock the caller took already (the demo, before it clears its folder); close() releases it. */
   lock?: StateLock;
+  /**
+   * postgres:// state: join the instances that share the mailboxes (`run`): registered with a heartbeat,
+   * it takes the mailboxes it ranks first for. Otherwise (`fetch`) it takes free ones for a pass only.
+   */
+  joins?: boolean;
 }
 
 export function targetOptions(
@@ -231,32 +242,35 @@ export async function createRuntime(
     });
   }
   let store: Store | undefined;
-  let instanceLock: PgInstanceLock | undefined;
+  let leases: LeaseProvider = localLeases;
+  let instance: string | undefined;
   try {
     if (postgres) {
       // Loaded only for a PostgreSQL state: the pg driver is not needed by a folder state.
-      const [{ PostgresStore }, { PgInstanceLock }, { maskUrl }] = await Promise.all([
+      const [{ PostgresStore }, { ClusterLeases }, { maskUrl }] = await Promise.all([
         import('../store/postgres.js'),
-        import('../store/postgres-instance-lock.js'),
+        import('../scheduler/cluster-leases.js'),
         import('../store/postgres-url.js'),
       ]);
-      // Until the scheduler shares mailboxes by leases, one instance per database: a second one would
-      // poll the same mailboxes and deliver the same deferred messages.
-      instanceLock = await PgInstanceLock.acquire(config.state, {
-        command: o.command ?? 'postbote',
-        waitMs: o.waitMs ?? 0,
-        onWait: o.onWait,
-        onLost: (err) =>
-          logger.error(
-            { err: err.message },
-            'lost the connection holding the PostgreSQL instance lock: another instance may start now',
-          ),
+      const pg = new PostgresStore(config.state);
+      store = pg;
+      // Migrations first (under their own advisory lock): the instances table may not exist yet.
+      await pg.migrate();
+      const label = instanceLabel(config);
+      const cluster = await ClusterLeases.start({
+        store: pg,
+        label,
+        ttlMs: config.scheduler.leaseTtl,
+        joins: o.joins === true,
+        logger,
       });
-      const held = instanceLock;
-      store = new PostgresStore(config.state, { beforeWrite: () => held.assertHolds() });
+      leases = cluster;
+      instance = cluster.owner;
       logger.info(
-        { state: maskUrl(config.state), spool: config.spool },
-        'PostgreSQL state: this instance holds its lock; only one instance may run until leases exist',
+        { state: maskUrl(config.state), spool: config.spool, instance, instances: cluster.liveInstances },
+        o.joins
+          ? `PostgreSQL state: instance ${instance} shares the mailboxes with the live instances by leases`
+          : `PostgreSQL state: ${instance} takes a lease on each mailbox it fetches`,
       );
     } else {
       store = new SqliteStore(join(lockDir, 'postbote.sqlite'));
@@ -266,10 +280,10 @@ export async function createRuntime(
     // Under the lock: no other process can have written a file it has not recorded yet.
     const swept = await spool.sweep(await store.spoolKeys(), lock);
     if (swept > 0) logger.info({ swept }, 'removed spool files left over by an interrupted run');
-    return wire(config, logger, store, spool, lock, instanceLock);
+    return wire(config, logger, store, spool, lock, leases, instance);
   } catch (err) {
+    await leases.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
-    await instanceLock?.release();
     lock.release();
     throw err;
   }
@@ -281,7 +295,8 @@ function wire(
   store: Store,
   spool: Spool,
   lock: StateLock,
-  instanceLock?: PgInstanceLock,
+  leases: LeaseProvider,
+  instance?: string,
 ): Runtime {
   const opts = targetOptions(config, logger);
   const target = new Target(opts, connectSmtp, logger.child({ component: 'target' }));
@@ -303,13 +318,15 @@ function wire(
     ctx,
     plans,
     lock,
-    ...(instanceLock ? { instanceLock } : {}),
+    leases,
+    ...(instance ? { instance } : {}),
     async close() {
       try {
         await target.close();
+        // Before the store closes: the leases go back at once, the others need not wait for the lapse.
+        await leases.close().catch(() => undefined);
         await store.close();
       } finally {
-        await instanceLock?.release();
         lock.release(); // last: no write of this process may follow another's start
       }
     },

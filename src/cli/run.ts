@@ -20,6 +20,8 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     command: 'postbote run',
     waitMs: waitMs(o.wait),
     onWait: sayWaiting(logger, false, o.wait),
+    // postgres:// state: one of the instances sharing the mailboxes by leases.
+    joins: true,
   });
   // Receive connectors (if any) start after the runtime, so a port already in use fails the start loudly.
   // The listener (smtp-server) and the web admin (fastify) are loaded only when configured: an instance
@@ -38,6 +40,7 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     runtime.plans,
     {
       ...config.scheduler,
+      leases: runtime.leases,
       onPass: (s, retry) => {
         const line = passLine(s, retry);
         if (s.ok && s.deferred + s.quarantined === 0) logger.info(line.fields, line.msg);

@@ -105,6 +105,7 @@ describe('a full valid configuration', () => {
       idleConnections: 3,
       interval: 600_000,
       shutdownGrace: 45_000,
+      leaseTtl: 30_000,
     });
   });
 
@@ -195,6 +196,7 @@ describe('defaults', () => {
       idleConnections: 4,
       interval: 300_000,
       shutdownGrace: 30_000,
+      leaseTtl: 30_000,
     });
     assert.equal(config.receive, undefined);
     assert.equal(config.web, undefined);

@@ -82,12 +82,19 @@ const schedulerSchema = strict({
   interval: duration().default(300_000),
   /** How long SIGTERM waits for the messages in hand before dropping provider sessions (nothing is lost). */
   shutdownGrace: duration().default(30_000),
+  /**
+   * postgres:// state: how long a mailbox's lease (and an instance's heartbeat) lasts unless renewed;
+   * a dead instance's mailboxes move to the others after it (plus one poll).
+   */
+  leaseTtl: duration().default(30_000),
 });
 
 export const configSchema = strict({
   state: text('a folder or a postgres:// URL').default('./data'),
   /** A local folder for the message bytes and the lock; required with a postgres:// state. */
   spool: text('a folder').optional(),
+  /** This instance's name in logs, metrics, the web page and the lease table (postgres:// state). */
+  instance: text('a name such as mx1').optional(),
   log: strict({
     level: oneOf(LOG_LEVELS).default('info'),
     /** text | json; unset: text on a terminal, JSON otherwise (a file, journald, a pipe). */

@@ -104,4 +104,20 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     version: 4,
     sql: 'ALTER TABLE messages ADD COLUMN filter TEXT;',
   },
+  {
+    // Instances sharing the database (src/store/postgres-instances.ts): one row per running process,
+    // its id the owner name it writes into leases. Live = heartbeat within the lease time; the live ids
+    // are what each instance spreads the mailboxes over (src/scheduler/rendezvous.ts).
+    version: 5,
+    sql: `
+      CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        heartbeat_at TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
 ];
