@@ -258,6 +258,7 @@ export async function createRuntime(
       await pg.migrate();
       const label = instanceLabel(config);
       const cluster = await ClusterLeases.start({
+        url: config.state,
         store: pg,
         label,
         ttlMs: config.scheduler.leaseTtl,

@@ -1,10 +1,9 @@
 // `postbote fetch`: one pass over the mailboxes, deferred mail retried now; exit 0 only if every
 // mailbox succeeded and nothing is left waiting. Beside a running service the service does the pass
 // (its scheduler, never a second session beside it) and this process prints what it reports.
-import { resolve } from 'node:path';
 import { createRuntime } from '../app/runtime.js';
 import type { PassSummary } from '../connector/mailbox-pass.js';
-import { askService, osUser } from '../control/client.js';
+import { askService, controlDir, osUser } from '../control/client.js';
 import type { ControlIo } from '../control/server.js';
 import { isPostboteError } from '../errors.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -33,7 +32,7 @@ export async function fetchCommand(o: FetchOptions): Promise<void> {
   const wrongName = mailboxNameError(config, o.mailbox ?? [], { enabledOnly: true });
   if (wrongName) fail(wrongName);
   const args: FetchArgs = { mailbox: o.mailbox, json: o.json };
-  const remote = await askService(resolve(config.state), 'fetch', { ...args }, undefined, interactive);
+  const remote = await askService(controlDir(config), 'fetch', { ...args }, undefined, interactive);
   if (remote !== undefined) {
     process.exitCode = remote;
     return;

@@ -9,7 +9,8 @@ import { isPostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { PgInstances } from '../store/postgres-instances.js';
-import { checkFence, type Lease, type PgLeases } from '../store/postgres-leases.js';
+import { checkFence, type Lease, PgLeases } from '../store/postgres-leases.js';
+import { PgConnection } from '../store/postgres-pool.js';
 import type { LeaseAnswer, LeaseProvider } from './leases.js';
 import { ownerOf } from './rendezvous.js';
 
@@ -18,8 +19,16 @@ import { ownerOf } from './rendezvous.js';
  * short network cut) before the lease lapses.
  */
 const RENEWALS_PER_TTL = 3;
+/**
+ * Connections of the leases' own pool: renewals and heartbeats must not queue behind the passes'
+ * queries in the store's pool (a busy instance would lose its own leases); two, so an acquire does not
+ * wait for a renewal round either.
+ */
+const LEASE_POOL_SIZE = 2;
 
 export interface ClusterLeaseOptions {
+  /** The state's URL: the leases get a small pool of their own. */
+  url: string;
   store: PostgresStore;
   /** This instance's name (config `instance:` or host:spool-folder). */
   label: string;
@@ -36,6 +45,7 @@ export function ownerName(label: string): string {
 
 export class ClusterLeases implements LeaseProvider {
   readonly owner: string;
+  private readonly db: PgConnection;
   private readonly leases: PgLeases;
   private readonly instances: PgInstances;
   /** Leases this instance holds, renewed on the timer. */
@@ -50,14 +60,19 @@ export class ClusterLeases implements LeaseProvider {
 
   private constructor(private readonly o: ClusterLeaseOptions) {
     this.owner = ownerName(o.label);
-    this.leases = o.store.leases;
-    this.instances = new PgInstances(o.store.pool);
+    this.db = new PgConnection(o.url, LEASE_POOL_SIZE);
+    this.leases = new PgLeases(this.db.pool);
+    this.instances = new PgInstances(this.db.pool);
   }
 
   /** Registers (run) and starts renewing. */
   static async start(o: ClusterLeaseOptions): Promise<ClusterLeases> {
     const c = new ClusterLeases(o);
-    if (o.joins) await c.beat();
+    if (o.joins)
+      await c.beat().catch(async (err) => {
+        await c.db.close();
+        throw c.db.wrap(err);
+      });
     c.timer = setInterval(() => {
       c.ticking ??= c.tick().finally(() => {
         c.ticking = undefined;
@@ -104,7 +119,7 @@ export class ClusterLeases implements LeaseProvider {
         else if (this.held.get(mailbox) === lease) {
           this.held.delete(mailbox);
           this.o.logger.warn(
-            { mailbox, token: lease.token },
+            { mailbox, fence: lease.token },
             `mailbox ${mailbox}: lease lost (lapsed or taken over); this instance writes nothing more for it`,
           );
         }
@@ -159,5 +174,6 @@ export class ClusterLeases implements LeaseProvider {
     await this.ticking;
     for (const [mailbox, lease] of [...this.held]) await this.release(mailbox, lease);
     if (this.o.joins) await this.instances.leave(this.owner).catch(() => undefined);
+    await this.db.close();
   }
 }

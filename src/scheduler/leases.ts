@@ -3,7 +3,6 @@
 // (localLeases); with a PostgreSQL state several instances share the mailboxes (cluster-leases.ts).
 import type { PassSummary } from '../connector/plan.js';
 import { PostboteError, toPostboteError } from '../errors.js';
-import type { Logger } from '../log.js';
 import { LeaseLostError } from '../store/postgres-leases.js';
 import type { Store } from '../store/types.js';
 
@@ -48,7 +47,6 @@ export async function underLease(
   mailbox: string,
   explicit: boolean,
   clock: { now(): number },
-  logger: Logger,
   pass: (lease: PassLease) => Promise<PassSummary>,
 ): Promise<PassSummary> {
   const startedAt = clock.now();
@@ -64,8 +62,8 @@ export async function underLease(
   } catch (err) {
     if (!(err instanceof LeaseLostError)) throw err;
     // Another instance took the mailbox over (this one paused, or lost the database for longer than
-    // the lease): the write that found out changed nothing, and nothing after it will.
-    logger.warn({ mailbox, err: err.toJSON() }, `mailbox ${mailbox}: ${err.describe()}`);
+    // the lease): the write that found out changed nothing, and nothing after it will. The summary
+    // carries it to the pass's log line (once).
     return leaseLost(mailbox, err, startedAt, clock.now());
   } finally {
     await leases.passEnded(mailbox).catch(() => undefined);

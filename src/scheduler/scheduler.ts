@@ -380,7 +380,7 @@ export class Scheduler {
         this.perHost.for(slot.plan.host).run(async () => {
           // Stopped while waiting for a turn: no new session, no new delivery.
           if (this.abort.signal.aborted) throw stopping();
-          return underLease(this.leases, slot.plan.name, explicit, this.ctx, this.logger, (lease) => {
+          return underLease(this.leases, slot.plan.name, explicit, this.ctx, (lease) => {
             if (mode === 'poll') {
               slot.status.state = 'running';
               this.notify(slot);
