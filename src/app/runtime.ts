@@ -281,7 +281,9 @@ export async function createRuntime(
     // Under the lock: no other process can have written a file it has not recorded yet.
     const swept = await spool.sweep(await store.spoolKeys(), lock);
     if (swept > 0) logger.info({ swept }, 'removed spool files left over by an interrupted run');
-    return wire(config, logger, store, spool, lock, leases, instance);
+    // Several instances write to one log collector: each line of this one's passes names it.
+    const log = instance ? logger.child({ instance }) : logger;
+    return wire(config, log, store, spool, lock, leases, instance);
   } catch (err) {
     await leases.close().catch(() => undefined);
     await store?.close().catch(() => undefined);

@@ -35,6 +35,8 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     await runtime.close();
     throw err;
   });
+  // With a postgres:// state the pass lines name the instance (runtime.ctx.logger is that child).
+  const passLog = runtime.ctx.logger;
   const scheduler = new Scheduler(
     runtime.ctx,
     runtime.plans,
@@ -43,11 +45,11 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
       leases: runtime.leases,
       onPass: (s, retry) => {
         const line = passLine(s, retry);
-        if (s.ok && s.deferred + s.quarantined === 0) logger.info(line.fields, line.msg);
-        else logger.warn(line.fields, line.msg);
+        if (s.ok && s.deferred + s.quarantined === 0) passLog.info(line.fields, line.msg);
+        else passLog.warn(line.fields, line.msg);
       },
     },
-    logger,
+    passLog,
   );
   let running = config;
   process.on('SIGHUP', () => {
