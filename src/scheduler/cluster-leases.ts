@@ -54,6 +54,9 @@ export class ClusterLeases implements LeaseProvider {
   private readonly running = new Set<string>();
   /** The live instances as of the last heartbeat (this one included). */
   private live: string[] = [];
+  /** Every mailbox the scheduler asked about: what a change of the live instances may hand to this one. */
+  private readonly known = new Set<string>();
+  private gained: ((mailbox: string) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private closed = false;
@@ -87,16 +90,21 @@ export class ClusterLeases implements LeaseProvider {
     return this.live;
   }
 
+  onGained(wake: (mailbox: string) => void): void {
+    this.gained = wake;
+  }
+
   private async beat(): Promise<void> {
     const live = await this.instances.beat(this.owner, this.o.label, this.o.ttlMs);
     if (!live.includes(this.owner)) live.push(this.owner);
     const before = this.live.join(' ');
+    const had = new Set([...this.known].filter((m) => this.mine(m)));
     this.live = live.sort();
-    if (before !== '' && before !== this.live.join(' '))
-      this.o.logger.info(
-        { instances: this.live },
-        `instances sharing the mailboxes: ${this.live.join(', ')}`,
-      );
+    if (before === '' || before === this.live.join(' ')) return;
+    this.o.logger.info({ instances: this.live }, `instances sharing the mailboxes: ${this.live.join(', ')}`);
+    // An instance died or left: its mailboxes are polled now, not an interval later (their leases
+    // lapsed with its heartbeat; one that has not yet is taken at the next poll).
+    for (const m of this.known) if (!had.has(m) && this.mine(m)) this.gained?.(m);
   }
 
   /** Whether this instance ranks first for the mailbox (always, for a fetch that does not join). */
@@ -134,6 +142,7 @@ export class ClusterLeases implements LeaseProvider {
 
   async mayRun(mailbox: string, explicit: boolean): Promise<LeaseAnswer> {
     if (this.closed) return { heldBy: 'nobody (this instance is stopping)' };
+    this.known.add(mailbox);
     if (!explicit && !this.mine(mailbox))
       return { heldBy: ownerOf(mailbox, this.live) ?? 'another instance' };
     const lease = await this.leases.acquire(mailbox, this.owner, this.o.ttlMs);

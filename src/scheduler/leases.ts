@@ -29,6 +29,8 @@ export interface LeaseProvider {
   passEnded(mailbox: string): Promise<void>;
   /** Releases every lease this instance holds (after the scheduler stopped). */
   close(): Promise<void>;
+  /** Registers who is told when a mailbox becomes this instance's (another one died or left). */
+  onGained?(wake: (mailbox: string) => void): void;
 }
 
 /** One process per state: every pass may run, writing through the usual store. */

@@ -131,6 +131,10 @@ export class Scheduler {
     this.global = new Semaphore(options.concurrency);
     this.perHost = new KeyedSemaphore(options.perHostConnections);
     this.leases = options.leases ?? localLeases;
+    // A mailbox handed over by a dead instance is polled at once, not an interval later.
+    this.leases.onGained?.((name) => {
+      if (this.started && this.slots.has(name)) this.requestRun(name);
+    });
     for (const plan of plans) this.slots.set(plan.name, newSlot(plan));
     this.push = new PushWatchers(
       options.idleConnections ?? DEFAULT_IDLE_CONNECTIONS,

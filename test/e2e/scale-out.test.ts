@@ -14,7 +14,7 @@ import { type Pop3Server, startPop3Server } from '../../src/pop3/server/index.js
 import { Maildrop } from '../../src/pop3/server/maildrop.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
 import { type PostgresCluster, postgresUnavailable, startPostgres } from '../support/postgres.js';
-import { CLI, ROOT, writeConfig } from './helpers.js';
+import { CLI, ROOT, runCli, writeConfig } from './helpers.js';
 
 const skip = postgresUnavailable();
 
@@ -110,6 +110,8 @@ describe('three instances on one PostgreSQL state', { skip }, () => {
   /** POP3 commands by session id, with the time each arrived (the user `slow` only). */
   const slowSessions = new Map<number, Array<{ command: string; at: number }>>();
   const instances: Instance[] = [];
+  /** A configuration for a `postbote fetch` beside the instances. */
+  let fetchConfig = '';
 
   const seed = (box: string, n: number) => {
     for (let i = 0; i < n; i++) {
@@ -226,6 +228,12 @@ mailboxes:${mailboxes}
       );
       instances.push({ label, config, log: [] });
     }
+    await mkdir(join(tmp.path, 'f4'));
+    fetchConfig = await writeConfig(
+      join(tmp.path, 'f4'),
+      `state: ${url}\nspool: ${tmp.path}/f4/spool\ninstance: f4\n` +
+        `target: { host: 127.0.0.1, port: ${sink.port}, tls: none }\nmailboxes:${mailboxes}\n`,
+    );
   });
   after(async () => {
     if (process.env.SCALE_LOGS)
@@ -262,6 +270,11 @@ mailboxes:${mailboxes}
         [...owners].some((o) => o.startsWith(`${inst.label}#`)),
         inst.label,
       );
+    // A `postbote fetch` beside them (its own spool folder) skips a mailbox an instance holds, naming it.
+    const held = (await holders()).get('mb01')!;
+    const fetch = await runCli(['fetch', '-c', fetchConfig, '-m', 'mb01']);
+    assert.equal(fetch.code, 3, fetch.stdout + fetch.stderr);
+    assert.ok(fetch.stdout.startsWith(`mb01: skipped - held by instance ${held}`), fetch.stdout);
   });
 
   test(`kill -9 of an instance mid-pass, ${KILLS} times: nothing lost, its mailboxes taken over in time`, async (t) => {
