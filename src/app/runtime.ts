@@ -275,8 +275,8 @@ export async function createRuntime(
       );
     } else {
       store = new SqliteStore(join(lockDir, 'postbote.sqlite'));
+      await store.migrate();
     }
-    await store.migrate();
     const spool = new Spool(join(lockDir, 'spool'));
     // Under the lock: no other process can have written a file it has not recorded yet.
     const swept = await spool.sweep(await store.spoolKeys(), lock);
