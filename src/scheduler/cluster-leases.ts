@@ -152,6 +152,7 @@ export class ClusterLeases implements LeaseProvider {
     const { store } = this.o;
     return {
       lease: {
+        token: lease.token,
         store: store.fenced(mailbox, lease.token),
         assert: () => store.tx((c) => checkFence(c, mailbox, lease.token)),
       },

@@ -8,6 +8,8 @@ import type { Store } from '../store/types.js';
 
 /** A pass's right to work on its mailbox. */
 export interface PassLease {
+  /** The lease's fencing token (shared PostgreSQL state): on the pass's message log lines. */
+  token?: number;
   /** The store the pass writes through, each write fenced by the lease; undefined: the usual store. */
   store?: Store;
   /** Throws (LeaseLostError) unless the lease still holds, asked of the database: before DELE/EXPUNGE. */

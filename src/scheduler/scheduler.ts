@@ -389,6 +389,8 @@ export class Scheduler {
               slot.status.state = 'running';
               this.notify(slot);
             }
+            // Which tenure of the mailbox's lease decided each message ('token' would be redacted).
+            const log = lease.token === undefined ? this.logger : this.logger.child({ fence: lease.token });
             return runMailboxPass(lease.store ? { ...this.ctx, store: lease.store } : this.ctx, plan, {
               force,
               pendingOnly: mode === 'retry',
@@ -397,7 +399,7 @@ export class Scheduler {
               onEvent: (event) => {
                 if (event.type === 'message') {
                   const line = messageLine(event.record, event.ms);
-                  this.logger.info(line.fields, line.msg);
+                  log.info(line.fields, line.msg);
                 }
                 this.options.onEvent?.(event);
                 for (const w of this.watchers) w.onEvent?.(event);
