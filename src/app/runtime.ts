@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config, MailboxConfig } from '../config/index.js';
+import { instanceLabel } from '../config/instance.js';
 import type { FiltersConfig } from '../config/types.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
@@ -15,6 +16,7 @@ import type { ImapOptions } from '../imap/index.js';
 import type { Logger } from '../log.js';
 import { accessTokensFor, oauthLoginRefused } from '../oauth/index.js';
 import { openPop3 } from '../pop3/client.js';
+import { type LeaseProvider, localLeases } from '../scheduler/leases.js';
 import type { PushSource } from '../scheduler/push.js';
 import type { ScheduledPlan } from '../scheduler/scheduler.js';
 import { connectSmtp } from '../smtp/client.js';
@@ -22,7 +24,6 @@ import type { SmtpClientOptions } from '../smtp/types.js';
 import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
 import type { PgSharedBytes } from '../store/postgres-blobs.js';
-import type { PgInstanceLock } from '../store/postgres-instance-lock.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { StateLock } from './state-lock.js';
@@ -36,8 +37,13 @@ export interface Runtime {
   plans: ScheduledPlan[];
   /** Held from creation until close(): this process alone works on the state (its spool folder). */
   lock: StateLock;
-  /** With a postgres:// state: this instance alone works on the database (until leases exist). */
-  instanceLock?: PgInstanceLock;
+  /**
+   * Which mailboxes this process may work on: with a postgres:// state, those whose lease it holds
+   * (several instances share the database); with a folder state, all of them.
+   */
+  leases: LeaseProvider;
+  /** With a postgres:// state: this process's name as lease owner and in the instances table. */
+  instance?: string;
   close(): Promise<void>;
 }
 
@@ -50,6 +56,11 @@ export interface RuntimeOptions {
   onWait?: (holder: string) => void;
   /** A lock the caller took already (the demo, before it clears its folder); close() releases it. */
   lock?: StateLock;
+  /**
+   * postgres:// state: join the instances that share the mailboxes (`run`): registered with a heartbeat,
+   * it takes the mailboxes it ranks first for. Otherwise (`fetch`) it takes free ones for a pass only.
+   */
+  joins?: boolean;
 }
 
 export function targetOptions(
@@ -232,38 +243,42 @@ export async function createRuntime(
     });
   }
   let store: Store | undefined;
-  let instanceLock: PgInstanceLock | undefined;
+  let leases: LeaseProvider = localLeases;
+  let instance: string | undefined;
   let shared: PgSharedBytes | undefined;
   try {
     if (postgres) {
       // Loaded only for a PostgreSQL state: the pg driver is not needed by a folder state.
-      const [{ PostgresStore }, { PgInstanceLock }, { maskUrl }] = await Promise.all([
+      const [{ PostgresStore }, { ClusterLeases }, { maskUrl }] = await Promise.all([
         import('../store/postgres.js'),
-        import('../store/postgres-instance-lock.js'),
+        import('../scheduler/cluster-leases.js'),
         import('../store/postgres-url.js'),
       ]);
-      // Until the scheduler shares mailboxes by leases, one instance per database: a second one would
-      // poll the same mailboxes and deliver the same deferred messages.
-      instanceLock = await PgInstanceLock.acquire(config.state, {
-        command: o.command ?? 'postbote',
-        waitMs: o.waitMs ?? 0,
-        onWait: o.onWait,
-        onLost: (err) =>
-          logger.error(
-            { err: err.message },
-            'lost the connection holding the PostgreSQL instance lock: another instance may start now',
-          ),
+      const pg = new PostgresStore(config.state);
+      store = pg;
+      // Migrations first (under their own advisory lock): the instances table may not exist yet.
+      await pg.migrate();
+      const label = instanceLabel(config);
+      const cluster = await ClusterLeases.start({
+        url: config.state,
+        store: pg,
+        label,
+        ttlMs: config.scheduler.leaseTtl,
+        joins: o.joins === true,
+        logger,
       });
-      const held = instanceLock;
-      store = new PostgresStore(config.state, { beforeWrite: () => held.assertHolds() });
+      leases = cluster;
+      instance = cluster.owner;
       logger.info(
-        { state: maskUrl(config.state), spool: config.spool },
-        'PostgreSQL state: this instance holds its lock; only one instance may run until leases exist',
+        { state: maskUrl(config.state), spool: config.spool, instance, instances: cluster.liveInstances },
+        o.joins
+          ? `PostgreSQL state: instance ${instance} shares the mailboxes with the live instances by leases`
+          : `PostgreSQL state: ${instance} takes a lease on each mailbox it fetches`,
       );
     } else {
       store = new SqliteStore(join(lockDir, 'postbote.sqlite'));
+      await store.migrate();
     }
-    await store.migrate();
     // A PostgreSQL state: what outlives a pass is copied into the database, readable by every instance.
     shared = postgres
       ? new (await import('../store/postgres-blobs.js')).PgSharedBytes(config.state)
@@ -276,11 +291,13 @@ export async function createRuntime(
     if (orphans > 0) logger.info({ orphans }, 'removed shared message bytes no record names');
     const copied = (await shared?.shareLocal(spool)) ?? 0;
     if (copied > 0) logger.info({ copied }, 'copied waiting and quarantined messages into the shared store');
-    return wire(config, logger, store, spool, lock, instanceLock);
+    // Several instances write to one log collector: each line of this one's passes names it.
+    const log = instance ? logger.child({ instance }) : logger;
+    return wire(config, log, store, spool, lock, leases, instance);
   } catch (err) {
     await shared?.close().catch(() => undefined);
+    await leases.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
-    await instanceLock?.release();
     lock.release();
     throw err;
   }
@@ -292,7 +309,8 @@ function wire(
   store: Store,
   spool: Spool,
   lock: StateLock,
-  instanceLock?: PgInstanceLock,
+  leases: LeaseProvider,
+  instance?: string,
 ): Runtime {
   const opts = targetOptions(config, logger);
   const target = new Target(opts, connectSmtp, logger.child({ component: 'target' }));
@@ -314,14 +332,16 @@ function wire(
     ctx,
     plans,
     lock,
-    ...(instanceLock ? { instanceLock } : {}),
+    leases,
+    ...(instance ? { instance } : {}),
     async close() {
       try {
         await target.close();
+        // Before the store closes: the leases go back at once, the others need not wait for the lapse.
+        await leases.close().catch(() => undefined);
         await spool.shared?.close();
         await store.close();
       } finally {
-        await instanceLock?.release();
         lock.release(); // last: no write of this process may follow another's start
       }
     },

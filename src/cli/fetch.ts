@@ -1,14 +1,13 @@
 // `postbote fetch`: one pass over the mailboxes, deferred mail retried now; exit 0 only if every
 // mailbox succeeded and nothing is left waiting. Beside a running service the service does the pass
 // (its scheduler, never a second session beside it) and this process prints what it reports.
-import { resolve } from 'node:path';
 import { createRuntime } from '../app/runtime.js';
 import type { PassSummary } from '../connector/mailbox-pass.js';
-import { askService, osUser } from '../control/client.js';
+import { askService, controlDir, osUser } from '../control/client.js';
 import type { ControlIo } from '../control/server.js';
 import { isPostboteError } from '../errors.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { EXIT_CONFIG, EXIT_FAILED, fail } from './exit.js';
+import { EXIT_CONFIG, EXIT_FAILED, EXIT_IN_USE, fail } from './exit.js';
 import { mailboxNameError } from './mailbox-names.js';
 import { localIo, type OpEnv } from './op-env.js';
 import { Progress } from './progress.js';
@@ -33,7 +32,7 @@ export async function fetchCommand(o: FetchOptions): Promise<void> {
   const wrongName = mailboxNameError(config, o.mailbox ?? [], { enabledOnly: true });
   if (wrongName) fail(wrongName);
   const args: FetchArgs = { mailbox: o.mailbox, json: o.json };
-  const remote = await askService(resolve(config.state), 'fetch', { ...args }, undefined, interactive);
+  const remote = await askService(controlDir(config), 'fetch', { ...args }, undefined, interactive);
   if (remote !== undefined) {
     process.exitCode = remote;
     return;
@@ -49,7 +48,12 @@ export async function fetchCommand(o: FetchOptions): Promise<void> {
     throw err;
   });
   try {
-    const scheduler = new Scheduler(runtime.ctx, runtime.plans, config.scheduler, logger);
+    const scheduler = new Scheduler(
+      runtime.ctx,
+      runtime.plans,
+      { ...config.scheduler, leases: runtime.leases },
+      logger,
+    );
     const env: OpEnv = { runtime, scheduler, logger, service: false };
     process.exitCode = await fetchOp(env, args, localIo(osUser(), interactive));
     await scheduler.stop();
@@ -91,7 +95,11 @@ export async function fetchOp(env: OpEnv, args: FetchArgs, io: ControlIo): Promi
   progress?.done();
   if (args.json) io.out(`${JSON.stringify(toJson(summaries, env.runtime.target.health), null, 2)}\n`);
   else printSummary(summaries, io);
-  return summaries.every((s) => s.ok && s.pending === 0) ? 0 : EXIT_FAILED;
+  if (summaries.every((s) => s.ok && s.pending === 0)) return 0;
+  // Held by another instance sharing the database (and all else fine): busy, as a state in use.
+  return summaries.every((s) => s.heldBy !== undefined || (s.ok && s.pending === 0))
+    ? EXIT_IN_USE
+    : EXIT_FAILED;
 }
 
 /**
@@ -120,6 +128,10 @@ function printSummary(summaries: PassSummary[], io: ControlIo): void {
   for (const s of summaries) {
     const secs = ((s.endedAt - s.startedAt) / 1000).toFixed(1);
     const mb = (s.bytes / 1048576).toFixed(1);
+    if (s.heldBy !== undefined) {
+      io.out(`${s.mailbox}: skipped - held by instance ${s.heldBy}, which fetches it (shared database)\n`);
+      continue;
+    }
     const verdict = s.ok ? (s.pending === 0 ? 'ok' : 'pending') : 'FAILED';
     io.out(
       `${s.mailbox}: ${verdict} - ${s.listed} on server, ${s.fetched} fetched (${mb} MB), ${s.delivered} delivered, ` +

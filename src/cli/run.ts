@@ -20,6 +20,8 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     command: 'postbote run',
     waitMs: waitMs(o.wait),
     onWait: sayWaiting(logger, false, o.wait),
+    // postgres:// state: one of the instances sharing the mailboxes by leases.
+    joins: true,
   });
   // Receive connectors (if any) start after the runtime, so a port already in use fails the start loudly.
   // The listener (smtp-server) and the web admin (fastify) are loaded only when configured: an instance
@@ -33,18 +35,21 @@ export async function runCommand(o: { config: string; wait?: string }): Promise<
     await runtime.close();
     throw err;
   });
+  // With a postgres:// state the pass lines name the instance (runtime.ctx.logger is that child).
+  const passLog = runtime.ctx.logger;
   const scheduler = new Scheduler(
     runtime.ctx,
     runtime.plans,
     {
       ...config.scheduler,
+      leases: runtime.leases,
       onPass: (s, retry) => {
         const line = passLine(s, retry);
-        if (s.ok && s.deferred + s.quarantined === 0) logger.info(line.fields, line.msg);
-        else logger.warn(line.fields, line.msg);
+        if (s.ok && s.deferred + s.quarantined === 0) passLog.info(line.fields, line.msg);
+        else passLog.warn(line.fields, line.msg);
       },
     },
-    logger,
+    passLog,
   );
   let running = config;
   process.on('SIGHUP', () => {

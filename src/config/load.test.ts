@@ -1,10 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the tests write ${VAR} references as YAML text
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig, parseConfig, redactConfig } from './index.js';
+import { instanceLabel } from './instance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'postbote-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,6 +106,7 @@ describe('a full valid configuration', () => {
       idleConnections: 3,
       interval: 600_000,
       shutdownGrace: 45_000,
+      leaseTtl: 30_000,
     });
   });
 
@@ -195,6 +197,7 @@ describe('defaults', () => {
       idleConnections: 4,
       interval: 300_000,
       shutdownGrace: 30_000,
+      leaseTtl: 30_000,
     });
     assert.equal(config.receive, undefined);
     assert.equal(config.web, undefined);
@@ -255,6 +258,21 @@ describe('defaults', () => {
     assert.throws(
       () => parseConfig(`state: ./data\nspool: /var/spool/pb\n${MINIMAL}`, opts),
       /only for a postgres/,
+    );
+  });
+
+  test('several instances on one database: instance: names this one, scheduler.leaseTtl at least 3 s', () => {
+    const opts = { file: 'p.yaml', baseDir: '/srv', env: {} };
+    const pgState = 'state: postgres://pb@db.corp.local/postbote\nspool: /var/spool/pb\n';
+    const config = parseConfig(`${pgState}instance: mx1\nscheduler: { leaseTtl: 10s }\n${MINIMAL}`, opts);
+    assert.equal(config.instance, 'mx1');
+    assert.equal(config.scheduler.leaseTtl, 10_000);
+    assert.equal(instanceLabel(config), 'mx1');
+    // Without a name: the host plus the spool folder, so two instances on one host differ.
+    assert.equal(instanceLabel(parseConfig(`${pgState}${MINIMAL}`, opts)), `${hostname()}:pb`);
+    assert.throws(
+      () => parseConfig(`${pgState}scheduler: { leaseTtl: 1s }\n${MINIMAL}`, opts),
+      /leaseTtl must be at least 3s/,
     );
   });
 });

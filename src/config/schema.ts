@@ -74,6 +74,10 @@ const deliverySchema = strict({
   }
 });
 
+// A lease is renewed every third of its time: below 3 s that is more than once a second per mailbox,
+// and a few seconds of a stalled event loop (a loaded host) would cost an instance its own mailboxes.
+const MIN_LEASE_TTL_MS = 3_000;
+
 const schedulerSchema = strict({
   concurrency: intIn(1, 1000).default(8),
   perHostConnections: intIn(1, 100).default(2),
@@ -82,6 +86,22 @@ const schedulerSchema = strict({
   interval: duration().default(300_000),
   /** How long SIGTERM waits for the messages in hand before dropping provider sessions (nothing is lost). */
   shutdownGrace: duration().default(30_000),
+  /**
+   * postgres:// state: how long a mailbox's lease (and an instance's heartbeat) lasts unless renewed;
+   * a dead instance's mailboxes move to the others after it (plus one poll).
+   */
+  leaseTtl: duration().default(30_000),
+}).superRefine((value, ctx) => {
+  if (value.leaseTtl < MIN_LEASE_TTL_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['leaseTtl'],
+      message: `leaseTtl must be at least ${MIN_LEASE_TTL_MS / 1000}s`,
+      params: {
+        hint: 'leases are renewed every third of it; shorter, a busy instance loses its own mailboxes',
+      },
+    });
+  }
 });
 
 export const configSchema = strict({

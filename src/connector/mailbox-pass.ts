@@ -199,6 +199,7 @@ export async function runMailboxPass(
         listing.messages,
         matched,
         s.fetched + s.delivered > 0,
+        options.assertLease,
       );
       session = undefined;
       s.removed = removed.count;

@@ -57,6 +57,8 @@ export interface PassOptions {
   /** Stop after the message in hand (SIGTERM). */
   signal?: AbortSignal;
   onEvent?: (event: PassEvent) => void;
+  /** Throws unless this instance still holds the mailbox's lease (shared PostgreSQL state): before DELE. */
+  assertLease?: () => Promise<void>;
 }
 
 /** A pass's counts are the session record the store keeps, plus what the caller needs to decide. */
@@ -65,4 +67,6 @@ export interface PassSummary extends Omit<SessionRecord, 'error'> {
   /** Messages of this mailbox still waiting for delivery after the pass. */
   pending: number;
   error?: PostboteError;
+  /** Not run here: another instance sharing the PostgreSQL state holds the mailbox (its name). */
+  heldBy?: string;
 }

@@ -63,7 +63,9 @@ async function shared(
 
 /**
  * C. Removes at the source what the store holds as delivered or durably quarantined, then commits (QUIT).
- * A DELE the server refuses costs only that message: the others are still committed.
+ * A DELE the server refuses costs only that message: the others are still committed. `assertLease`
+ * (several instances on one database) throws if another instance took the mailbox over: then nothing
+ * is deleted or marked, and the caller drops the session without QUIT, so the provider commits nothing.
  */
 export async function removeAtSource(
   ctx: DeliveryContext,
@@ -72,6 +74,7 @@ export async function removeAtSource(
   listed: SourceMessage[],
   matched: Map<number, MessageRecord>,
   wroteSomething: boolean,
+  assertLease?: () => Promise<void>,
 ): Promise<{ count: number; problems: PostboteError[] }> {
   const shareProblems: PostboteError[] = [];
   const remove = await shared(ctx, removable(plan, listed, matched, ctx.now()), matched, shareProblems);
@@ -82,6 +85,7 @@ export async function removeAtSource(
     await ctx.spool.syncAll();
     await ctx.store.sync();
   }
+  if (remove.length > 0 || (plan.keep && session.markKept)) await assertLease?.();
   const refused = remove.length > 0 ? await session.delete(remove.map((r) => r.msg)) : [];
   // Keep mode: what stays on the server is marked read (IMAP \Seen), so the user sees it was handled.
   if (plan.keep && session.markKept) {

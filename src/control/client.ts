@@ -2,9 +2,18 @@
 // what the service writes, exactly as the command would have printed it itself.
 import { connect, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { PostboteError } from '../errors.js';
 import { LineSplitter, MAX_REPLY_LINE, type Op, PROTOCOL_VERSION, parseReply } from './protocol.js';
 import { MAX_SOCKET_PATH, socketPath } from './server.js';
+
+/**
+ * The local folder whose socket reaches this state's service: the state folder, or with a postgres://
+ * state the instance's own spool: folder (one service per spool folder; never a path made of the URL).
+ */
+export function controlDir(config: { state: string; stateKind: string; spool?: string }): string {
+  return resolve(config.stateKind === 'postgres' && config.spool ? config.spool : config.state);
+}
 
 /** A local socket answers at once; a service that does not accept within 3 s is stuck. */
 const CONNECT_TIMEOUT_MS = 3_000;

@@ -11,6 +11,7 @@ import { queueArgs, queueOp } from '../cli/queue.js';
 import { routeArgs, routeOp } from '../cli/route.js';
 import type { Logger } from '../log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { controlDir } from './client.js';
 import type { Op } from './protocol.js';
 import { type ControlHandler, type ControlServer, startControlServer } from './server.js';
 
@@ -48,5 +49,5 @@ export async function startControl(
   logger: Logger,
 ): Promise<ControlServer | undefined> {
   const env: OpEnv = { runtime, scheduler, logger: logger.child({ component: 'control' }), service: true };
-  return startControlServer(resolve(runtime.config.state), controlHandlers(env), env.logger);
+  return startControlServer(controlDir(runtime.config), controlHandlers(env), env.logger);
 }

@@ -13,20 +13,16 @@ import { isPostboteError, PostboteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import { KeyedSemaphore, Semaphore } from '../util/semaphore.js';
+import { nextPollDelay } from './backoff.js';
+import { type LeaseProvider, localLeases, underLease } from './leases.js';
 import { messageLine } from './log-lines.js';
 import { DEFAULT_IDLE_CONNECTIONS, type PushSource, PushWatchers } from './push.js';
+
+export { needsAction, nextPollDelay } from './backoff.js';
 
 /** A mailbox as the scheduler runs it: its pass plan, interval and, for IMAP IDLE, its push source. */
 export type ScheduledPlan = MailboxPlan & { interval: number; push?: PushSource };
 
-/** However long the interval, a failing mailbox is retried at least this often. */
-const MAX_FAILURE_BACKOFF_MS = 3_600_000;
-/**
- * A permanent failure (wrong password, certificate not trusted) fails the same way until someone
- * changes something, and each try costs a failed login that providers count towards locking the
- * account: one try an hour; after a fix, "fetch now" (or the restart a config change needs) runs at once.
- */
-const PERMANENT_FAILURE_BACKOFF_MS = 3_600_000;
 /** Spread the first polls so many mailboxes do not connect at the same instant. */
 const START_SPREAD_MS = 5_000;
 /**
@@ -80,6 +76,8 @@ export interface SchedulerOptions {
   shutdownGrace?: number;
   /** Milliseconds between health checks of a target that is down (DEFAULT_TARGET_CHECK_MS). */
   targetCheck?: number;
+  /** Who may work on which mailbox (several instances on one PostgreSQL state); default: this one on all. */
+  leases?: LeaseProvider;
 }
 
 /** A poll opens a provider session; a retry only delivers what is spooled and due. */
@@ -122,6 +120,7 @@ export class Scheduler {
   private unwatchTarget?: () => void;
   /** IDLE watchers: new mail runs the mailbox's pass at once. */
   private readonly push: PushWatchers;
+  private readonly leases: LeaseProvider;
 
   constructor(
     private readonly ctx: DeliveryContext,
@@ -131,6 +130,11 @@ export class Scheduler {
   ) {
     this.global = new Semaphore(options.concurrency);
     this.perHost = new KeyedSemaphore(options.perHostConnections);
+    this.leases = options.leases ?? localLeases;
+    // A mailbox handed over by a dead instance is polled at once, not an interval later.
+    this.leases.onGained?.((name) => {
+      if (this.started && this.slots.has(name)) this.requestRun(name);
+    });
     for (const plan of plans) this.slots.set(plan.name, newSlot(plan));
     this.push = new PushWatchers(
       options.idleConnections ?? DEFAULT_IDLE_CONNECTIONS,
@@ -202,17 +206,20 @@ export class Scheduler {
     return [...this.slots.values()].map((s) => ({ ...s.status }));
   }
 
-  /** Runs one pass of a mailbox now (or joins the one running): never two sessions on one mailbox. */
+  /**
+   * Runs one pass of a mailbox now (or joins the one running): never two sessions on one mailbox. A
+   * mailbox another instance holds is not run here: the summary names that instance (`heldBy`).
+   */
   runNow(name: string, force = false): Promise<PassSummary> {
     const slot = this.slots.get(name);
     if (!slot) throw new Error(`no mailbox named ${name}`);
-    return this.run(slot, force, 'poll');
+    return this.run(slot, force, 'poll', true);
   }
 
   /** One pass over every mailbox, in parallel within the limits (`postbote fetch`). */
   async runAll(names?: string[], force = true): Promise<PassSummary[]> {
     const slots = [...this.slots.values()].filter((s) => !names || names.includes(s.plan.name));
-    return Promise.all(slots.map((s) => this.run(s, force, 'poll')));
+    return Promise.all(slots.map((s) => this.run(s, force, 'poll', true)));
   }
 
   /** Adds a watcher; returns the function that removes it. */
@@ -228,7 +235,8 @@ export class Scheduler {
 
   /**
    * Runs a pass as soon as possible without waiting for it: now, or right after the one in hand, which
-   * may have read the store before the change that asked for it (a released or retried message).
+   * may have read the store before the change that asked for it (a released or retried message). A
+   * mailbox that another instance sharing the database works on is left to it (logged at debug).
    */
   requestRun(name: string): void {
     const slot = this.slots.get(name);
@@ -355,11 +363,12 @@ export class Scheduler {
     }
   }
 
-  private run(slot: Slot, force: boolean, mode: RunMode): Promise<PassSummary> {
+  /** `explicit`: a person asked for it (runNow, runAll), so a free mailbox is taken even if not ours. */
+  private run(slot: Slot, force: boolean, mode: RunMode, explicit = false): Promise<PassSummary> {
     if (slot.running) {
       // A poll asked for during a retry follows it (the retry did not read the provider).
       if (mode === 'poll' && slot.mode === 'retry') {
-        return slot.running.catch(() => undefined).then(() => this.run(slot, force, mode));
+        return slot.running.catch(() => undefined).then(() => this.run(slot, force, mode, explicit));
       }
       return slot.running;
     }
@@ -372,25 +381,30 @@ export class Scheduler {
     const plan = this.tracked(slot);
     const running = this.global
       .run(() =>
-        this.perHost.for(slot.plan.host).run(() => {
+        this.perHost.for(slot.plan.host).run(async () => {
           // Stopped while waiting for a turn: no new session, no new delivery.
           if (this.abort.signal.aborted) throw stopping();
-          if (mode === 'poll') {
-            slot.status.state = 'running';
-            this.notify(slot);
-          }
-          return runMailboxPass(this.ctx, plan, {
-            force,
-            pendingOnly: mode === 'retry',
-            signal: this.abort.signal,
-            onEvent: (event) => {
-              if (event.type === 'message') {
-                const line = messageLine(event.record, event.ms);
-                this.logger.info(line.fields, line.msg);
-              }
-              this.options.onEvent?.(event);
-              for (const w of this.watchers) w.onEvent?.(event);
-            },
+          return underLease(this.leases, slot.plan.name, explicit, this.ctx, (lease) => {
+            if (mode === 'poll') {
+              slot.status.state = 'running';
+              this.notify(slot);
+            }
+            // Which tenure of the mailbox's lease decided each message ('token' would be redacted).
+            const log = lease.token === undefined ? this.logger : this.logger.child({ fence: lease.token });
+            return runMailboxPass(lease.store ? { ...this.ctx, store: lease.store } : this.ctx, plan, {
+              force,
+              pendingOnly: mode === 'retry',
+              signal: this.abort.signal,
+              ...(lease.assert ? { assertLease: lease.assert } : {}),
+              onEvent: (event) => {
+                if (event.type === 'message') {
+                  const line = messageLine(event.record, event.ms);
+                  log.info(line.fields, line.msg);
+                }
+                this.options.onEvent?.(event);
+                for (const w of this.watchers) w.onEvent?.(event);
+              },
+            });
           });
         }),
       )
@@ -401,13 +415,28 @@ export class Scheduler {
         this.retiring.delete(slot);
       })
       .then((summary) => {
-        if (mode === 'poll') this.finished(slot, summary);
+        if (summary.heldBy !== undefined) this.elsewhere(slot, summary, mode);
+        else if (mode === 'poll') this.finished(slot, summary);
         else this.retried(slot, summary);
         return summary;
       });
     slot.running = running;
     slot.mode = mode;
     return running;
+  }
+
+  /** Another instance works on the mailbox: nothing to count or retry here; a poll looks again later. */
+  private elsewhere(slot: Slot, summary: PassSummary, mode: RunMode): void {
+    this.logger.debug(
+      { mailbox: slot.plan.name, heldBy: summary.heldBy },
+      'mailbox held elsewhere: not run here',
+    );
+    slot.again = false;
+    slot.retryAll = false;
+    if (mode === 'poll' && !slot.removed) {
+      if (slot.status.state === 'running') slot.status.state = 'idle';
+      this.schedule(slot, slot.plan.interval);
+    }
   }
 
   private retried(slot: Slot, summary: PassSummary): void {
@@ -508,26 +537,6 @@ function newSlot(plan: ScheduledPlan): Slot {
     status: { name: plan.name, state: 'idle', failures: 0, nextRunAt: null, nextRetryAt: null },
     sessions: new Set(),
   };
-}
-
-/**
- * The pass failed in a way only a person can fix: a permanent error (`temporary: false`) before the
- * session could list anything (login, TLS verification, a command the server refuses for good). A
- * permanent problem with single messages or at the target does not hold back the whole mailbox.
- */
-export function needsAction(summary: Pick<PassSummary, 'ok' | 'listed' | 'error'>): boolean {
-  return !summary.ok && summary.error?.temporary === false && summary.listed === 0;
-}
-
-/** When to poll again: the interval, doubled per failure in a row, or an hour for a permanent one. */
-export function nextPollDelay(
-  interval: number,
-  failures: number,
-  summary: Pick<PassSummary, 'ok' | 'listed' | 'error'>,
-): number {
-  if (summary.ok) return interval;
-  if (needsAction(summary)) return Math.max(interval, PERMANENT_FAILURE_BACKOFF_MS);
-  return Math.min(interval * 2 ** Math.max(0, failures - 1), Math.max(interval, MAX_FAILURE_BACKOFF_MS));
 }
 
 function stopping(): PostboteError {

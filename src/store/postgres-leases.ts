@@ -1,8 +1,8 @@
-// Leases with fencing tokens (issue 15, part 2; the database side only, not yet used by the
-// scheduler): an instance holds a mailbox for a time to live, renews it while it works, and carries
-// the lease's token into every transaction that changes that mailbox's records. The token grows with
-// each new tenure, so an instance that paused past its lease (GC, a stalled VM) and wakes up still
-// believing it holds the mailbox is refused by checkFence() instead of overwriting the new owner's work.
+// Leases with fencing tokens (taken by the scheduler through src/scheduler/cluster-leases.ts): an
+// instance holds a mailbox for a time to live, renews it while it works, and carries the lease's token
+// into every transaction that changes that mailbox's records. The token grows with each new tenure, so
+// an instance that paused past its lease (GC, a stalled VM) and wakes up still believing it holds the
+// mailbox is refused by checkFence() instead of overwriting the new owner's work.
 // Expiry is judged by the database's clock alone: instances' clocks may disagree.
 import type pg from 'pg';
 import { PostboteError } from '../errors.js';
@@ -80,6 +80,16 @@ export class PgLeases {
       values: [mailbox, owner, token, ttlMs],
     });
     return rows[0] && lease(rows[0]);
+  }
+
+  /** Who holds the mailbox now, if anyone (a lapsed lease holds nothing). */
+  async holder(mailbox: string): Promise<string | undefined> {
+    const { rows } = await this.db.query({
+      name: 'pb_lease_holder',
+      text: 'SELECT owner FROM leases WHERE mailbox = $1 AND expires_at > now()',
+      values: [mailbox],
+    });
+    return (rows[0] as { owner: string } | undefined)?.owner;
   }
 
   /**

@@ -105,6 +105,22 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     sql: 'ALTER TABLE messages ADD COLUMN filter TEXT;',
   },
   {
+    // Instances sharing the database (src/store/postgres-instances.ts): one row per running process,
+    // its id the owner name it writes into leases. Live = heartbeat within the lease time; the live ids
+    // are what each instance spreads the mailboxes over (src/scheduler/rendezvous.ts).
+    version: 5,
+    sql: `
+      CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        heartbeat_at TIMESTAMPTZ NOT NULL
+      );
+      `,
+  },
+  {
     // Message bytes every instance can read (src/store/postgres-blobs.ts): what outlives a pass
     // (deferred, quarantined) in 256 KiB bytea chunks, stored uncompressed (EXTERNAL: mail is mostly
     // base64 of compressed attachments, pglz would spend CPU for little). A header and its chunks

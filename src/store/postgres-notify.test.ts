@@ -8,7 +8,14 @@ import pg from 'pg';
 import { postgresUnavailable } from '../../test/support/postgres.js';
 import { sharedCluster } from '../../test/support/store-backends.js';
 import { silentLogger } from '../log.js';
-import { MAX_RUN_PAYLOAD, notifyRun, RUN_CHANNEL, RunListener, runPayload } from './postgres-notify.js';
+import {
+  isOwnLease,
+  MAX_RUN_PAYLOAD,
+  notifyRun,
+  RUN_CHANNEL,
+  RunListener,
+  runPayload,
+} from './postgres-notify.js';
 
 describe('runPayload: what a notification may carry', () => {
   const cases: Array<[string | undefined, string | undefined]> = [
@@ -25,6 +32,21 @@ describe('runPayload: what a notification may carry', () => {
     test(`${JSON.stringify(payload?.slice(0, 20))} (${payload?.length ?? 0} chars) → ${JSON.stringify(expected?.slice(0, 20))}`, () => {
       assert.equal(runPayload(payload), expected);
     });
+  }
+});
+
+describe('isOwnLease: whose lease a holder row is', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['mx1#0a1b2c3d', 'mx1#0a1b2c3d', true],
+    // A restarted or lingering process of the same label is another instance.
+    ['mx1#0a1b2c3d', 'mx1#ffffffff', false],
+    ['mx1#0a1b2c3d', 'mx1', true],
+    ['mx10#0a1b2c3d', 'mx1', false],
+    ['mx2#0a1b2c3d', 'mx1', false],
+  ];
+  for (const [owner, me, own] of cases) {
+    test(`${owner} held, this is ${me}: ${own ? 'own' : 'another'}`, () =>
+      assert.equal(isOwnLease(owner, me), own));
   }
 });
 

@@ -141,9 +141,13 @@ export class RunListener {
   }
 }
 
-/** Whether a lease owner (`label#random`) is this instance, named `label`. */
+/**
+ * Whether a lease owner (`label#random`) is this instance: given as its own owner name, exactly (a
+ * process of the same label that lingers, or was restarted, is another instance); given as a bare
+ * label, any process of that label.
+ */
 export function isOwnLease(owner: string, instance: string): boolean {
-  return owner.startsWith(`${instance}#`);
+  return instance.includes('#') ? owner === instance : owner.startsWith(`${instance}#`);
 }
 
 /**

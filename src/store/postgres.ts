@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { PostboteError } from '../errors.js';
 import type { FilterVerdict } from '../filters/types.js';
 import { assertTransition, StoreConflictError } from './lifecycle.js';
-import { PgLeases } from './postgres-leases.js';
+import { checkFence, PgLeases } from './postgres-leases.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { PgConnection, type Queryable } from './postgres-pool.js';
 import { activityPg, fetchedSincePg, searchPg, sessionsOfPg } from './postgres-queries.js';
@@ -36,13 +36,14 @@ const MIGRATION_LOCK = 0x706f7374626f7465n; // "postbote"
 
 export interface PostgresStoreOptions {
   poolSize?: number;
-  /**
-   * Called before every write; throws to refuse it. The runtime passes its instance lock's
-   * assertHolds(): once that lock's connection is lost another instance may start, and this one
-   * must stop writing. (A write already past the check can still land: closing that gap for good
-   * is what the leases' fencing tokens are for.)
-   */
+  /** Called before every write; throws to refuse it. */
   beforeWrite?: () => void;
+}
+
+/** The lease a fenced view's writes carry (see fenced()). */
+interface Fence {
+  mailbox: string;
+  token: number;
 }
 
 export class PostgresStore implements Store {
@@ -51,14 +52,30 @@ export class PostgresStore implements Store {
   /** synchronous_commit as the server reported it at migrate(); 'on' unless someone turned it off. */
   private synchronousCommit = 'on';
 
+  /** Set on a fenced view: every write first checks this lease, in its own transaction. */
+  private fence: Fence | undefined;
+  /** A fenced view shares its parent's pool and must not close it. */
+  private view = false;
+
   constructor(url: string, o: PostgresStoreOptions = {}) {
     this.db = new PgConnection(url, o.poolSize);
     this.beforeWrite = o.beforeWrite ?? (() => undefined);
   }
 
-  /** Mailbox leases with fencing tokens (postgres-leases.ts); not yet used by the scheduler. */
+  /** Mailbox leases with fencing tokens (postgres-leases.ts). */
   get leases(): PgLeases {
     return new PgLeases(this.pool);
+  }
+
+  /**
+   * The store as one pass under a mailbox's lease writes to it: every write runs checkFence() in the
+   * same transaction before its change, so once another instance took the mailbox over (a larger
+   * token) or the lease lapsed, the write raises LeaseLostError and changes nothing. Reads are as usual.
+   */
+  fenced(mailbox: string, token: number): PostgresStore {
+    const view = Object.create(PostgresStore.prototype) as PostgresStore;
+    Object.assign(view, this, { fence: { mailbox, token }, view: true });
+    return view;
   }
 
   get pool(): pg.Pool {
@@ -70,10 +87,25 @@ export class PostgresStore implements Store {
     return this.db.where;
   }
 
-  /** Runs `fn` in one transaction on one client (a write: refused once beforeWrite says so). */
+  /**
+   * Runs `fn` in one transaction on one client (a write: refused once beforeWrite says so; on a
+   * fenced view, first the lease check, whose row lock makes a takeover wait for this commit).
+   */
   async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     this.beforeWrite();
-    return this.db.tx(fn);
+    const fence = this.fence;
+    if (!fence) return this.db.tx(fn);
+    return this.db.tx(async (c) => {
+      await checkFence(c, fence.mailbox, fence.token);
+      return fn(c);
+    });
+  }
+
+  /** A write of one statement: on the pool, or in a fenced transaction on a fenced view. */
+  private write<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    if (this.fence) return this.tx(fn);
+    this.beforeWrite();
+    return fn(this.pool);
   }
 
   async migrate(): Promise<void> {
@@ -239,55 +271,57 @@ export class PostgresStore implements Store {
   }
 
   async markSourceRemoved(ids: number[], at: number): Promise<void> {
-    this.beforeWrite();
-    if (ids.length === 0) return;
-    await this.db.q(this.pool, 'UPDATE messages SET source_removed_at = $1 WHERE id = ANY($2::bigint[])', [
-      at,
-      ids,
-    ]);
+    if (ids.length === 0) return this.beforeWrite();
+    await this.write((db) =>
+      this.db.q(db, 'UPDATE messages SET source_removed_at = $1 WHERE id = ANY($2::bigint[])', [at, ids]),
+    );
   }
 
   async reassignUids(changes: Array<{ id: number; uid: string }>): Promise<void> {
-    this.beforeWrite();
-    if (changes.length === 0) return;
-    await this.db.q(
-      this.pool,
-      `UPDATE messages SET uid = c.uid FROM unnest($1::bigint[], $2::text[]) AS c(id, uid)
+    if (changes.length === 0) return this.beforeWrite();
+    await this.write((db) =>
+      this.db.q(
+        db,
+        `UPDATE messages SET uid = c.uid FROM unnest($1::bigint[], $2::text[]) AS c(id, uid)
          WHERE messages.id = c.id`,
-      [changes.map((c) => c.id), changes.map((c) => c.uid)],
+        [changes.map((c) => c.id), changes.map((c) => c.uid)],
+      ),
     );
   }
 
   async detach(ids: number[], at: number): Promise<void> {
-    this.beforeWrite();
-    if (ids.length === 0) return;
-    await this.db.q(
-      this.pool,
-      'UPDATE messages SET detached_at = $1 WHERE id = ANY($2::bigint[]) AND detached_at IS NULL',
-      [at, ids],
+    if (ids.length === 0) return this.beforeWrite();
+    await this.write((db) =>
+      this.db.q(
+        db,
+        'UPDATE messages SET detached_at = $1 WHERE id = ANY($2::bigint[]) AND detached_at IS NULL',
+        [at, ids],
+      ),
     );
   }
 
   async noteReadFailure(f: ReadFailure): Promise<number> {
-    this.beforeWrite();
-    const [row] = await this.db.q<{ count: number }>(
-      this.pool,
-      `INSERT INTO read_failures (mailbox, uid, size, count, last_error, at) VALUES ($1, $2, $3, 1, $4, $5)
+    const [row] = await this.write((db) =>
+      this.db.q<{ count: number }>(
+        db,
+        `INSERT INTO read_failures (mailbox, uid, size, count, last_error, at) VALUES ($1, $2, $3, 1, $4, $5)
          ON CONFLICT (mailbox, uid, size) DO UPDATE SET count = read_failures.count + 1,
            last_error = excluded.last_error, at = excluded.at
          RETURNING count`,
-      [f.mailbox, f.uid, f.size, f.error, f.at],
+        [f.mailbox, f.uid, f.size, f.error, f.at],
+      ),
     );
     return row!.count;
   }
 
   async attachBytes(id: number, b: FetchedBytes): Promise<MessageRecord> {
-    this.beforeWrite();
-    const [row] = await this.db.q<MessageRow>(
-      this.pool,
-      `UPDATE messages SET spool_key = $1, size = $2, sha256 = $3, header_digest = $4, message_id = $5, sender = $6,
+    const [row] = await this.write((db) =>
+      this.db.q<MessageRow>(
+        db,
+        `UPDATE messages SET spool_key = $1, size = $2, sha256 = $3, header_digest = $4, message_id = $5, sender = $6,
            subject = $7, fetched_at = $8, updated_at = $8 WHERE id = $9 AND spool_key IS NULL RETURNING *`,
-      [b.spoolKey, b.size, b.sha256, b.headerDigest, b.messageId, b.sender, b.subject, b.fetchedAt, id],
+        [b.spoolKey, b.size, b.sha256, b.headerDigest, b.messageId, b.sender, b.subject, b.fetchedAt, id],
+      ),
     );
     if (!row) {
       throw new PostboteError('STORE', `message ${id} is not in the store without bytes`, {
@@ -302,11 +336,12 @@ export class PostgresStore implements Store {
     verdict: FilterVerdict,
     recipients: RecipientRecord[],
   ): Promise<MessageRecord> {
-    this.beforeWrite();
-    const [row] = await this.db.q<MessageRow>(
-      this.pool,
-      'UPDATE messages SET filter = $1, recipients = $2, updated_at = $3 WHERE id = $4 RETURNING *',
-      [JSON.stringify(verdict), JSON.stringify(recipients), verdict.at, id],
+    const [row] = await this.write((db) =>
+      this.db.q<MessageRow>(
+        db,
+        'UPDATE messages SET filter = $1, recipients = $2, updated_at = $3 WHERE id = $4 RETURNING *',
+        [JSON.stringify(verdict), JSON.stringify(recipients), verdict.at, id],
+      ),
     );
     if (!row) throw new PostboteError('STORE', `message ${id} is not in the store`, { temporary: false });
     return fromRow(row);
@@ -348,24 +383,25 @@ export class PostgresStore implements Store {
   }
 
   async recordSession(s: SessionRecord): Promise<void> {
-    this.beforeWrite();
-    await this.db.q(
-      this.pool,
-      `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
+    await this.write((db) =>
+      this.db.q(
+        db,
+        `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
            removed, bytes, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        s.mailbox,
-        s.startedAt,
-        s.endedAt,
-        s.listed,
-        s.fetched,
-        s.delivered,
-        s.deferred,
-        s.quarantined,
-        s.removed,
-        s.bytes,
-        s.error,
-      ],
+        [
+          s.mailbox,
+          s.startedAt,
+          s.endedAt,
+          s.listed,
+          s.fetched,
+          s.delivered,
+          s.deferred,
+          s.quarantined,
+          s.removed,
+          s.bytes,
+          s.error,
+        ],
+      ),
     );
   }
 
@@ -414,6 +450,6 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    if (!this.view) await this.db.close();
   }
 }

@@ -12,14 +12,15 @@ export { buildWebServer, startWebServer, type WebDeps, type WebServer } from './
 /** `config` gives the configuration in force (a reload swaps it); `web` is read once, at the start. */
 export async function startWeb(
   config: () => Config,
-  runtime: Pick<Runtime, 'store' | 'spool' | 'target'>,
+  runtime: Pick<Runtime, 'store' | 'spool' | 'target' | 'instance'>,
   scheduler: Scheduler,
   logger: Logger,
   o: { web?: WebConfig; extraUsers?: WebUser[] } = {},
 ): Promise<WebServer | undefined> {
   const web = o.web ?? config().web;
   if (!web) return undefined;
-  const instance = instanceLabel(config());
+  // The lease owner (label#random) of a `run` that joined the instances, else the configured label.
+  const instance = runtime.instance ?? instanceLabel(config());
   const server = await startWebServer({
     instance,
     ...(config().stateKind === 'postgres' ? await sharedWebDeps(runtime.store, scheduler, instance) : {}),

@@ -2,11 +2,9 @@
 // records in a private PostgreSQL cluster and its bytes in a local spool folder.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createRuntime } from '../../src/app/runtime.js';
 import { parseConfig } from '../../src/config/index.js';
-import { isPostboteError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { type PostgresCluster, postgresUnavailable, startPostgres } from '../support/postgres.js';
@@ -77,63 +75,40 @@ describe('a postgres:// state', { skip }, () => {
     assert.equal(left(w), 0);
   });
 
-  test('a second instance on the same database is refused, naming the first; the password never shows', async () => {
+  test('two instances start on one database, each under its own name; a mailbox one holds is skipped by the other, naming it', async () => {
     const url = await cluster.createDatabase('e2e');
     const tmp = (await import('node:os')).tmpdir();
-    const config = (spool: string) =>
-      parseConfig(`state: ${url}\nspool: ${spool}\ntarget: { host: 127.0.0.1, port: 25 }\nmailboxes: []\n`, {
-        file: 'p.yaml',
-        baseDir: tmp,
-        env: {},
-      });
-    const first = await createRuntime(config(`${tmp}/pb-spool-a-${process.pid}`), silentLogger(), {
-      command: 'postbote run',
-    });
-    try {
-      await assert.rejects(
-        createRuntime(config(`${tmp}/pb-spool-b-${process.pid}`), silentLogger(), {
-          command: 'postbote fetch',
-        }),
-        (err: unknown) =>
-          isPostboteError(err) &&
-          err.code === 'STATE_IN_USE' &&
-          /in use by postbote run pid \d+/.test(err.message) &&
-          !err.message.includes(cluster.password) &&
-          err.message.includes('****'),
+    const config = (spool: string, instance: string) =>
+      parseConfig(
+        `state: ${url}\nspool: ${spool}\ninstance: ${instance}\ntarget: { host: 127.0.0.1, port: 25 }\nmailboxes: []\n`,
+        { file: 'p.yaml', baseDir: tmp, env: {} },
       );
-    } finally {
-      await first.close();
-    }
-    // Released with the first: the next one starts. If its lock's connection is lost (a database
-    // restart, a network cut), another instance may start, so this one refuses to write from then on.
-    const next = await createRuntime(config(`${tmp}/pb-spool-b-${process.pid}`), silentLogger(), {
+    const first = await createRuntime(config(`${tmp}/pb-spool-a-${process.pid}`, 'mx1'), silentLogger(), {
       command: 'postbote run',
+      joins: true,
+    });
+    const second = await createRuntime(config(`${tmp}/pb-spool-b-${process.pid}`, 'mx2'), silentLogger(), {
+      command: 'postbote fetch',
     });
     try {
+      assert.match(first.instance ?? '', /^mx1#[0-9a-f]{8}$/);
+      assert.match(second.instance ?? '', /^mx2#[0-9a-f]{8}$/);
+      const held = await first.leases.mayRun('info', true);
+      assert.ok('lease' in held);
+      assert.deepEqual(await second.leases.mayRun('info', true), { heldBy: first.instance });
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();
-      await admin.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'postbote run pid%'",
-      );
+      const { rows } = await admin.query('SELECT id, label FROM instances');
       await admin.end();
-      for (let i = 0; i < 100 && next.instanceLock?.held; i++) await sleep(20);
-      assert.equal(next.instanceLock?.held, false);
-      await assert.rejects(
-        next.store.recordSession({
-          mailbox: 'info',
-          startedAt: 1,
-          endedAt: 2,
-          listed: 0,
-          fetched: 0,
-          delivered: 0,
-          deferred: 0,
-          quarantined: 0,
-          removed: 0,
-          bytes: 0,
-          error: null,
-        }),
-        (err: unknown) => isPostboteError(err) && err.code === 'STATE_IN_USE',
-      );
+      assert.deepEqual(rows, [{ id: first.instance, label: 'mx1' }], 'fetch does not join the instances');
+    } finally {
+      await first.close();
+      await second.close();
+    }
+    // Closed: its lease went back at once, and it left the instances.
+    const next = await createRuntime(config(`${tmp}/pb-spool-b-${process.pid}`, 'mx2'), silentLogger());
+    try {
+      assert.ok('lease' in (await next.leases.mayRun('info', true)));
     } finally {
       await next.close();
     }
