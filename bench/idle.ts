@@ -53,7 +53,7 @@ function peakRssMb(pid: number): number {
 
 /** Dovecot's count of logins of idle mailboxes so far (its log is the one witness both contenders share). */
 function logins(dovecot: Dovecot): number {
-  return dovecot.log().match(/-login: Login: user=<idle\d+>/g)?.length ?? 0;
+  return dovecot.log().match(/-login: (?:Info: )?Login: user=<idle\d+>/g)?.length ?? 0;
 }
 
 function failedLogins(dovecot: Dovecot): number {

@@ -117,6 +117,19 @@ export class Pop3Connection {
     return this.send([spec])[0]!;
   }
 
+  /**
+   * Runs `write` with the socket corked: every command it sends synchronously (an async function's
+   * first steps too) leaves in one write, one TLS record, one segment.
+   */
+  batch<T>(write: () => T): T {
+    this.socket.cork();
+    try {
+      return write();
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
   /** Called by a body's consumer when it wants more data again. */
   resume(): void {
     if (!this.paused) return;
