@@ -8,10 +8,10 @@ import { afterEach, describe, test } from 'node:test';
 import { openPop3 } from './client.js';
 import type { Pop3Options } from './options.js';
 
-const servers: Server[] = [];
+const servers: Array<{ server: Server; sockets: Set<Socket> }> = [];
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections?.();
+  for (const { server, sockets } of servers.splice(0)) {
+    for (const socket of sockets) socket.destroy();
     await new Promise((r) => server.close(r));
   }
 });
@@ -31,7 +31,10 @@ interface Recorder {
  */
 async function recorder(capa: string[]): Promise<Recorder> {
   const r: Recorder = { options: {} as Pop3Options, sessions: [], capa };
+  const sockets = new Set<Socket>();
   const server = createServer((socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     const chunks: string[] = [];
     r.sessions.push(chunks);
     socket.on('error', () => {});
@@ -55,7 +58,7 @@ async function recorder(capa: string[]): Promise<Recorder> {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  servers.push(server);
+  servers.push({ server, sockets });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   r.options = { host: '127.0.0.1', port, tls: 'none', user: 'u', password: 'p', listOnLogin: true };
