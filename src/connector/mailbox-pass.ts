@@ -44,7 +44,10 @@ const idleRecorded = new WeakMap<object, Map<string, { at: number; listed: numbe
 
 function recordWanted(store: object, s: PassSummary): boolean {
   let byMailbox = idleRecorded.get(store);
-  if (!byMailbox) idleRecorded.set(store, (byMailbox = new Map()));
+  if (!byMailbox) {
+    byMailbox = new Map();
+    idleRecorded.set(store, byMailbox);
+  }
   const idle = s.ok && s.fetched + s.delivered + s.deferred + s.quarantined + s.removed === 0;
   if (!idle) {
     byMailbox.delete(s.mailbox);
