@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
+import { seenCertificates } from '../alerts/certificates.js';
 import { openPop3 } from './client.js';
 import { openSocket } from './connect.js';
 import type { Pop3Options } from './options.js';
@@ -182,6 +184,24 @@ describe('POP3 over TLS', () => {
       } finally {
         again.destroy();
       }
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('reads the certificate for the expiry alert at the first handshake, not again at every full one within the hour', async () => {
+    const { server } = await start({ tls: { key, cert, implicitTls: true } });
+    try {
+      const o = options(server, { tls: 'tls', ca: cert });
+      const seen = () => seenCertificates().find((c) => c.server === `localhost:${server.port}`);
+      await (await openPop3(o)).close();
+      const first = seen();
+      assert.ok(first && Number.isFinite(first.validTo), 'read at the first handshake');
+      await sleep(20);
+      // Another trust setting key for resumption: a full handshake, with the same certificate.
+      await (await openPop3({ ...o, servername: 'localhost' })).close();
+      await (await openPop3(o)).close();
+      assert.equal(seen()?.seenAt, first.seenAt, 'not read again within the hour');
     } finally {
       await server.close();
     }

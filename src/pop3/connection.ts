@@ -181,6 +181,9 @@ export class Pop3Connection {
   };
 
   private readonly onError = (err: NodeJS.ErrnoException): void => {
+    // After fail() (QUIT answered, or aborted) the socket's last events change nothing: no error object
+    // (a stack trace each) for them.
+    if (this.failure) return;
     const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE';
     this.fail(
       new PostboteError('CONNECTION_CLOSED', reset ? 'connection reset by the server' : err.message, {
@@ -192,6 +195,7 @@ export class Pop3Connection {
   };
 
   private readonly onClose = (): void => {
+    if (this.failure) return;
     const head = this.queue[0];
     const during = head ? ` while waiting for the reply to ${this.describe(head)}` : '';
     this.fail(
