@@ -3,12 +3,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
+import tlsModule from 'node:tls';
 import { seenCertificates } from '../alerts/certificates.js';
 import { openPop3 } from './client.js';
 import { openSocket } from './connect.js';
@@ -203,6 +205,27 @@ describe('POP3 over TLS', () => {
       await (await openPop3(o)).close();
       assert.equal(seen()?.seenAt, first.seenAt, 'not read again within the hour');
     } finally {
+      await server.close();
+    }
+  });
+
+  test('connections trusting the system roots share one secure context instead of building one each', async () => {
+    const { server } = await start({ tls: { key, cert, implicitTls: true } });
+    const original = tlsModule.createSecureContext;
+    let built = 0;
+    tlsModule.createSecureContext = (...args) => {
+      built++;
+      return original(...args);
+    };
+    syncBuiltinESMExports();
+    try {
+      // No ca: the system roots (the usual provider); unverified, as the test certificate is self-signed.
+      for (let i = 0; i < 3; i++)
+        (await openSocket(options(server, { tls: 'tls', tlsVerify: false }), 'test', 5000)).destroy();
+      assert.ok(built <= 1, `${built} secure contexts built for 3 connections`);
+    } finally {
+      tlsModule.createSecureContext = original;
+      syncBuiltinESMExports();
       await server.close();
     }
   });
