@@ -60,7 +60,8 @@ export async function postboteRun(
   c: Corpus,
   opts: {
     port: number;
-    concurrency: number;
+    /** Unset: the shipped scheduler and target defaults (no scheduler limits in the configuration). */
+    concurrency?: number;
     protocol?: 'pop3' | 'imap';
     filters?: { rspamdPort: number; clamdPort: number };
     /** The row's name when a scenario runs Postbote more than one way; default 'postbote'. */
@@ -76,8 +77,12 @@ export async function postboteRun(
     caFile: b.store.dovecot.caFile,
     boxes: users.map((u) => ({ name: u, user: u, password: PASSWORD })),
     sinkPort: b.sink.port,
-    concurrency: opts.concurrency,
-    targetConnections: Math.min(64, Math.max(4, opts.concurrency)),
+    ...(opts.concurrency === undefined
+      ? {}
+      : {
+          concurrency: opts.concurrency,
+          targetConnections: Math.min(64, Math.max(4, opts.concurrency)),
+        }),
     ...(opts.protocol ? { protocol: opts.protocol } : {}),
     ...(opts.filters ? { filters: opts.filters } : {}),
   });

@@ -20,9 +20,13 @@ export interface PostboteSetup {
   caFile: string;
   boxes: PostboteBox[];
   sinkPort: number;
-  /** Mailboxes in parallel; perHostConnections is raised to the same (default 2 would serialise). */
-  concurrency: number;
-  targetConnections: number;
+  /**
+   * Mailboxes in parallel; perHostConnections is raised to the same (the default would serialise).
+   * Unset: the scheduler's shipped defaults, as an admin's configuration without a scheduler section.
+   */
+  concurrency?: number;
+  /** target.maxConnections; unset: the shipped default. */
+  targetConnections?: number;
   interval?: string;
   /** The mailboxes' protocol (each over implicit TLS); default pop3. */
   protocol?: 'pop3' | 'imap';
@@ -43,12 +47,13 @@ export function writeConfig(s: PostboteSetup): string {
     `  port: ${s.sinkPort}`,
     '  tls: none',
     '  helo: postbote.bench.example',
-    `  maxConnections: ${s.targetConnections}`,
+    ...(s.targetConnections === undefined ? [] : [`  maxConnections: ${s.targetConnections}`]),
     'delivery:',
     '  maxMessageSize: 1GB',
     'scheduler:',
-    `  concurrency: ${s.concurrency}`,
-    `  perHostConnections: ${s.concurrency}`,
+    ...(s.concurrency === undefined
+      ? []
+      : [`  concurrency: ${s.concurrency}`, `  perHostConnections: ${s.concurrency}`]),
     `  interval: ${s.interval ?? '5m'}`,
   ];
   if (s.filters) {

@@ -1,7 +1,8 @@
 // `npm run bench`: Postbote against fetchmail (stock and with TCP_NODELAY) and the physical limit,
 // on one private Dovecot and one smtp-sink, each contender in turn, three rounds; prints the table
 // and writes bench/RESULTS.md. `--quick` runs smaller corpora once; `--only NAME,…` picks scenarios
-// (mixed, imaps, filters, small, huge, delay, idle, idle-push), `--contenders NAME,…` the contenders.
+// (mixed, defaults, imaps, filters, small, huge, delay, idle, idle-default, idle-push), `--contenders
+// NAME,…` the contenders, `--idle-seconds N` the idle scenarios' window.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,7 +21,7 @@ import {
 import { type BenchMessage, hugeMessage, mixedMessages, smallMessages, totalBytes } from './corpus.js';
 import { buildNodelayShim } from './fetchmail.js';
 import { filtersScenario } from './filters.js';
-import { idleRun } from './idle.js';
+import { fetchmailIdleRun, type IdleResult, idleRun } from './idle.js';
 import { idlePushRun, PUSH_TARGET_MS } from './idle-push.js';
 import { imapsScenario } from './imaps.js';
 import { MailStore } from './mailstore.js';
@@ -37,6 +38,9 @@ const contenders = args.includes('--contenders') && cArg ? new Set(cArg.split(',
 /** `--contenders postbote,raw` (names: postbote, fetchmail, nodelay, raw) runs only those, for profiling. */
 const runs = (name: string) => !contenders || contenders.has(name);
 const partial = args.includes('--rounds');
+const idleSecondsArg = args.includes('--idle-seconds')
+  ? Number(args[args.indexOf('--idle-seconds') + 1])
+  : NaN;
 
 // filterBoxes: the filters scenario takes the first mailboxes of the mixed corpus, 1,000 messages
 // either way: with rspamd and clamd on, about 50 messages a second pass here; the figure is a ratio.
@@ -64,6 +68,9 @@ const P = quick
 // `--rounds N` overrides the number of rounds (full-size corpora in one round, for profiling).
 const roundsArg = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : Number.NaN;
 if (Number.isInteger(roundsArg) && roundsArg > 0) P.rounds = roundsArg;
+if (Number.isFinite(idleSecondsArg) && idleSecondsArg > 0) P.idleSeconds = idleSecondsArg;
+// Out of the box: an office's mailboxes at one provider, fetched with the shipped defaults.
+const DEFAULTS = { boxes: 10, perBox: 60 };
 // fetchmail moves only the first N messages of each mailbox per run (fetchlimit): stock fetchmail
 // needs ~45 ms a message whatever its size, so a full run would take minutes and say nothing more.
 const LIMIT = {
@@ -88,9 +95,10 @@ async function main(): Promise<void> {
   const work = await makeTempDir('postbote-bench');
   const idleUsers = Array.from({ length: P.idleBoxes }, (_, i) => `idle${String(i + 1).padStart(4, '0')}`);
   const mixedUsers = Array.from({ length: P.boxes }, (_, i) => boxName(i));
+  const wantIdle = want('idle') || want('idle-default');
   log(`== generating the corpus and starting Dovecot (${quick ? 'quick' : 'full'} mode)`);
   const store = await MailStore.start(
-    [...mixedUsers, 'small', 'huge', ...(want('idle') ? idleUsers : [])],
+    [...mixedUsers, 'small', 'huge', ...(wantIdle ? idleUsers : [])],
     'performance',
   );
   const sink = await Sink.start(path.join('/dev/shm', `postbote-bench-sink-${process.pid}`));
@@ -100,9 +108,10 @@ async function main(): Promise<void> {
   const s: Scenario = { report, rounds, runs };
   try {
     const mixed: Corpus = { boxes: new Map(mixedUsers.map((u, i) => [u, mixedMessages(i, P.perBox)])) };
-    if (['mixed', 'imaps', 'filters', 'delay'].some(want))
+    if (['mixed', 'defaults', 'imaps', 'filters', 'delay'].some(want))
       for (const [u, msgs] of mixed.boxes) store.setMessages(u, msgs);
     if (want('mixed')) await mixedScenario(b, mixed, pop3s);
+    if (want('defaults')) await defaultsScenario(b, mixed, pop3s);
     if (want('imaps')) {
       const name = `${P.boxes}×${P.perBox} mixed over IMAPS`;
       const imaps = store.dovecot.ports.imaps;
@@ -116,13 +125,12 @@ async function main(): Promise<void> {
     if (want('small')) await smallScenario(b, pop3s);
     if (want('huge')) await hugeScenario(b, pop3s);
     if (want('delay')) await delayScenario(b, mixed, pop3s);
-    if (want('idle')) {
-      await idleScenario(b, idleUsers, pop3s, b.store.dovecot.caFile, 'TLS sessions resumed');
-      // The same against Dovecot's default login mode, where no TLS session can be resumed.
+    if (want('idle')) await idleScenario(b, idleUsers, store, 'Dovecot high-performance login');
+    if (want('idle-default')) {
+      // The same against Dovecot's default login mode (a process per connection): no TLS session resumes.
       const secure = await MailStore.start(idleUsers, 'secure');
       try {
-        const port = secure.dovecot.ports.pop3s;
-        await idleScenario(b, idleUsers, port, secure.dovecot.caFile, 'full TLS handshakes', false);
+        await idleScenario(b, idleUsers, secure, 'Dovecot default login');
       } finally {
         await secure.stop();
       }
@@ -316,43 +324,80 @@ async function idlePushScenario(): Promise<void> {
   });
 }
 
-async function idleScenario(
-  b: Bench,
-  users: string[],
-  port: number,
-  caFile: string,
-  tls: string,
-  isTarget = true,
-): Promise<void> {
-  const name = `${users.length} idle mailboxes, 1 min interval, ${tls}`;
+async function idleScenario(b: Bench, users: string[], store: MailStore, mode: string): Promise<void> {
+  const name = `${users.length} idle mailboxes, 1 min interval, ${mode}`;
   log(`\n== ${name}, watched for ${P.idleSeconds} s`);
-  const r = await idleRun({
-    dir: path.join(b.work, 'idle'),
-    port,
-    caFile,
+  const setup = {
+    dovecot: store.dovecot,
+    port: store.dovecot.ports.pop3s,
     users,
     password: PASSWORD,
     sinkPort: b.sink.port,
     seconds: P.idleSeconds,
-    concurrency: 8,
-  });
-  log(
-    `  postbote run: ${r.passes} passes (${r.failedPasses} failed), CPU ${r.cpu.toFixed(2)} s in ${r.seconds.toFixed(0)} s = ${(r.coreShare * 100).toFixed(2)} % of a core`,
-  );
-  report.add({
-    scenario: name,
-    contender: 'postbote',
-    messages: 0,
-    bytes: 0,
-    seconds: r.seconds,
-    cpu: r.cpu,
-    machineCpu: Number.NaN,
-    peakRssMb: r.peakRssMb,
-    verified: `${r.passes} passes in ${r.seconds.toFixed(0)} s, ${r.failedPasses} failed`,
-    ok: r.failedPasses === 0 && r.passes >= users.length,
-  });
-  if (isTarget)
+  };
+  const row = (contender: string, r: IdleResult) => {
+    log(
+      `  ${contender}: ${r.passes} polls (${r.failedPasses} failed), CPU ${r.cpu.toFixed(2)} s ` +
+        `(user ${r.user.toFixed(2)}, system ${r.system.toFixed(2)}) in ${r.seconds.toFixed(0)} s = ` +
+        `${(r.coreShare * 100).toFixed(2)} % of a core, ${((r.cpu / Math.max(1, r.passes)) * 1000).toFixed(2)} ms per poll ` +
+        `(${r.steadyMsPerPoll.toFixed(2)} ms after start-up)`,
+    );
+    report.add({
+      scenario: name,
+      contender,
+      messages: 0,
+      bytes: 0,
+      seconds: r.seconds,
+      cpu: r.cpu,
+      machineCpu: Number.NaN,
+      peakRssMb: r.peakRssMb,
+      verified:
+        `${r.passes} polls in ${r.seconds.toFixed(0)} s, ${r.failedPasses} failed, ` +
+        `${((r.cpu / Math.max(1, r.passes)) * 1000).toFixed(2)} ms CPU per poll (${r.steadyMsPerPoll.toFixed(2)} after start-up), ` +
+        `${(r.coreShare * 100).toFixed(2)} % of a core`,
+      ok: r.failedPasses === 0 && r.passes >= users.length,
+    });
+  };
+  if (runs('postbote')) {
+    // concurrency 8 and perHostConnections 8: the first round (2,000 logins) fits in the window.
+    const r = await idleRun({ ...setup, dir: path.join(b.work, 'idle'), concurrency: 8 });
+    row('postbote', r);
     report.target({ label: `${name}: share of one core`, value: r.coreShare * 100, max: 5, unit: ' %' });
+  }
+  if (runs('fetchmail'))
+    row('fetchmail', await fetchmailIdleRun({ ...setup, dir: path.join(b.work, 'idle-fm') }));
+}
+
+/** Out of the box: 10 × 60 mixed at one provider, no scheduler or target limits set, the whole command timed. */
+async function defaultsScenario(b: Bench, mixed: Corpus, port: number): Promise<void> {
+  // The first mailboxes of the mixed corpus, each cut to its first messages (put back afterwards).
+  const users = [...mixed.boxes.keys()].slice(0, DEFAULTS.boxes);
+  const corpus: Corpus = {
+    boxes: new Map(users.map((u) => [u, mixed.boxes.get(u)!.slice(0, DEFAULTS.perBox)])),
+  };
+  for (const [u, msgs] of corpus.boxes) b.store.setMessages(u, msgs);
+  try {
+    await defaultsRounds(b, corpus, port);
+  } finally {
+    for (const u of users) b.store.setMessages(u, mixed.boxes.get(u)!);
+  }
+}
+
+async function defaultsRounds(b: Bench, corpus: Corpus, port: number): Promise<void> {
+  const perBox = Math.min(DEFAULTS.perBox, P.perBox);
+  const name = `${DEFAULTS.boxes}×${perBox} mixed, default settings`;
+  log(`\n== ${name}`);
+  await rounds(async () => {
+    if (runs('postbote')) report.add(await postboteRun(b, name, corpus, { port }));
+    if (runs('fetchmail'))
+      report.add(await fetchmailRun(b, name, corpus, { port, limit: LIMIT.stock, nodelay: false }));
+  });
+  report.target({
+    label: `${name}: Postbote ÷ fetchmail`,
+    value: report.ratio(name, 'fetchmail') ?? 0,
+    min: 25,
+    unit: '×',
+  });
 }
 
 function header(): string {

@@ -178,6 +178,8 @@ async function openWith(
         ? mailbox.maxMessageSize
         : Math.max(session.maxMessageSize, mailbox.maxMessageSize ?? Number.POSITIVE_INFINITY),
     logger: logger.child({ component: 'pop3', mailbox: mailbox.name }),
+    // Every caller (pass, check, route) lists first: the listing goes with the CAPA after login.
+    listOnLogin: true,
     ...(session.pipelining === false ? { pipelining: false } : {}),
   });
 }

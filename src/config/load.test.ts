@@ -193,7 +193,7 @@ describe('defaults', () => {
     assert.equal(config.delivery.maxReceivedHeaders, 30);
     assert.deepEqual(config.scheduler, {
       concurrency: 8,
-      perHostConnections: 2,
+      perHostConnections: 8,
       idleConnections: 4,
       interval: 300_000,
       shutdownGrace: 30_000,

@@ -77,10 +77,18 @@ const deliverySchema = strict({
 // A lease is renewed every third of its time: below 3 s that is more than once a second per mailbox,
 // and a few seconds of a stalled event loop (a loaded host) would cost an instance its own mailboxes.
 const MIN_LEASE_TTL_MS = 3_000;
+/**
+ * Sessions per provider host. Providers limit connections per account and IP (Dovecot's
+ * mail_max_userip_connections 10, Qboxmail and LuxSci 10 POP3 sessions per account) and per IP
+ * (Oracle Messaging Server's proxy 20, Exchange 2,000): Postbote holds one session per mailbox, so 8
+ * of different mailboxes plus the 4 IDLE watchers (12) stay below every per-IP cap found, while an
+ * office's mailboxes at one provider are fetched side by side instead of two at a time.
+ */
+export const DEFAULT_PER_HOST_CONNECTIONS = 8;
 
 const schedulerSchema = strict({
   concurrency: intIn(1, 1000).default(8),
-  perHostConnections: intIn(1, 100).default(2),
+  perHostConnections: intIn(1, 100).default(DEFAULT_PER_HOST_CONNECTIONS),
   /** IMAP IDLE watching connections per host, counted apart from perHostConnections (fetching). */
   idleConnections: intIn(1, 100).default(4),
   interval: duration().default(300_000),

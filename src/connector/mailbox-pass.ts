@@ -32,6 +32,34 @@ export type { MailboxPlan, OpenOptions, PassEvent, PassOptions, PassSummary } fr
 /** Mailboxes whose server desynchronised a pipelined session: one command at a time from then on. */
 const noPipelining = new Set<string>();
 
+/**
+ * An idle poll (nothing fetched, delivered, deferred, quarantined or removed, no error, the same count
+ * listed) right after a recorded one is not recorded again for this long: 2,000 mailboxes polled every
+ * minute would add 2.9 million rows a day, each a store write. The mailbox page then shows one idle
+ * poll an hour (and every one that changed something); the dashboard's last poll comes from the
+ * scheduler, which sees every pass.
+ */
+export const IDLE_RECORD_MS = 3_600_000;
+/** Per store and mailbox: the last session recorded, when it was an idle poll. */
+const idleRecorded = new WeakMap<object, Map<string, { at: number; listed: number }>>();
+
+function recordWanted(store: object, s: PassSummary): boolean {
+  let byMailbox = idleRecorded.get(store);
+  if (!byMailbox) {
+    byMailbox = new Map();
+    idleRecorded.set(store, byMailbox);
+  }
+  const idle = s.ok && s.fetched + s.delivered + s.deferred + s.quarantined + s.removed === 0;
+  if (!idle) {
+    byMailbox.delete(s.mailbox);
+    return true;
+  }
+  const last = byMailbox.get(s.mailbox);
+  if (last && last.listed === s.listed && s.endedAt - last.at < IDLE_RECORD_MS) return false;
+  byMailbox.set(s.mailbox, { at: s.endedAt, listed: s.listed });
+  return true;
+}
+
 export async function runMailboxPass(
   ctx: DeliveryContext,
   plan: MailboxPlan,
@@ -219,7 +247,8 @@ export async function runMailboxPass(
   s.ok = !s.error;
   s.endedAt = ctx.now();
   // A retry without a provider session is not a session of the mailbox, unless it decided something.
-  if (!options.pendingOnly || s.delivered + s.deferred + s.quarantined > 0)
+  const decided = s.delivered + s.deferred + s.quarantined > 0;
+  if ((!options.pendingOnly || decided) && recordWanted(ctx.store, s))
     await ctx.store.recordSession({ ...s, error: s.error ? s.error.describe() : null });
   return s;
 }

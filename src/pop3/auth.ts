@@ -28,6 +28,8 @@ export interface AuthContext {
   /** CAPA answered at all: without it, nothing can be concluded from a missing capability. */
   capaKnown: boolean;
   apopTimestamp: string | undefined;
+  /** The server announced PIPELINING: USER and PASS go in one write (RFC 2449 §6.6). */
+  pipelining?: boolean;
 }
 
 /** Chooses the method for 'auto': SASL PLAIN if offered, else USER/PASS, else APOP, else SASL LOGIN. */
@@ -49,10 +51,22 @@ export async function authenticate(ctx: AuthContext, wanted: Pop3AuthMethod): Pr
   const method = chooseAuth(ctx, wanted);
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   switch (method) {
-    case 'user':
-      await step(ctx, `USER ${ctx.user}`, undefined, '+OK');
-      await step(ctx, `PASS ${ctx.password}`, 'PASS ****', '+OK');
+    case 'user': {
+      if (!ctx.pipelining) {
+        await step(ctx, `USER ${ctx.user}`, undefined, '+OK');
+        await step(ctx, `PASS ${ctx.password}`, 'PASS ****', '+OK');
+        return;
+      }
+      // One round trip: a refused USER makes the server refuse PASS too, and the USER error is reported.
+      const [user, pass] = ctx.conn.send([
+        { line: `USER ${ctx.user}`, timeout: ctx.timeout },
+        { line: `PASS ${ctx.password}`, display: 'PASS ****', timeout: ctx.timeout },
+      ]);
+      pass!.catch(() => undefined);
+      expectReply(ctx, await user!, `USER ${ctx.user}`, '+OK');
+      expectReply(ctx, await pass!, 'PASS ****', '+OK');
       return;
+    }
     case 'apop': {
       if (!ctx.apopTimestamp) {
         throw new PostboteError('POP3_AUTH', 'APOP requested but the greeting carries no timestamp', {
@@ -125,12 +139,17 @@ async function step(
   expect: '+OK' | '+' | 'any',
 ) {
   const reply: Pop3Reply = await ctx.conn.command({ line, display: display ?? line, timeout: ctx.timeout });
+  return expectReply(ctx, reply, display ?? line, expect);
+}
+
+/** Anything but the expected status fails the login. */
+function expectReply(ctx: AuthContext, reply: Pop3Reply, display: string, expect: '+OK' | '+' | 'any') {
   if (reply.status === '-ERR') {
     const cls = classifyErr(reply, 'auth');
     throw new PostboteError(cls.code, `login refused: ${reply.text || 'no reason given'}`, {
       temporary: cls.temporary,
       reply: toServerReply(reply),
-      command: display ?? line,
+      command: display,
       where: ctx.where,
       ...(cls.hint ? { hint: cls.hint } : {}),
     });
@@ -139,7 +158,7 @@ async function step(
     throw new PostboteError('PROTOCOL', `unexpected "${reply.status}" during login`, {
       temporary: true,
       reply: toServerReply(reply),
-      command: display ?? line,
+      command: display,
       where: ctx.where,
     });
   }

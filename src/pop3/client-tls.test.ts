@@ -3,11 +3,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
+import tlsModule from 'node:tls';
+import { seenCertificates } from '../alerts/certificates.js';
 import { openPop3 } from './client.js';
 import { openSocket } from './connect.js';
 import type { Pop3Options } from './options.js';
@@ -183,6 +187,45 @@ describe('POP3 over TLS', () => {
         again.destroy();
       }
     } finally {
+      await server.close();
+    }
+  });
+
+  test('reads the certificate for the expiry alert at the first handshake, not again at every full one within the hour', async () => {
+    const { server } = await start({ tls: { key, cert, implicitTls: true } });
+    try {
+      const o = options(server, { tls: 'tls', ca: cert });
+      const seen = () => seenCertificates().find((c) => c.server === `localhost:${server.port}`);
+      await (await openPop3(o)).close();
+      const first = seen();
+      assert.ok(first && Number.isFinite(first.validTo), 'read at the first handshake');
+      await sleep(20);
+      // Another trust setting key for resumption: a full handshake, with the same certificate.
+      await (await openPop3({ ...o, servername: 'localhost' })).close();
+      await (await openPop3(o)).close();
+      assert.equal(seen()?.seenAt, first.seenAt, 'not read again within the hour');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('connections trusting the system roots share one secure context instead of building one each', async () => {
+    const { server } = await start({ tls: { key, cert, implicitTls: true } });
+    const original = tlsModule.createSecureContext;
+    let built = 0;
+    tlsModule.createSecureContext = (...args) => {
+      built++;
+      return original(...args);
+    };
+    syncBuiltinESMExports();
+    try {
+      // No ca: the system roots (the usual provider); unverified, as the test certificate is self-signed.
+      for (let i = 0; i < 3; i++)
+        (await openSocket(options(server, { tls: 'tls', tlsVerify: false }), 'test', 5000)).destroy();
+      assert.ok(built <= 1, `${built} secure contexts built for 3 connections`);
+    } finally {
+      tlsModule.createSecureContext = original;
+      syncBuiltinESMExports();
       await server.close();
     }
   });

@@ -5,12 +5,13 @@ import { PostboteError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { RefusedDeletion, SourceListing, SourceMessage, SourceSession } from '../source/types.js';
 import { watchSilentGreeting } from '../util/tls-probe.js';
-import { authenticate } from './auth.js';
+import { type AuthContext, authenticate, chooseAuth } from './auth.js';
 import { BodyCollector, MessageStream } from './body-sinks.js';
-import { type ServerPolicy, serverPolicy, unusedCapabilities } from './capabilities.js';
+import { type Capabilities, type ServerPolicy, serverPolicy, unusedCapabilities } from './capabilities.js';
 import { openSocket, upgradeSocket } from './connect.js';
 import { Pop3Connection } from './connection.js';
 import { bodyLines, joinListings, parseCapa, parseList, parseUidl } from './listings.js';
+import { forgetLogin, pipelinedLogin, rememberLogin } from './login-capabilities.js';
 import {
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -52,6 +53,8 @@ export class Pop3Session implements SourceSession {
   private utf8Mode = false;
   /** UTF8 was sent (and answered either way): it is never sent twice in one session. */
   private utf8Asked = false;
+  /** UIDL and LIST sent with the CAPA after login (PIPELINING): what list() answers first. */
+  private early: Promise<[MultiResult, MultiResult]> | undefined;
 
   /** @internal use openPop3() */
   constructor(
@@ -82,32 +85,94 @@ export class Pop3Session implements SourceSession {
     return this.options.pipelining !== false && this.capabilities.has('PIPELINING');
   }
 
-  /** Greeting, CAPA, STLS when asked for, login, CAPA again (capabilities may change after login). */
+  /**
+   * Greeting, CAPA, STLS when asked for, login, CAPA again (capabilities may change after login).
+   * With PIPELINING the round trips are fewer: CAPA and the login in one write when the last session
+   * to this server saw PIPELINING, and after login CAPA, UIDL and LIST in one write.
+   */
   async start(): Promise<void> {
     const greeting = await this.greeting();
     this.check(greeting, 'greeting', 'greeting');
-    await this.refreshCapabilities();
-    if (this.options.tls === 'starttls') await this.startTls();
-    // RFC 6856 allows UTF8 before or after login; before it, a UTF8 USER server also takes UTF-8 names.
-    await this.enterUtf8Mode();
+    if (this.options.tls === 'starttls') {
+      await this.refreshCapabilities();
+      await this.startTls();
+    }
     const apop = apopTimestamp(greeting.text);
-    await authenticate(
-      {
-        conn: this.conn,
-        where: this.where,
-        timeout: this.timeouts.command,
-        user: this.options.user,
-        password: this.options.password,
-        capabilities: this.capabilities,
-        capaKnown: this.capaKnown,
-        apopTimestamp: apop,
-      },
-      this.options.auth ?? 'auto',
-    );
-    if (this.capaKnown) await this.refreshCapabilities();
+    const known = this.options.pipelining === false ? undefined : pipelinedLogin(this.options);
+    if (known) {
+      await this.pipelinedLogin(known, apop);
+    } else {
+      await this.refreshCapabilities();
+      // RFC 6856 allows UTF8 before or after login; before it, a UTF8 USER server also takes UTF-8 names.
+      await this.enterUtf8Mode();
+      await authenticate(this.authContext(apop, this.capabilities), this.options.auth ?? 'auto');
+    }
+    if (this.capaKnown) rememberLogin(this.options, this.capabilities);
+    else forgetLogin(this.options);
+    if (this.capaKnown) await this.afterLogin();
     await this.enterUtf8Mode();
     const unused = unusedCapabilities(this.capabilities, apop !== undefined && this.options.auth !== 'apop');
     if (unused.length > 0) this.logger.debug({ unused }, 'server capabilities not used by Postbote');
+  }
+
+  private authContext(apop: string | undefined, capabilities: Capabilities): AuthContext {
+    return {
+      conn: this.conn,
+      where: this.where,
+      timeout: this.timeouts.command,
+      user: this.options.user,
+      password: this.options.password,
+      capabilities,
+      capaKnown: this.capaKnown || capabilities.size > 0,
+      apopTimestamp: apop,
+      pipelining: this.options.pipelining !== false && capabilities.has('PIPELINING'),
+    };
+  }
+
+  /**
+   * CAPA and the login in one write, the method chosen from what the last session saw. This session's
+   * CAPA answer still decides: if it no longer allows what was sent, the server is forgotten (the next
+   * session logs in step by step) and a failed login is reported as temporary, not as a wrong password.
+   */
+  private async pipelinedLogin(known: Capabilities, apop: string | undefined): Promise<void> {
+    const wanted = this.options.auth ?? 'auto';
+    const ctx = this.authContext(apop, known);
+    const method = chooseAuth(ctx, wanted);
+    const [capa, login] = this.conn.batch(() => [this.capa(), authenticate(ctx, wanted)] as const);
+    login.catch(() => undefined); // awaited below, after the CAPA answer it follows
+    await capa;
+    let still = false;
+    try {
+      still =
+        this.capabilities.has('PIPELINING') &&
+        chooseAuth(this.authContext(apop, this.capabilities), wanted) === method;
+    } catch {
+      // no method fits the server any more: said by the step-by-step login of the next session
+    }
+    if (!still) forgetLogin(this.options);
+    try {
+      await login;
+    } catch (err) {
+      if (still) throw err;
+      throw new PostboteError(
+        'PROTOCOL',
+        "the server's capabilities changed since the last session and the login sent for the old ones failed; the next session logs in step by step",
+        { temporary: true, where: this.where, cause: err },
+      );
+    }
+  }
+
+  /** After login: CAPA again, with UIDL and LIST in the same write when the server pipelines and list() comes next. */
+  private async afterLogin(): Promise<void> {
+    if (!this.pipelining || !this.options.listOnLogin) {
+      await this.refreshCapabilities();
+      return;
+    }
+    const [capa, listings] = this.conn.batch(() => [this.capa(), this.listings()] as const);
+    // Taken by list(); a session closed without listing drops it.
+    listings.catch(() => undefined);
+    this.early = listings;
+    await capa;
   }
 
   /**
@@ -183,13 +248,18 @@ export class Pop3Session implements SourceSession {
     });
     this.conn.attach(secure);
     this.tlsActive = true;
-    // RFC 2595 §4: forget what was learned before TLS, it may have been tampered with.
+    // RFC 2595 §4: forget what was learned before TLS, it may have been tampered with; the login
+    // step asks again.
     this.capabilities = new Map();
     this.capaKnown = false;
-    await this.refreshCapabilities();
   }
 
   private async refreshCapabilities(): Promise<void> {
+    await this.capa();
+  }
+
+  /** Sends CAPA at once (so it can share a write); its answer replaces the capabilities. */
+  private async capa(): Promise<void> {
     // CAPA is a few short lines: the byte cap is a line's worth.
     const { reply, body } = await this.multi('CAPA', {
       bytes: this.options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
@@ -215,7 +285,16 @@ export class Pop3Session implements SourceSession {
   }
 
   async list(): Promise<SourceListing> {
-    const [uidl, list] = await this.listings();
+    const early = this.early;
+    this.early = undefined;
+    // Without pipelining, STAT first: an empty mailbox (the usual poll) then needs no UIDL and LIST.
+    // Only where CAPA promised UIDL, so a server without it is still told about at its first poll.
+    // A STAT refused or not understood only costs that round trip: the listing decides.
+    if (!early && !this.pipelining && this.capabilities.has('UIDL')) {
+      const stat = await this.conn.command({ line: 'STAT', timeout: this.timeouts.command });
+      if (stat.status === '+OK' && /^0\s/.test(stat.text)) return { messages: [], refused: [] };
+    }
+    const [uidl, list] = early ? await early : await this.listings();
     if (uidl.reply.status !== '+OK') {
       throw new PostboteError('POP3_COMMAND', `server does not support UIDL: ${uidl.reply.text}`, {
         temporary: false,

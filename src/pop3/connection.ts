@@ -117,6 +117,19 @@ export class Pop3Connection {
     return this.send([spec])[0]!;
   }
 
+  /**
+   * Runs `write` with the socket corked: every command it sends synchronously (an async function's
+   * first steps too) leaves in one write, one TLS record, one segment.
+   */
+  batch<T>(write: () => T): T {
+    this.socket.cork();
+    try {
+      return write();
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
   /** Called by a body's consumer when it wants more data again. */
   resume(): void {
     if (!this.paused) return;
@@ -168,6 +181,9 @@ export class Pop3Connection {
   };
 
   private readonly onError = (err: NodeJS.ErrnoException): void => {
+    // After fail() (QUIT answered, or aborted) the socket's last events change nothing: no error object
+    // (a stack trace each) for them.
+    if (this.failure) return;
     const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE';
     this.fail(
       new PostboteError('CONNECTION_CLOSED', reset ? 'connection reset by the server' : err.message, {
@@ -179,6 +195,7 @@ export class Pop3Connection {
   };
 
   private readonly onClose = (): void => {
+    if (this.failure) return;
     const head = this.queue[0];
     const during = head ? ` while waiting for the reply to ${this.describe(head)}` : '';
     this.fail(

@@ -46,6 +46,11 @@ export interface Pop3Options {
    * message that broke the pipeline). Default: pipeline when the server offers it.
    */
   pipelining?: boolean;
+  /**
+   * The caller's first command will be list(): with PIPELINING, UIDL and LIST are sent with the CAPA
+   * after login, saving a round trip per poll. Off by default, for callers that only retrieve or check.
+   */
+  listOnLogin?: boolean;
 }
 
 export const DEFAULT_TIMEOUTS: Required<Pop3Timeouts> = {

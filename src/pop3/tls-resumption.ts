@@ -5,12 +5,29 @@
 // its own ticket key) is offered none for an hour after ten tries: parsing a ticket for nothing costs
 // CPU too.
 import type { TLSSocket } from 'node:tls';
-import { observePeerCertificate } from '../alerts/certificates.js';
+import { notePeerCertificate } from '../alerts/certificates.js';
 import type { Pop3Options } from './options.js';
 
 const MAX_CACHED_SERVERS = 1024;
 const MISSES_BEFORE_PAUSE = 10;
 const PAUSE_MS = 60 * 60_000;
+/**
+ * The certificate's expiry (for the alerts, which warn days ahead) is read at most this often per
+ * server: reading it turns the whole certificate into an object, a cost per poll for nothing new. A
+ * renewed certificate is seen within the hour; a resumed session carries the one already read.
+ */
+const CERTIFICATE_READ_MS = 60 * 60_000;
+const certificateReadAt = new Map<string, number>();
+
+function readCertificate(o: Pop3Options, socket: TLSSocket): void {
+  const server = `${o.host}:${o.port}`;
+  const now = Date.now();
+  if (now - (certificateReadAt.get(server) ?? Number.NEGATIVE_INFINITY) < CERTIFICATE_READ_MS) return;
+  if (certificateReadAt.size >= MAX_CACHED_SERVERS)
+    certificateReadAt.delete(certificateReadAt.keys().next().value!);
+  certificateReadAt.set(server, now);
+  notePeerCertificate(o.host, o.port, socket);
+}
 
 interface Resumption {
   session?: Buffer;
@@ -46,10 +63,10 @@ export function resumption(o: Pop3Options): { session: Buffer | undefined; track
   return {
     session,
     track(socket) {
-      // Every POP3 TLS handshake passes here: the certificate's expiry is read for the alerts.
-      observePeerCertificate(o.host, o.port, socket);
       socket.once('secureConnect', () => {
         const reused = socket.isSessionReused();
+        // Every POP3 TLS handshake passes here: the certificate's expiry is read for the alerts.
+        if (!reused) readCertificate(o, socket);
         if (reused) tlsHandshakes.resumed++;
         else tlsHandshakes.full++;
         if (session === undefined || r.resumes) return;
