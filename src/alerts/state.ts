@@ -6,6 +6,7 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
+import { instanceLabel } from '../config/instance.js';
 import { type AlertState, emptyState } from './conditions.js';
 
 export const ALERTS_FILE = 'alerts.json';
@@ -15,6 +16,24 @@ export const ALERTS_FILE = 'alerts.json';
  * not in watcher.ts, so the queue actions know it without loading the watcher.
  */
 export const ALERTS_MAILBOX = '(alerts)';
+
+/**
+ * The alert mailbox of this instance. Several instances on one PostgreSQL state each watch what they
+ * see (their disk, their certificates, their passes) and queue their own alert mail, whose bytes are
+ * in their own spool: each delivers only its own, under `(alerts NAME)`, so no two watchers ever race
+ * for one record. NAME is the configured `instance:` label (stable across restarts, unlike the owner
+ * id), so a restarted instance sends what its predecessor queued.
+ */
+export function alertsMailbox(config: Pick<Config, 'state' | 'stateKind' | 'spool' | 'instance'>): string {
+  return config.stateKind === 'postgres'
+    ? `${ALERTS_MAILBOX.slice(0, -1)} ${instanceLabel(config)})`
+    : ALERTS_MAILBOX;
+}
+
+/** Whether a store mailbox holds alert mail (of this or another instance): no pass delivers it. */
+export function isAlertsMailbox(name: string): boolean {
+  return name === ALERTS_MAILBOX || (name.startsWith('(alerts ') && name.endsWith(')'));
+}
 // A state file larger than this is not ours (the file holds a few dozen short entries): ignored.
 const MAX_STATE_BYTES = 1024 * 1024;
 

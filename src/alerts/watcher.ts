@@ -24,7 +24,7 @@ import {
   targetObservation,
   unknownMailboxes,
 } from './observe.js';
-import { ALERTS_MAILBOX, alertsPath, loadAlertState, saveAlertState } from './state.js';
+import { alertsMailbox, alertsPath, loadAlertState, saveAlertState } from './state.js';
 import { postWebhook, webhookPayload, webhookWhere } from './webhook.js';
 
 export { ALERTS_MAILBOX } from './state.js';
@@ -176,7 +176,7 @@ export class AlertWatcher {
     if (!this.d.alerts.mail || !postmaster) return;
     const { ctx } = this.d;
     await queueNotice(ctx, {
-      mailbox: ALERTS_MAILBOX,
+      mailbox: alertsMailbox(this.d.config),
       postmaster,
       text: mailText(ctx.hostname, new Date(ctx.now()), subject, lines),
       subject,
@@ -234,7 +234,7 @@ export class AlertWatcher {
     const all = this.retryAll;
     this.retryAll = false;
     const now = ctx.now();
-    for (const rec of await ctx.store.pending(ALERTS_MAILBOX)) {
+    for (const rec of await ctx.store.pending(alertsMailbox(this.d.config))) {
       if (this.stopped || rec.spoolKey === null) continue;
       if (!all && rec.nextAttemptAt !== null && rec.nextAttemptAt > now) continue;
       const outcome = await attemptDelivery(ctx, origin, rec);

@@ -5,7 +5,7 @@
 // asks for); without one this process takes the state's lock and the next pass delivers.
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { ALERTS_MAILBOX } from '../alerts/state.js';
+import { isAlertsMailbox } from '../alerts/state.js';
 import { createRuntime } from '../app/runtime.js';
 import { askService, osUser } from '../control/client.js';
 import type { ControlIo } from '../control/server.js';
@@ -192,7 +192,7 @@ function soleRecipient(rec: MessageRecord): string | undefined {
 
 function nextStep(env: OpEnv, rec: MessageRecord): string {
   if (rec.state !== 'spooled' && rec.state !== 'deferred') return '';
-  if (rec.mailbox === ALERTS_MAILBOX)
+  if (isAlertsMailbox(rec.mailbox))
     return env.service
       ? ' (the alert watcher sends it within alerts.checkEvery)'
       : ' (sent by the alert watcher of postbote run)';

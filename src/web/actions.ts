@@ -2,7 +2,7 @@
 // fetch now, pause, resume. A message change is written with an entry in the message's history (who,
 // what), and never while a session of its mailbox is running, so a pass and an admin never decide about
 // the same message at once. Every action done is logged at info with the user (web page and CLI alike).
-import { ALERTS_MAILBOX } from '../alerts/state.js';
+import { isAlertsMailbox } from '../alerts/state.js';
 import { isAddress } from '../config/fields.js';
 import { clip, type Logger } from '../log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -58,7 +58,7 @@ async function load(d: ActionDeps, id: number, allowed: MessageRecord['state'][]
     );
   }
   // Alert mail belongs to no mailbox: the alert watcher sends it (see wake()).
-  if (rec.mailbox !== ALERTS_MAILBOX && !d.scheduler.statuses().some((s) => s.name === rec.mailbox)) {
+  if (!isAlertsMailbox(rec.mailbox) && !d.scheduler.statuses().some((s) => s.name === rec.mailbox)) {
     throw new ActionError(409, `mailbox ${rec.mailbox} is no longer configured`);
   }
   return rec;
@@ -75,7 +75,7 @@ function ensureIdle(d: ActionDeps, rec: MessageRecord): void {
  * what is due at its next tick (after any pass, at the latest `alerts.checkEvery`, 1 minute by default).
  */
 async function wake(d: ActionDeps, rec: MessageRecord): Promise<void> {
-  if (rec.mailbox === ALERTS_MAILBOX) return;
+  if (isAlertsMailbox(rec.mailbox)) return;
   await runMailbox(d, rec.mailbox);
 }
 
