@@ -14,6 +14,8 @@ export interface OpEnv {
   logger: Logger;
   /** Inside the running service: its scheduler polls, and a change asks it for a pass at once. */
   service: boolean;
+  /** A shared PostgreSQL state: a change wakes the instance holding the mailbox (src/store/postgres-notify.ts). */
+  wake?: (mailbox: string) => Promise<void>;
 }
 
 /** Output to this process's own stdout/stderr. */

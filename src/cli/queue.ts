@@ -131,6 +131,7 @@ export async function queueOp(env: OpEnv, args: QueueArgs, io: ControlIo): Promi
       scheduler: env.scheduler,
       now: Date.now,
       logger: env.logger,
+      ...(env.wake ? { wake: env.wake } : {}),
     };
     const act = async (what: string, id: number, change: () => Promise<MessageRecord>): Promise<number> => {
       try {

@@ -48,6 +48,35 @@ export async function startControl(
   scheduler: Scheduler,
   logger: Logger,
 ): Promise<ControlServer | undefined> {
-  const env: OpEnv = { runtime, scheduler, logger: logger.child({ component: 'control' }), service: true };
+  const env: OpEnv = {
+    runtime,
+    scheduler,
+    logger: logger.child({ component: 'control' }),
+    service: true,
+    ...(await holderWake(runtime, scheduler)),
+  };
   return startControlServer(controlDir(runtime.config), controlHandlers(env), env.logger);
+}
+
+/**
+ * With a PostgreSQL state shared by several instances, `queue retry/release` beside this service wake
+ * the instance that holds the mailbox (NOTIFY, as the web page's actions do), not only this one.
+ */
+async function holderWake(runtime: Runtime, scheduler: Scheduler): Promise<Pick<OpEnv, 'wake'>> {
+  if (runtime.config.stateKind !== 'postgres' || !runtime.instance) return {};
+  const [{ PostgresStore }, { leaseHolders }, { wakeHolder }] = await Promise.all([
+    import('../store/postgres.js'),
+    import('../store/postgres-web.js'),
+    import('../store/postgres-notify.js'),
+  ]);
+  if (!(runtime.store instanceof PostgresStore)) return {};
+  const db = runtime.store.pool;
+  return {
+    wake: wakeHolder({
+      db,
+      instance: runtime.instance,
+      holders: () => leaseHolders(db),
+      requestRun: (name) => scheduler.requestRun(name),
+    }),
+  };
 }

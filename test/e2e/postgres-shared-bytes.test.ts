@@ -184,6 +184,51 @@ describe('bytes any instance can reach', { skip }, () => {
     assert.deepEqual(await readFile(file), mail(1));
   });
 
+  test('`queue retry` beside the service wakes the instance holding the mailbox, not only its own scheduler', async () => {
+    const { url, w } = await twoInstances(cluster);
+    w.rcvHooks.onData = () => ({ code: 451, message: '4.3.0 try again later' });
+    assert.equal((await w.fetch()).deferred, 1);
+    const config = configOf(w, url, 'b');
+    const runtime = await createRuntime(config, silentLogger(), { command: 'postbote run' });
+    try {
+      const [rec] = (await runtime.store.searchMessages({ states: ['deferred'] })).messages as [
+        MessageRecord,
+      ];
+      const woken: string[] = [];
+      const ranHere: string[] = [];
+      const scheduler = new (class extends Scheduler {
+        override requestRun(name: string): void {
+          ranHere.push(name);
+        }
+      })(runtime.ctx, runtime.plans, config.scheduler, silentLogger());
+      const err: string[] = [];
+      const code = await queueOp(
+        {
+          runtime,
+          scheduler,
+          logger: silentLogger(),
+          service: true,
+          wake: async (mailbox) => {
+            woken.push(mailbox);
+          },
+        },
+        { action: 'retry', id: rec.id, json: false },
+        {
+          out: () => undefined,
+          err: (d: string | Buffer) => err.push(String(d)),
+          drain: async () => undefined,
+          interactive: false,
+          user: 'admin',
+        },
+      );
+      assert.equal(code, 0, err.join(''));
+      assert.deepEqual(woken, [rec.mailbox]);
+      assert.deepEqual(ranHere, [], 'the holder is woken through the database, this scheduler is not asked');
+    } finally {
+      await runtime.close();
+    }
+  });
+
   test('a quarantined message whose copy into the database fails stays at the provider until it is made', async () => {
     const { url, w } = await twoInstances(cluster);
     const db = new pg.Client({ connectionString: url });
