@@ -47,7 +47,11 @@ export async function bytesForRetry(
     return { kind: 'ready' };
   }
   if (providerMayHaveIt(rec)) {
-    log.error({ uid: rec.uid, key }, `spool file damaged or missing (${found.why}): fetching it again`);
+    // Beside other instances this is a takeover (an instance that spooled it stopped before delivering),
+    // not a fault of this disk.
+    if (ctx.spool.shared)
+      log.warn({ uid: rec.uid, key }, `message ${rec.id}: bytes not here (${found.why}): fetching it again`);
+    else log.error({ uid: rec.uid, key }, `spool file damaged or missing (${found.why}): fetching it again`);
     await ctx.store.discard(rec.id);
     await ctx.spool.remove(key); // after the record: a crash between leaves an orphan, swept
     return { kind: 'refetch' };
