@@ -65,6 +65,23 @@ describe('leases shared by instances on one database', { skip }, () => {
     for (const m of bs) assert.ok('lease' in (await a.mayRun(m, false)), `${m} taken over`);
   });
 
+  test('instances started together see each other before taking a mailbox: a backlog is split from the start', async () => {
+    const url = await (await sharedCluster()).createDatabase('cluster');
+    const [a, b, c] = await Promise.all([instance(url, 'a'), instance(url, 'b'), instance(url, 'c')]);
+    for (const i of [a, b, c]) assert.equal(i.liveInstances.length, 3, `${i.owner} sees all three at once`);
+    const ids = [a.owner, b.owner, c.owner];
+    const taken = new Map<string, number>();
+    for (const m of MAILBOXES) {
+      // Every instance asks for every mailbox at once, as their schedulers do at start: only the one
+      // ranking first gets it.
+      const answers = await Promise.all([a, b, c].map((i) => i.mayRun(m, false)));
+      const winners = answers.flatMap((got, n) => ('lease' in got ? [ids[n]!] : []));
+      assert.deepEqual(winners, [ownerOf(m, ids)], m);
+      taken.set(winners[0]!, (taken.get(winners[0]!) ?? 0) + 1);
+    }
+    assert.equal(taken.size, 3, 'each instance took some');
+  });
+
   test('a joining instance gets its share: the others release it after the pass in hand', async () => {
     const url = await (await sharedCluster()).createDatabase('cluster');
     const a = await instance(url, 'a');
