@@ -2,14 +2,11 @@
 // a short interval; the CPU the postbote process uses (utime + stime from /proc/PID/stat) over the
 // window, as a share of one core.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { CLI, writeConfig } from './postbote.js';
-
-// Linux reports utime/stime in clock ticks; USER_HZ is 100 on every mainstream kernel config.
-const TICKS_PER_SECOND = 100;
+import { cpuSeconds, peakRssMb } from './proc.js';
 
 export interface IdleResult {
   seconds: number;
@@ -18,18 +15,6 @@ export interface IdleResult {
   peakRssMb: number;
   passes: number;
   failedPasses: number;
-}
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
 }
 
 export async function idleRun(opts: {
@@ -61,7 +46,7 @@ export async function idleRun(opts: {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const started = process.hrtime.bigint();
   await delay(opts.seconds * 1000);
-  const ticks = cpuTicks(pid);
+  const cpu = cpuSeconds(pid);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rss = peakRssMb(pid);
   child.kill('SIGTERM');
@@ -72,7 +57,6 @@ export async function idleRun(opts: {
     failed: number | null;
   };
   db.close();
-  const cpu = ticks / TICKS_PER_SECOND;
   return {
     seconds,
     cpu,

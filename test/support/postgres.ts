@@ -116,7 +116,14 @@ async function template(bin: string, ids: { uid: number; gid: number }): Promise
   return dir;
 }
 
-export async function startPostgres(name = 'test'): Promise<PostgresCluster> {
+/**
+ * `durable`: keep fsync on, as a production server runs (the benchmark compares the store's cost with
+ * SQLite's, which fsyncs); tests leave it off.
+ */
+export async function startPostgres(
+  name = 'test',
+  opts: { durable?: boolean } = {},
+): Promise<PostgresCluster> {
   const unavailable = postgresUnavailable();
   if (unavailable) throw new Error(`cannot start PostgreSQL: ${unavailable}`);
   const bin = binDir()!;
@@ -160,8 +167,7 @@ export async function startPostgres(name = 'test'): Promise<PostgresCluster> {
         '-c',
         `ssl_key_file=${keyFile}`,
         // Test data need not survive a power cut of the test machine.
-        '-c',
-        'fsync=off',
+        ...(opts.durable ? [] : ['-c', 'fsync=off']),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
