@@ -96,33 +96,72 @@ export async function pgCostScenario(
   b.log(
     `\n== pg-cost, ${o.name}: ${all.length} messages, postbote fetch with a SQLite and a PostgreSQL state`,
   );
-  const serverCpu = { sqlite: [] as number[], postgres: [] as number[] };
+  const kinds = [
+    { contender: PG_DURABLE, synchronousCommit: true },
+    // Postbote then makes one synchronous commit before DELE (ARCHITECTURE.md): a crash of the
+    // database server loses nothing the provider no longer has, as with SQLite's group commit.
+    { contender: PG_ASYNC, synchronousCommit: false },
+  ];
+  const serverCpu = new Map<string, number[]>();
+  const commits = new Map<string, number[]>();
+  const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
   await s.rounds(async () => {
-    let c0 = o.pg.cpu();
+    const c0 = o.pg.cpu();
     s.report.add(await postboteRun(b, o.name, o.corpus, { port: o.port, concurrency: o.corpus.boxes.size }));
-    serverCpu.sqlite.push(o.pg.cpu() - c0);
-    const url = await o.pg.cluster.createDatabase('pgcost');
-    c0 = o.pg.cpu();
-    const run = await postboteRun(b, o.name, o.corpus, {
-      port: o.port,
-      concurrency: o.corpus.boxes.size,
-      contender: 'postbote, PostgreSQL state',
-      postgresUrl: url,
-    });
-    const used = o.pg.cpu() - c0;
-    serverCpu.postgres.push(used);
-    b.log(`  PostgreSQL server CPU ${used.toFixed(2)} s`);
-    s.report.add(run);
+    push(serverCpu, 'postbote', o.pg.cpu() - c0);
+    for (const k of kinds) {
+      const url = await o.pg.cluster.createDatabase('pgcost');
+      if (!k.synchronousCommit)
+        await sql(o.pg.cluster.url('postgres'), `ALTER DATABASE ${dbName(url)} SET synchronous_commit = off`);
+      const c1 = o.pg.cpu();
+      const run = await postboteRun(b, o.name, o.corpus, {
+        port: o.port,
+        concurrency: o.corpus.boxes.size,
+        contender: k.contender,
+        postgresUrl: url,
+      });
+      const used = o.pg.cpu() - c1;
+      // The backends flush their statistics when they end, i.e. when postbote fetch closed its pool.
+      const n = Number(
+        await sql(url, `SELECT xact_commit FROM pg_stat_database WHERE datname = '${dbName(url)}'`),
+      );
+      push(serverCpu, k.contender, used);
+      push(commits, k.contender, n);
+      b.log(`  PostgreSQL server CPU ${used.toFixed(2)} s, ${n} transactions committed`);
+      s.report.add(run);
+    }
   });
   const sqlite = s.report.row(o.name, 'postbote');
-  const pgRow = s.report.row(o.name, 'postbote, PostgreSQL state');
-  if (sqlite && pgRow)
+  for (const k of kinds) {
+    const row = s.report.row(o.name, k.contender);
+    if (!sqlite || !row) continue;
     s.report.notes.push(
-      `pg-cost (${o.name}): PostgreSQL state ${pgRow.msgsPerSec.toFixed(0)} msgs/s against SQLite's ` +
-        `${sqlite.msgsPerSec.toFixed(0)} (× ${(pgRow.msgsPerSec / sqlite.msgsPerSec).toFixed(2)}); Postbote CPU ` +
-        `${pgRow.cpu.toFixed(2)} s against ${sqlite.cpu.toFixed(2)} s, plus ${median(serverCpu.postgres).toFixed(2)} s ` +
-        `in the PostgreSQL server (fsync on; ${median(serverCpu.sqlite).toFixed(2)} s while idle beside the SQLite run), medians.`,
+      `pg-cost (${o.name}), ${k.contender}: ${row.msgsPerSec.toFixed(0)} msgs/s against SQLite's ` +
+        `${sqlite.msgsPerSec.toFixed(0)} (× ${(row.msgsPerSec / sqlite.msgsPerSec).toFixed(2)}); Postbote CPU ` +
+        `${row.cpu.toFixed(2)} s against ${sqlite.cpu.toFixed(2)} s, plus ${median(serverCpu.get(k.contender)!).toFixed(2)} s ` +
+        `in the PostgreSQL server (fsync on; ${median(serverCpu.get('postbote')!).toFixed(2)} s while idle beside ` +
+        `the SQLite run); ${(median(commits.get(k.contender)!) / all.length).toFixed(1)} transactions per message; medians.`,
     );
+  }
+}
+
+const PG_DURABLE = 'postbote, PostgreSQL state';
+const PG_ASYNC = 'postbote, PostgreSQL, synchronous_commit off';
+
+function dbName(url: string): string {
+  return new URL(url).pathname.slice(1);
+}
+
+/** One statement on its own connection; the first column of the first row. */
+async function sql(url: string, text: string): Promise<unknown> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const r = await client.query({ text, rowMode: 'array' });
+    return (r.rows[0] as unknown[] | undefined)?.[0];
+  } finally {
+    await client.end();
+  }
 }
 
 export interface ScaleOutSetup {
@@ -320,6 +359,11 @@ async function instancesRun(
   const dovecotCpu = b.store.cpu() - dovecot0;
   const proxyCpu = o.proxy && proxy0 !== undefined ? o.proxy.cpu() - proxy0 : undefined;
   const codes = await Promise.all(running.map((r) => stop(r)));
+  // Passes the instances recorded (a mailbox held elsewhere records none): how many found nothing.
+  const [passes = 0, empty = 0] = (await sql(
+    url,
+    'SELECT ARRAY[count(*), count(*) FILTER (WHERE listed = 0)]::int[] FROM sessions',
+  )) as number[];
   const v = b.sink.verify(expected);
   const remaining = users.reduce((t, u) => t + b.store.left(u), 0);
   const split = Array.from({ length: o.n }, (_, i) =>
@@ -328,6 +372,7 @@ async function instancesRun(
   const ok = done && v.ok && remaining === 0 && codes.every((code) => code === 0);
   let verified = describeVerdict(v);
   if (o.n > 1) verified += `; delivered by each: ${split.join(' / ')}`;
+  verified += `; ${passes} passes, ${empty} of them on an empty mailbox`;
   if (remaining !== 0) verified += `; ${remaining} left on the server`;
   if (!done) verified += early === undefined ? '; timed out' : `; an instance exited early (${early})`;
   if (codes.some((code) => code !== 0)) verified += `; exit codes ${codes.join(', ')}`;
