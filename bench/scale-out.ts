@@ -331,7 +331,10 @@ async function instancesRun(
   for (const r of running) r.exited.then((code) => (early ??= code));
   const cpu0 = running.map(() => 0);
   if (o.arrival === 'while running') {
-    await joined(url, o.n);
+    await joined(url, o.n).catch(async (err) => {
+      await Promise.all(running.map((r) => stop(r)));
+      throw err;
+    });
     // Their CPU so far (start-up, polling empty mailboxes) is not part of moving the mail.
     running.forEach((r, i) => {
       cpu0[i] = cpuSeconds(r.child.pid!);
