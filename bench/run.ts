@@ -32,8 +32,9 @@ import { idleRun } from './idle.js';
 import { idlePushRun, PUSH_TARGET_MS } from './idle-push.js';
 import { imapsScenario } from './imaps.js';
 import { MailStore } from './mailstore.js';
+import { pgCostScenario, startBenchPostgres } from './pg-cost.js';
 import { Report } from './report.js';
-import { pgCostScenario, scaleOutScenarios, startBenchPostgres, startDelayProxy } from './scale-out.js';
+import { scaleOutScenarios, startDelayProxy } from './scale-out.js';
 import { Sink } from './sink.js';
 
 const args = process.argv.slice(2);
