@@ -66,6 +66,8 @@ export async function postboteRun(
     filters?: { rspamdPort: number; clamdPort: number };
     /** The row's name when a scenario runs Postbote more than one way; default 'postbote'. */
     contender?: string;
+    /** A postgres:// state (a fresh database) instead of the state folder; the spool stays local. */
+    postgresUrl?: string;
   },
 ): Promise<Run> {
   reseed(b, c);
@@ -85,6 +87,7 @@ export async function postboteRun(
         }),
     ...(opts.protocol ? { protocol: opts.protocol } : {}),
     ...(opts.filters ? { filters: opts.filters } : {}),
+    ...(opts.postgresUrl ? { postgres: { url: opts.postgresUrl, instance: 'bench-fetch' } } : {}),
   });
   // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles Postbote's runs.
   const m = await runPostboteFetch(config, process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean));

@@ -47,6 +47,14 @@ export function smallMessages(count: number): BenchMessage[] {
   );
 }
 
+/** `count` small messages (1–8 KB) for mailbox `box` of many: ids unique across mailboxes. */
+export function smallBoxMessages(box: number, count: number): BenchMessage[] {
+  const r = rng(11_000 + box);
+  return Array.from({ length: count }, (_, i) =>
+    tagged(`scale-${box}-${i}`, logUniform(r, 1_000, 8_000), 2_000_000 + box * 1_000 + i, r),
+  );
+}
+
 /** One message of `bytes` octets. */
 export function hugeMessage(bytes: number): BenchMessage {
   return tagged('huge-0', bytes, 900_000, rng(9_002));

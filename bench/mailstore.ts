@@ -6,8 +6,11 @@ import { chownSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } fr
 import path from 'node:path';
 import { type Dovecot, startDovecot } from '../test/support/dovecot.js';
 import type { BenchMessage } from './corpus.js';
+import { findProcess, treeCpuSeconds } from './proc.js';
 
 export class MailStore {
+  private masterPid: number | undefined;
+
   private constructor(
     readonly dovecot: Dovecot,
     private readonly owner: { uid: number; gid: number },
@@ -52,6 +55,12 @@ export class MailStore {
 
   /** Empties the Maildir (and Dovecot's index for it) and links the pristine copy into new/. */
   reseed(user: string): void {
+    this.empty(user);
+    this.deliver(user);
+  }
+
+  /** Empties the Maildir and removes Dovecot's index for it, as if the mailbox were new. */
+  empty(user: string): void {
     const maildir = this.dovecot.maildir(user);
     for (const sub of ['new', 'cur']) {
       const dir = path.join(maildir, sub);
@@ -60,8 +69,19 @@ export class MailStore {
     for (const f of readdirSync(maildir)) {
       if (f.startsWith('dovecot')) rmSync(path.join(maildir, f), { recursive: true, force: true });
     }
+  }
+
+  /** Links the pristine copy into new/: new mail as an MDA leaves it, also while clients are logged in. */
+  deliver(user: string): void {
     const src = this.pristine(user);
+    const maildir = this.dovecot.maildir(user);
     if (readdirSync(src).length > 0) execFileSync('cp', ['-al', `${src}/.`, path.join(maildir, 'new')]);
+  }
+
+  /** CPU seconds Dovecot (master, login, pop3, auth processes) used since it started. */
+  cpu(): number {
+    this.masterPid ??= findProcess(/dovecot$/, path.join(path.dirname(this.dovecot.caFile), 'dovecot.conf'));
+    return this.masterPid === undefined ? Number.NaN : treeCpuSeconds(this.masterPid);
   }
 
   pristineFiles(user: string): string[] {

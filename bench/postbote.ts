@@ -32,21 +32,28 @@ export interface PostboteSetup {
   protocol?: 'pop3' | 'imap';
   /** A global `filters:` section with these private scanners, as shipped otherwise (defaults). */
   filters?: { rspamdPort: number; clamdPort: number };
+  /** A postgres:// state (the spool then goes to `dir`/spool); default: a state folder in `dir`. */
+  postgres?: { url: string; instance: string; leaseTtl?: string };
+  /** target.helo, also the `by` of the Received field: tells in the sink which instance delivered. */
+  helo?: string;
 }
 
 /** Writes state/, the password file and postbote.yaml into `dir`; returns the config path. */
 export function writeConfig(s: PostboteSetup): string {
   rmSync(s.dir, { recursive: true, force: true });
   mkdirSync(s.dir, { recursive: true });
+  const state = s.postgres
+    ? [`state: ${s.postgres.url}`, `spool: ${path.join(s.dir, 'spool')}`, `instance: ${s.postgres.instance}`]
+    : [`state: ${path.join(s.dir, 'state')}`];
   const lines = [
-    `state: ${path.join(s.dir, 'state')}`,
+    ...state,
     'log:',
     '  level: warn',
     'target:',
     '  host: 127.0.0.1',
     `  port: ${s.sinkPort}`,
     '  tls: none',
-    '  helo: postbote.bench.example',
+    `  helo: ${s.helo ?? 'postbote.bench.example'}`,
     ...(s.targetConnections === undefined ? [] : [`  maxConnections: ${s.targetConnections}`]),
     'delivery:',
     '  maxMessageSize: 1GB',
@@ -55,6 +62,7 @@ export function writeConfig(s: PostboteSetup): string {
       ? []
       : [`  concurrency: ${s.concurrency}`, `  perHostConnections: ${s.concurrency}`]),
     `  interval: ${s.interval ?? '5m'}`,
+    ...(s.postgres?.leaseTtl ? [`  leaseTtl: ${s.postgres.leaseTtl}`] : []),
   ];
   if (s.filters) {
     lines.push(

@@ -1,13 +1,13 @@
 // `npm run bench`: Postbote against fetchmail (stock and with TCP_NODELAY) and the physical limit,
 // on one private Dovecot and one smtp-sink, each contender in turn, three rounds; prints the table
 // and writes bench/RESULTS.md. `--quick` runs smaller corpora once; `--only NAME,…` picks scenarios
-// (mixed, defaults, imaps, filters, small, huge, delay, idle, idle-default, idle-push), `--contenders
-// NAME,…` the contenders, `--idle-seconds N` the idle scenarios' window.
+// (mixed, defaults, imaps, filters, small, huge, delay, idle, idle-default, idle-push, scale-out,
+// pg-cost), `--contenders NAME,…` the contenders, `--idle-seconds N` the idle scenarios' window.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, makeTempDir, waitForPort } from '../test/support/ports.js';
+import { makeTempDir } from '../test/support/ports.js';
 import {
   allMessages,
   type Bench,
@@ -18,14 +18,23 @@ import {
   rawRun,
   type Scenario,
 } from './contenders.js';
-import { type BenchMessage, hugeMessage, mixedMessages, smallMessages, totalBytes } from './corpus.js';
+import {
+  type BenchMessage,
+  hugeMessage,
+  mixedMessages,
+  smallBoxMessages,
+  smallMessages,
+  totalBytes,
+} from './corpus.js';
 import { buildNodelayShim } from './fetchmail.js';
 import { filtersScenario } from './filters.js';
 import { fetchmailIdleRun, type IdleResult, idleRun } from './idle.js';
 import { idlePushRun, PUSH_TARGET_MS } from './idle-push.js';
 import { imapsScenario } from './imaps.js';
 import { MailStore } from './mailstore.js';
+import { pgCostScenario, startBenchPostgres } from './pg-cost.js';
 import { Report } from './report.js';
+import { scaleOutScenarios, startDelayProxy } from './scale-out.js';
 import { Sink } from './sink.js';
 
 const args = process.argv.slice(2);
@@ -80,6 +89,9 @@ const LIMIT = {
   small: quick ? 150 : 300,
 };
 const DELAY_ONE_WAY_MS = 25;
+// The latency-bound scale-out corpus (issue 15): 300 mailboxes of a few small messages each, so that
+// the providers' round trips, not bytes or CPU, set the pace; one instance takes ~20–60 s for it.
+const SCALE = { boxes: 300, perBox: 10 };
 
 const report = new Report();
 const log = (line: string) => console.log(line);
@@ -96,9 +108,16 @@ async function main(): Promise<void> {
   const idleUsers = Array.from({ length: P.idleBoxes }, (_, i) => `idle${String(i + 1).padStart(4, '0')}`);
   const mixedUsers = Array.from({ length: P.boxes }, (_, i) => boxName(i));
   const wantIdle = want('idle') || want('idle-default');
+  const scaleUsers = Array.from({ length: SCALE.boxes }, (_, i) => `scale${String(i + 1).padStart(3, '0')}`);
   log(`== generating the corpus and starting Dovecot (${quick ? 'quick' : 'full'} mode)`);
   const store = await MailStore.start(
-    [...mixedUsers, 'small', 'huge', ...(wantIdle ? idleUsers : [])],
+    [
+      ...mixedUsers,
+      'small',
+      'huge',
+      ...(wantIdle ? idleUsers : []),
+      ...(want('scale-out') ? scaleUsers : []),
+    ],
     'performance',
   );
   const sink = await Sink.start(path.join('/dev/shm', `postbote-bench-sink-${process.pid}`));
@@ -108,7 +127,7 @@ async function main(): Promise<void> {
   const s: Scenario = { report, rounds, runs };
   try {
     const mixed: Corpus = { boxes: new Map(mixedUsers.map((u, i) => [u, mixedMessages(i, P.perBox)])) };
-    if (['mixed', 'defaults', 'imaps', 'filters', 'delay'].some(want))
+    if (['mixed', 'defaults', 'imaps', 'filters', 'delay', 'scale-out', 'pg-cost'].some(want))
       for (const [u, msgs] of mixed.boxes) store.setMessages(u, msgs);
     if (want('mixed')) await mixedScenario(b, mixed, pop3s);
     if (want('defaults')) await defaultsScenario(b, mixed, pop3s);
@@ -136,6 +155,27 @@ async function main(): Promise<void> {
       }
     }
     if (want('idle-push')) await idlePushScenario();
+    if (want('pg-cost') || want('scale-out')) {
+      const pg = await startBenchPostgres();
+      try {
+        if (want('pg-cost'))
+          await pgCostScenario(b, s, {
+            name: `${P.boxes}×${P.perBox} mixed`,
+            corpus: mixed,
+            port: pop3s,
+            pg,
+          });
+        if (want('scale-out')) {
+          const small: Corpus = {
+            boxes: new Map(scaleUsers.map((u, i) => [u, smallBoxMessages(i, SCALE.perBox)])),
+          };
+          for (const [u, msgs] of small.boxes) store.setMessages(u, msgs);
+          await scaleOutScenarios(b, s, { small, mixed, pop3s, oneWayMs: DELAY_ONE_WAY_MS, pg });
+        }
+      } finally {
+        await pg.cluster.stop();
+      }
+    }
   } finally {
     sink.stop();
     await store.stop();
@@ -268,21 +308,9 @@ async function hugeScenario(b: Bench, port: number): Promise<void> {
 }
 
 async function delayScenario(b: Bench, mixed: Corpus, port: number): Promise<void> {
-  const proxyPort = await freePort();
-  const proxy = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(import.meta.dirname, 'delay-proxy.ts'),
-      String(proxyPort),
-      String(port),
-      String(DELAY_ONE_WAY_MS),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const proxy = await startDelayProxy(port, DELAY_ONE_WAY_MS);
   try {
-    await waitForPort(proxyPort, '127.0.0.1', 15_000);
+    const proxyPort = proxy.port;
     const name = `${P.boxes}×${P.perBox} mixed, +${2 * DELAY_ONE_WAY_MS} ms RTT`;
     log(`\n== ${name}`);
     await rounds(async () => {
@@ -300,7 +328,7 @@ async function delayScenario(b: Bench, mixed: Corpus, port: number): Promise<voi
       unit: '×',
     });
   } finally {
-    proxy.kill('SIGTERM');
+    proxy.kill();
   }
 }
 

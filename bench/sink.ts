@@ -102,6 +102,11 @@ export class Sink {
     };
   }
 
+  /** Messages dumped so far (the last one possibly still being written): cheap, for polling. */
+  count(): number {
+    return readdirSync(this.dumpDir).length;
+  }
+
   /** X-Bench-Id values of the messages dumped so far. */
   receivedIds(): Set<string> {
     const ids = new Set<string>();
