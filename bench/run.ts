@@ -3,7 +3,7 @@
 // and writes bench/RESULTS.md. `--quick` runs smaller corpora once; `--only NAME,…` picks scenarios
 // (mixed, defaults, imaps, filters, small, huge, delay, idle, idle-default, idle-push, scale-out,
 // pg-cost), `--contenders NAME,…` the contenders, `--idle-seconds N` the idle scenarios' window.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
