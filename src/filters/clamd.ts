@@ -8,7 +8,33 @@ const MAX_CLAMD_REPLY = 4096;
 
 export type ClamdVerdict = { infected: false; tooLarge?: string } | { infected: true; virus: string };
 
-export function clamdScan(endpoint: Endpoint, body: () => Readable, timeout: number): Promise<ClamdVerdict> {
+/**
+ * clamd answers "INSTREAM size limit exceeded" and closes at once, while the message is still being
+ * sent: our next write then meets its reset, and the kernel drops the reply we had not read yet. So a
+ * connection reset while sending, with no reply read, is asked once more on a new connection (the
+ * race rarely repeats; a clamd that really is going away fails the second time too).
+ */
+export async function clamdScan(
+  endpoint: Endpoint,
+  body: () => Readable,
+  timeout: number,
+): Promise<ClamdVerdict> {
+  try {
+    return await scanOnce(endpoint, body, timeout);
+  } catch (err) {
+    if (!resetWhileSending(err)) throw err;
+    return scanOnce(endpoint, body, timeout);
+  }
+}
+
+function resetWhileSending(err: unknown): boolean {
+  const code = (
+    (err as { cause?: NodeJS.ErrnoException } | undefined)?.cause as NodeJS.ErrnoException | undefined
+  )?.code;
+  return code === 'EPIPE' || code === 'ECONNRESET';
+}
+
+function scanOnce(endpoint: Endpoint, body: () => Readable, timeout: number): Promise<ClamdVerdict> {
   return exchange<ClamdVerdict>({
     endpoint,
     where: `clamd ${endpointName(endpoint)}`,
