@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PostboteError } from '../errors.js';
-import { checkUrl, lockKeyOf, maskUrl, scrub } from './postgres-url.js';
+import { checkUrl, maskUrl, scrub } from './postgres-url.js';
 
 describe('the PostgreSQL state URL', () => {
   const masks: Array<[string, string]> = [
@@ -45,9 +45,4 @@ describe('the PostgreSQL state URL', () => {
       );
     });
   }
-
-  test('the instance lock key depends on the database only', () => {
-    assert.equal(lockKeyOf('postbote'), lockKeyOf('postbote'));
-    assert.notEqual(lockKeyOf('postbote'), lockKeyOf('postbote2'));
-  });
 });

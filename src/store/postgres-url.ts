@@ -2,7 +2,6 @@
 // pool's settings. Credentials come from the URL (`${VAR}` in the config), PGPASSWORD or a password
 // file (PGPASSFILE, ~/.pgpass: the pg driver reads them); TLS from libpq's parameters in the URL:
 // `?sslmode=verify-full&sslrootcert=/etc/postbote/db-ca.pem` verifies the chain and the host name.
-import { createHash } from 'node:crypto';
 import { PostboteError } from '../errors.js';
 
 const MASK = '****';
@@ -62,12 +61,4 @@ export function checkUrl(url: string): void {
       hint: 'end the URL with /DATABASE, e.g. postgres://postbote@db.corp.local/postbote',
     });
   }
-}
-
-/**
- * The key of the instance lock (pg_try_advisory_lock): derived from the database, so every process
- * pointed at the same database competes for it, whatever user or host name it connects with.
- */
-export function lockKeyOf(database: string): bigint {
-  return createHash('sha256').update(`postbote:${database}`).digest().readBigInt64BE(0);
 }
