@@ -16,7 +16,7 @@ import {
 } from './fetch-message.js';
 import { matchListing } from './match-listing.js';
 import { bytesForRetry } from './missing-bytes.js';
-import type { MailboxPlan, PassOptions, PassSummary } from './plan.js';
+import { emptySummary, type MailboxPlan, type PassOptions, type PassSummary } from './plan.js';
 import { prefetched } from './prefetch.js';
 import { type ReadFailureVerdict, readFailure, releasedReadFailure } from './read-failure.js';
 import { removeAtSource } from './remove-at-source.js';
@@ -65,20 +65,7 @@ export async function runMailboxPass(
   plan: MailboxPlan,
   options: PassOptions = {},
 ): Promise<PassSummary> {
-  const s: PassSummary = {
-    mailbox: plan.name,
-    ok: true,
-    listed: 0,
-    fetched: 0,
-    delivered: 0,
-    deferred: 0,
-    quarantined: 0,
-    removed: 0,
-    bytes: 0,
-    pending: 0,
-    startedAt: ctx.now(),
-    endedAt: 0,
-  };
+  const s: PassSummary = emptySummary(plan.name, true, ctx.now(), 0);
   const log = ctx.logger.child({ mailbox: plan.name });
   const stopped = () => options.signal?.aborted === true;
   const known = new Map((await ctx.store.messagesOf(plan.name)).map((r) => [r.id, r]));

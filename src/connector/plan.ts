@@ -70,3 +70,21 @@ export interface PassSummary extends Omit<SessionRecord, 'error'> {
   /** Not run here: another instance sharing the PostgreSQL state holds the mailbox (its name). */
   heldBy?: string;
 }
+
+/** The counts of a pass before it did anything (`ok` until something fails; `endedAt` set at its end). */
+export function emptySummary(mailbox: string, ok: boolean, startedAt: number, endedAt: number): PassSummary {
+  return {
+    mailbox,
+    ok,
+    listed: 0,
+    fetched: 0,
+    delivered: 0,
+    deferred: 0,
+    quarantined: 0,
+    removed: 0,
+    bytes: 0,
+    pending: 0,
+    startedAt,
+    endedAt,
+  };
+}

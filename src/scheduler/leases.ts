@@ -1,7 +1,7 @@
 // What the scheduler asks before each pass: may this instance work on the mailbox now, and under which
 // lease? With a folder (SQLite) state there is one process per state and the answer is always yes
 // (localLeases); with a PostgreSQL state several instances share the mailboxes (cluster-leases.ts).
-import type { PassSummary } from '../connector/plan.js';
+import { emptySummary, type PassSummary } from '../connector/plan.js';
 import { PostboteError, toPostboteError } from '../errors.js';
 import { LeaseLostError } from '../store/postgres-leases.js';
 import type { Store } from '../store/types.js';
@@ -77,7 +77,7 @@ export async function underLease(
 /** The summary of a pass that did not run here because another instance holds the mailbox. */
 export function heldElsewhere(mailbox: string, heldBy: string, now: number): PassSummary {
   return {
-    ...nothingDone(mailbox, now, now),
+    ...emptySummary(mailbox, false, now, now),
     heldBy,
     error: new PostboteError('STATE_IN_USE', `mailbox ${mailbox} is held by instance ${heldBy}`, {
       temporary: true,
@@ -96,22 +96,5 @@ export function leaseLost(
   startedAt: number,
   now: number,
 ): PassSummary {
-  return { ...nothingDone(mailbox, startedAt, now), error };
-}
-
-function nothingDone(mailbox: string, startedAt: number, endedAt: number): PassSummary {
-  return {
-    mailbox,
-    ok: false,
-    listed: 0,
-    fetched: 0,
-    delivered: 0,
-    deferred: 0,
-    quarantined: 0,
-    removed: 0,
-    bytes: 0,
-    pending: 0,
-    startedAt,
-    endedAt,
-  };
+  return { ...emptySummary(mailbox, false, startedAt, now), error };
 }
