@@ -1,42 +1,16 @@
 // An unchanged mailbox costs no store write per poll: an idle poll right after a recorded idle one is
 // not recorded again within IDLE_RECORD_MS; anything that changed something, or failed, always is.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { PostboteError } from '../errors.js';
-import { schedulerContext } from '../scheduler/test-context.js';
-import type { SourceSession } from '../source/types.js';
+import { emptySession, plainPlan, schedulerContext } from '../scheduler/test-context.js';
 import { IDLE_RECORD_MS, type MailboxPlan, runMailboxPass } from './mailbox-pass.js';
 
 function emptyMailbox(failing: { now: boolean }): MailboxPlan {
-  return {
-    name: 'quiet',
-    user: 'quiet@example.com',
-    keep: false,
-    maxMessageSize: 1e6,
-    maxReceivedHeaders: 30,
-    envelopeSender: 'return-path',
-    route: { deliverTo: ['a@corp.local'] },
-    protocol: 'pop3',
-    host: 'pop.example',
-    secure: false,
-    async open(): Promise<SourceSession> {
-      if (failing.now) throw new PostboteError('CONNECT_FAILED', 'refused', { temporary: true });
-      return {
-        protocol: 'pop3',
-        server: 'pop.example',
-        secure: false,
-        list: async () => ({ messages: [], refused: [] }),
-        retrieve: () => Readable.from([]),
-        pipelining: false,
-        retrieveMany: (messages) => messages.map(() => Readable.from([])),
-        top: async () => Buffer.alloc(0),
-        delete: async () => [],
-        close: async () => {},
-        abort: () => {},
-      };
-    },
-  };
+  return plainPlan('quiet', 'pop.example', async () => {
+    if (failing.now) throw new PostboteError('CONNECT_FAILED', 'refused', { temporary: true });
+    return emptySession('pop.example');
+  });
 }
 
 test('idle polls of an unchanged mailbox are recorded once an hour; failures and the first poll after one always', async () => {

@@ -1,9 +1,9 @@
 // Removal at the source under a lease (several instances on one database): the lease is checked in
 // the database right before DELE/EXPUNGE, and a lost one means no DELE, no \Seen, no QUIT.
+
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { schedulerContext } from '../scheduler/test-context.js';
+import { emptySession, schedulerContext } from '../scheduler/test-context.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { LeaseLostError } from '../store/postgres-leases.js';
 import type { MessageRecord } from '../store/types.js';
@@ -14,15 +14,8 @@ const listed: SourceMessage[] = [{ uid: 'u1', num: 1, size: 10 }];
 const delivered = { id: 1, state: 'delivered', spoolKey: null, fetchedAt: 0 } as unknown as MessageRecord;
 
 function session(calls: string[]): SourceSession {
-  return {
-    protocol: 'pop3',
-    server: 'pop.example.net',
-    secure: false,
+  return emptySession('pop.example.net', {
     list: async () => ({ messages: listed, refused: [] }),
-    retrieve: () => Readable.from([]),
-    pipelining: false,
-    retrieveMany: (messages) => messages.map(() => Readable.from([])),
-    top: async () => Buffer.alloc(0),
     delete: async (messages) => {
       calls.push(`DELE ${messages.map((m) => m.num).join(' ')}`);
       return [];
@@ -35,7 +28,7 @@ function session(calls: string[]): SourceSession {
       calls.push('QUIT');
     },
     abort: () => calls.push('abort'),
-  };
+  });
 }
 
 const plan = (keep: boolean) =>

@@ -2,51 +2,27 @@
 // test/e2e/scale-out.test.ts): no pass without a lease, the pass writes through the lease's store, a
 // lost lease stops the pass without crashing it, and wake-ups for another instance's mailbox do nothing.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { MailboxPlan } from '../connector/mailbox-pass.js';
 import { silentLogger } from '../log.js';
-import type { SourceSession } from '../source/types.js';
 import { LeaseLostError } from '../store/postgres-leases.js';
 import type { Store } from '../store/types.js';
 import type { LeaseAnswer, LeaseProvider, PassLease } from './leases.js';
 import { passLine } from './log-lines.js';
 import { Scheduler } from './scheduler.js';
-import { schedulerContext } from './test-context.js';
+import { emptySession, plainPlan, schedulerContext } from './test-context.js';
 
 /** Mailboxes with an empty provider mailbox; `opened` counts sessions per mailbox. */
 function plans(names: string[]) {
   const opened = new Map<string, number>();
   const list: Array<MailboxPlan & { interval: number }> = names.map((name) => ({
-    name,
-    user: `${name}@example.com`,
-    keep: false,
-    maxMessageSize: 1e6,
-    maxReceivedHeaders: 30,
-    envelopeSender: 'return-path',
-    route: { deliverTo: ['a@corp.local'] },
-    protocol: 'pop3',
-    host: 'pop.example.net',
-    secure: false,
-    interval: 60_000,
-    async open(): Promise<SourceSession> {
+    ...plainPlan(name, 'pop.example.net', async () => {
       opened.set(name, (opened.get(name) ?? 0) + 1);
-      return {
-        protocol: 'pop3',
-        server: 'pop.example.net',
-        secure: false,
-        list: async () => ({ messages: [], refused: [] }),
-        retrieve: () => Readable.from([]),
-        pipelining: false,
-        retrieveMany: (messages) => messages.map(() => Readable.from([])),
-        top: async () => Buffer.alloc(0),
-        delete: async () => [],
-        close: async () => undefined,
-        abort: () => undefined,
-      };
-    },
+      return emptySession('pop.example.net');
+    }),
+    interval: 60_000,
   }));
   return { list, opened };
 }

@@ -1,14 +1,13 @@
 // Push-triggered passes with a scripted push source: a pass at once on new mail, bursts coalesced,
 // watchers closed first on stop, added and removed by a reload, idleConnections counted per host.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import type { PushSource, PushStart } from './push.js';
 import { type ScheduledPlan, Scheduler } from './scheduler.js';
-import { schedulerContext } from './test-context.js';
+import { emptySession, schedulerContext } from './test-context.js';
 
 const HOUR = 3_600_000;
 const context = schedulerContext;
@@ -70,24 +69,16 @@ function plan(name: string, push: PushSource | undefined, passMs = 20, events: s
     ...(push ? { push } : {}),
     async open(): Promise<SourceSession> {
       counts.opened++;
-      return {
+      return emptySession('h', {
         protocol: 'imap',
-        server: 'h',
-        secure: false,
-        pipelining: false,
         async list() {
           await sleep(passMs);
           return { messages: [], refused: [] };
         },
-        retrieve: () => Readable.from([]),
-        retrieveMany: (messages) => messages.map(() => Readable.from([])),
-        top: async () => Buffer.alloc(0),
-        delete: async () => [],
         close: async () => {
           events.push('session-closed');
         },
-        abort: () => undefined,
-      };
+      });
     },
   };
   return { plan: p, counts };

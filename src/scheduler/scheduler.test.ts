@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MailboxPlan } from '../connector/mailbox-pass.js';
@@ -7,7 +6,7 @@ import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import { needsAction, nextPollDelay, Scheduler } from './scheduler.js';
-import { schedulerContext } from './test-context.js';
+import { emptySession, schedulerContext } from './test-context.js';
 
 const context = schedulerContext;
 
@@ -47,22 +46,14 @@ function plans(hosts: string[], opts: { failFirst?: string } = {}) {
           active.set(host, active.get(host)! - 1);
           active.set(name, active.get(name)! - 1);
         };
-        return {
-          protocol: 'pop3',
-          server: host,
-          secure: false,
+        return emptySession(host, {
           async list() {
             await sleep(30);
             return { messages: [], refused: [] };
           },
-          retrieve: () => Readable.from([]),
-          pipelining: false,
-          retrieveMany: (messages) => messages.map(() => Readable.from([])),
-          top: async () => Buffer.alloc(0),
-          delete: async () => [],
           close: async () => done(),
           abort: () => done(),
-        };
+        });
       },
     };
   });

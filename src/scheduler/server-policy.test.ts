@@ -1,14 +1,14 @@
 // The scheduler honours what a POP3 server announces (RFC 2449): LOGIN-DELAY bounds how often it logs
 // in, EXPIRE 0 in keep mode is warned about, since the server deletes whatever Postbote keeps.
 import assert from 'node:assert/strict';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import type { MailboxPlan } from '../connector/mailbox-pass.js';
 import { type Logger, silentLogger } from '../log.js';
-import type { SourcePolicy, SourceSession } from '../source/types.js';
+import type { SourcePolicy } from '../source/types.js';
 import { Scheduler } from './scheduler.js';
-import { schedulerContext } from './test-context.js';
+import { emptySession, plainPlan, schedulerContext } from './test-context.js';
 
 const context = schedulerContext;
 
@@ -16,34 +16,12 @@ const context = schedulerContext;
 function plan(policy: SourcePolicy, keep: boolean, interval: number) {
   const logins: number[] = [];
   const p: MailboxPlan & { interval: number } = {
-    name: 'mb',
-    user: 'mb@example.com',
-    keep,
-    maxMessageSize: 1e6,
-    maxReceivedHeaders: 30,
-    envelopeSender: 'return-path',
-    route: { deliverTo: ['a@corp.local'] },
-    protocol: 'pop3',
-    host: 'pop.example',
-    secure: false,
-    interval,
-    async open(): Promise<SourceSession> {
+    ...plainPlan('mb', 'pop.example', async () => {
       logins.push(Date.now());
-      return {
-        protocol: 'pop3',
-        server: 'pop.example',
-        secure: false,
-        policy,
-        list: async () => ({ messages: [], refused: [] }),
-        retrieve: () => Readable.from([]),
-        pipelining: false,
-        retrieveMany: (messages) => messages.map(() => Readable.from([])),
-        top: async () => Buffer.alloc(0),
-        delete: async () => [],
-        close: async () => undefined,
-        abort: () => undefined,
-      };
-    },
+      return emptySession('pop.example', { policy });
+    }),
+    keep,
+    interval,
   };
   return { plan: p, logins };
 }
