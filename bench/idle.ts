@@ -3,7 +3,7 @@
 // uses (utime + stime from /proc/PID/stat) over the window, as a share of one core. Polls are counted
 // by Dovecot (its "Login:" log lines), so both contenders are counted the same way.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -20,13 +20,16 @@ export interface IdleResult {
   /** User and system CPU seconds apart (system includes the loopback TCP work of both ends). */
   user: number;
   system: number;
+  /** CPU seconds of the main thread alone (the rest: libuv's pool, V8's helpers, from /proc/PID/task). */
+  mainThreadCpu: number;
   coreShare: number;
   peakRssMb: number;
   /** Logins Dovecot logged for these mailboxes during the window. */
   passes: number;
   /**
-   * CPU milliseconds per poll over the last two thirds of the window: start-up (configuration of
-   * 2,000 mailboxes, module loading) left out, which the whole-window share amortises over few polls.
+   * CPU milliseconds per poll from the end of the first round (every mailbox polled once) to the end of
+   * the window: start-up (configuration of 2,000 mailboxes, module loading) left out, which the
+   * whole-window share amortises over few polls. NaN when less than a round followed it.
    */
   steadyMsPerPoll: number;
   failedPasses: number;
@@ -44,8 +47,8 @@ export interface IdleSetup {
   concurrency?: number;
 }
 
-function cpuTicks(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function cpuTicks(pid: number, file = `/proc/${pid}/stat`): { user: number; system: number } {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
   return { user: Number(fields[11]), system: Number(fields[12]) };
@@ -65,17 +68,48 @@ function failedLogins(dovecot: Dovecot): number {
   return dovecot.log().match(/-login: .*auth failed.*user=<idle\d+>/g)?.length ?? 0;
 }
 
+/** CPU ticks of the main thread (its id is the process's) and of all the others (libuv pool, V8). */
+function threadTicks(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const t = cpuTicks(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      if (Number(tid) === pid) main += t.user + t.system;
+      else others += t.user + t.system;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { main, others };
+}
+
+// How often the start-up round's end is looked for in Dovecot's log.
+const FIRST_ROUND_CHECK_MS = 500;
+
 /** Watches `child` for `seconds`: its CPU, its peak RSS and Dovecot's logins meanwhile; then SIGTERM. */
 async function watch(child: ChildProcess, s: IdleSetup): Promise<Omit<IdleResult, 'failedPasses'>> {
   const pid = child.pid!;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const loginsBefore = logins(s.dovecot);
   const started = process.hrtime.bigint();
-  await delay((s.seconds * 1000) / 3);
-  const early = cpuTicks(pid);
-  const loginsEarly = logins(s.dovecot);
-  await delay((s.seconds * 2000) / 3);
+  const end = Date.now() + s.seconds * 1000;
+  // The steady state starts once every mailbox has had its first poll (start-up: configuration, module
+  // loading, first full handshakes); a fixed share of the window would, for a window of about one
+  // interval, hold no poll at all and divide the whole CPU by one.
+  let early: { user: number; system: number } | undefined;
+  let loginsEarly = 0;
+  while (Date.now() < end) {
+    await delay(Math.min(FIRST_ROUND_CHECK_MS, Math.max(0, end - Date.now())));
+    if (early) continue;
+    const n = logins(s.dovecot);
+    if (n - loginsBefore >= s.users.length) {
+      early = cpuTicks(pid);
+      loginsEarly = n;
+    }
+  }
   const ticks = cpuTicks(pid);
+  const threads = threadTicks(pid);
   const loginsLate = logins(s.dovecot);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rss = peakRssMb(pid);
@@ -83,17 +117,21 @@ async function watch(child: ChildProcess, s: IdleSetup): Promise<Omit<IdleResult
   await exited;
   const user = ticks.user / TICKS_PER_SECOND;
   const system = ticks.system / TICKS_PER_SECOND;
+  const steadyPolls = early ? loginsLate - loginsEarly : 0;
   return {
     seconds,
     cpu: user + system,
     user,
     system,
+    mainThreadCpu: threads.main / TICKS_PER_SECOND,
     coreShare: (user + system) / seconds,
     peakRssMb: rss,
     passes: loginsLate - loginsBefore,
+    // Less than a round of polls after start-up is no steady state: no figure (NaN) rather than a wrong one.
     steadyMsPerPoll:
-      ((ticks.user + ticks.system - early.user - early.system) * (1000 / TICKS_PER_SECOND)) /
-      Math.max(1, loginsLate - loginsEarly),
+      early && steadyPolls >= s.users.length
+        ? ((ticks.user + ticks.system - early.user - early.system) * (1000 / TICKS_PER_SECOND)) / steadyPolls
+        : Number.NaN,
   };
 }
 

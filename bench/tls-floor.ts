@@ -1,0 +1,112 @@
+// The floor under an idle poll: what Node's TLS machinery alone costs per POP3S connection, with no
+// Postbote code around it. A bare loop (tls.connect with the session of the last connection, the
+// greeting, then QUIT, or the whole poll's commands) against a private Dovecot in either login mode;
+// CPU per connection from process.cpuUsage (user + system of this process: kernel work of connect
+// and close included, Dovecot's own not). Usage:
+//   node --import tsx bench/tls-floor.ts [--mode performance|secure] [--count N] [--poll]
+// --poll sends what a Postbote poll of an empty mailbox sends (CAPA USER PASS, CAPA UIDL LIST, QUIT);
+// --merged the same with the login and the listing in one write.
+import * as tls from 'node:tls';
+import { startDovecot } from '../test/support/dovecot.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) =>
+  args.includes(name) ? String(args[args.indexOf(name) + 1]) : dflt;
+const mode = opt('--mode', 'performance') as 'performance' | 'secure';
+const count = Number(opt('--count', '2000'));
+const merged = args.includes('--merged');
+const poll = merged || args.includes('--poll');
+
+const USER = 'floor';
+const PASSWORD = 'floor-secret';
+
+/** Sends `writes` one after the other, each once the previous one's expected replies arrived. */
+function session(
+  port: number,
+  context: tls.SecureContext,
+  session: Buffer | undefined,
+  writes: Array<{ text: string; replies: RegExp }>,
+): Promise<{ session: Buffer | undefined; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    let ticket = session;
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      secureContext: context,
+      servername: 'localhost',
+      session,
+    });
+    socket.on('session', (t: Buffer) => {
+      ticket = t;
+    });
+    let reused = false;
+    socket.once('secureConnect', () => {
+      reused = socket.isSessionReused();
+    });
+    let buf = '';
+    let step = -1; // -1: greeting
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      const expect = step < 0 ? /^\+OK[^\r\n]*\r\n/ : writes[step]!.replies;
+      if (!expect.test(buf)) return;
+      buf = '';
+      step++;
+      if (step < writes.length) socket.write(writes[step]!.text);
+      else socket.end();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ session: ticket, reused }));
+  });
+}
+
+const dovecot = await startDovecot({
+  users: [USER],
+  password: PASSWORD,
+  name: `floor-${mode}`,
+  loginMode: mode,
+});
+try {
+  const context = tls.createSecureContext({ ca: [...tls.rootCertificates, dovecot.caPem] });
+  const quit = { text: 'QUIT\r\n', replies: /\+OK[^\r\n]*\r\n$/ };
+  const listing = /\r\n\.\r\n\+OK[^\r\n]*\r\n\.\r\n\+OK[^\r\n]*\r\n\.\r\n$/;
+  const writes = merged
+    ? [
+        { text: `CAPA\r\nUSER ${USER}\r\nPASS ${PASSWORD}\r\nCAPA\r\nUIDL\r\nLIST\r\n`, replies: listing },
+        quit,
+      ]
+    : poll
+      ? [
+          {
+            text: `CAPA\r\nUSER ${USER}\r\nPASS ${PASSWORD}\r\n`,
+            replies: /\r\n\.\r\n\+OK[^\r\n]*\r\n\+OK[^\r\n]*\r\n$/,
+          },
+          {
+            text: 'CAPA\r\nUIDL\r\nLIST\r\n',
+            replies: /\r\n\.\r\n\+OK[^\r\n]*\r\n\.\r\n\+OK[^\r\n]*\r\n\.\r\n$/,
+          },
+          quit,
+        ]
+      : [quit];
+  let ticket: Buffer | undefined;
+  // Warm up (JIT, first full handshakes), then measure.
+  for (let i = 0; i < 50; i++) ticket = (await session(dovecot.ports.pop3s, context, ticket, writes)).session;
+  let resumed = 0;
+  const before = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const r = await session(dovecot.ports.pop3s, context, ticket, writes);
+    ticket = r.session;
+    if (r.reused) resumed++;
+  }
+  const cpu = process.cpuUsage(before);
+  const wall = Number(process.hrtime.bigint() - started) / 1e6;
+  const per = (us: number) => (us / 1000 / count).toFixed(3);
+  console.log(
+    `${mode}${poll ? ', whole poll' : ', greeting + QUIT'}: ${count} connections, ${resumed} resumed, ` +
+      `${per(cpu.user + cpu.system)} ms CPU each (user ${per(cpu.user)}, system ${per(cpu.system)}), ` +
+      `${(wall / count).toFixed(2)} ms wall each`,
+  );
+} finally {
+  await dovecot.stop();
+}
