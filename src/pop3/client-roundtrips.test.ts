@@ -39,6 +39,7 @@ async function recorder(capa: string[]): Promise<Recorder> {
     r.sessions.push(chunks);
     socket.on('error', () => {});
     socket.write('+OK hi\r\n');
+    let challenges = 0; // SASL LOGIN: the answers still to read after "+ "
     socket.on('data', (d) => {
       const text = d.toString('latin1');
       chunks.push(text.replaceAll('\r\n', '|'));
@@ -48,6 +49,11 @@ async function recorder(capa: string[]): Promise<Recorder> {
         .filter(Boolean)
         .forEach((line, i) => {
           if (i > 0 && !pipelines) socket.write('-ERR one command at a time\r\n');
+          else if (challenges > 0) socket.write(--challenges > 0 ? '+ \r\n' : '+OK\r\n');
+          else if (line === 'AUTH LOGIN') {
+            challenges = 2;
+            socket.write('+ \r\n');
+          } else if (line === 'PASS wrong') socket.write('-ERR [AUTH] wrong password\r\n');
           else if (line === 'CAPA') socket.write(`+OK\r\n${r.capa.map((c) => `${c}\r\n`).join('')}.\r\n`);
           else if (line === 'UIDL' || line === 'LIST') socket.write('+OK\r\n.\r\n');
           else if (line === 'STAT') socket.write('+OK 0 0\r\n');
@@ -73,20 +79,48 @@ async function poll(o: Pop3Options): Promise<number> {
 }
 
 describe('round trips of a poll', () => {
-  test('a pipelining server gets CAPA with the login (from the second session on) and CAPA with UIDL and LIST', async () => {
+  test('a pipelining server gets CAPA, the login, CAPA, UIDL and LIST in one write from the second session on', async () => {
     const r = await recorder(['USER', 'UIDL', 'PIPELINING']);
     assert.equal(await poll(r.options), 0);
     assert.equal(await poll(r.options), 0);
     assert.deepEqual(r.sessions[0], ['CAPA|', 'USER u|PASS p|', 'CAPA|UIDL|LIST|', 'QUIT|']);
-    assert.deepEqual(r.sessions[1], ['CAPA|USER u|PASS p|', 'CAPA|UIDL|LIST|', 'QUIT|']);
+    assert.deepEqual(r.sessions[1], ['CAPA|USER u|PASS p|CAPA|UIDL|LIST|', 'QUIT|']);
   });
 
-  test('SASL PLAIN goes with CAPA in one write to a server known to pipeline', async () => {
+  test('SASL PLAIN goes with CAPA and the listing in one write to a server known to pipeline', async () => {
     const r = await recorder(['SASL PLAIN', 'UIDL', 'PIPELINING']);
     await poll(r.options);
     await poll(r.options);
     const plain = Buffer.from('\0u\0p').toString('base64');
-    assert.deepEqual(r.sessions[1], [`CAPA|AUTH PLAIN ${plain}|`, 'CAPA|UIDL|LIST|', 'QUIT|']);
+    assert.deepEqual(r.sessions[1], [`CAPA|AUTH PLAIN ${plain}|CAPA|UIDL|LIST|`, 'QUIT|']);
+  });
+
+  test('SASL LOGIN, which awaits challenges, sends the listing only after the login', async () => {
+    const r = await recorder(['SASL LOGIN', 'UIDL', 'PIPELINING']);
+    await poll(r.options);
+    await poll(r.options);
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    assert.deepEqual(r.sessions[1], [
+      'CAPA|AUTH LOGIN|',
+      `${b64('u')}|`,
+      `${b64('p')}|`,
+      'CAPA|UIDL|LIST|',
+      'QUIT|',
+    ]);
+  });
+
+  test('a login refused in the shared write is a login error, and the listing sent with it is dropped', async () => {
+    const r = await recorder(['USER', 'UIDL', 'PIPELINING']);
+    await poll(r.options);
+    await assert.rejects(
+      poll({ ...r.options, password: 'wrong' }),
+      (err: { code: string; temporary: boolean }) => {
+        assert.equal(err.code, 'POP3_AUTH');
+        assert.equal(err.temporary, false);
+        return true;
+      },
+    );
+    assert.deepEqual(r.sessions[1], ['CAPA|USER u|PASS wrong|CAPA|UIDL|LIST|']);
   });
 
   test('without PIPELINING, one command a write, and an empty mailbox is listed by STAT alone', async () => {

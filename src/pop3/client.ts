@@ -40,6 +40,23 @@ interface MultiLimits {
 // endless one fails instead of growing memory without limit.
 const LISTING_LIMITS: MultiLimits = { bytes: MAX_LISTING_BYTES, lines: MAX_LISTING_ENTRIES, listing: true };
 
+/**
+ * Logins written whole in one write: USER and PASS pipelined, APOP, SASL PLAIN with its initial
+ * response. Commands after them in that write cannot be taken for an answer to a challenge (SASL LOGIN
+ * asks twice; XOAUTH2 answers a refused token with a challenge that waits for an empty line).
+ */
+const ONE_WRITE_LOGINS: ReadonlySet<string> = new Set(['user', 'apop', 'plain']);
+
+interface CapaAnswer {
+  known: boolean;
+  capabilities: Capabilities;
+}
+
+interface AfterLogin {
+  capa: Promise<CapaAnswer>;
+  listings: Promise<[MultiResult, MultiResult]>;
+}
+
 export class Pop3Session implements SourceSession {
   readonly protocol = 'pop3' as const;
   readonly server: string;
@@ -55,6 +72,8 @@ export class Pop3Session implements SourceSession {
   private utf8Asked = false;
   /** UIDL and LIST sent with the CAPA after login (PIPELINING): what list() answers first. */
   private early: Promise<[MultiResult, MultiResult]> | undefined;
+  /** The after-login commands sent in the login's write, until afterLogin() takes them. */
+  private sentAfterLogin: AfterLogin | undefined;
 
   /** @internal use openPop3() */
   constructor(
@@ -133,14 +152,26 @@ export class Pop3Session implements SourceSession {
    * CAPA and the login in one write, the method chosen from what the last session saw. This session's
    * CAPA answer still decides: if it no longer allows what was sent, the server is forgotten (the next
    * session logs in step by step) and a failed login is reported as temporary, not as a wrong password.
+   * A login that is whole in that write (no challenge awaited) takes the after-login CAPA, UIDL and
+   * LIST along: an idle poll is then two writes, the fewest a poll can be (each write and its reply
+   * cost both ends a wake-up; on loopback the sender also pays the receiver's TCP work).
    */
   private async pipelinedLogin(known: Capabilities, apop: string | undefined): Promise<void> {
     const wanted = this.options.auth ?? 'auto';
     const ctx = this.authContext(apop, known);
     const method = chooseAuth(ctx, wanted);
-    const [capa, login] = this.conn.batch(() => [this.capa(), authenticate(ctx, wanted)] as const);
+    const along = this.options.listOnLogin === true && ONE_WRITE_LOGINS.has(method);
+    const [capa, login, after] = this.conn.batch(
+      () =>
+        [
+          this.capaAnswer(),
+          authenticate(ctx, wanted),
+          along ? this.afterLoginCommands() : undefined,
+        ] as const,
+    );
     login.catch(() => undefined); // awaited below, after the CAPA answer it follows
-    await capa;
+    this.sentAfterLogin = after;
+    this.applyCapa(await capa);
     let still = false;
     try {
       still =
@@ -162,8 +193,26 @@ export class Pop3Session implements SourceSession {
     }
   }
 
+  /** CAPA, UIDL and LIST sent at once; what afterLogin() and list() then take. */
+  private afterLoginCommands(): AfterLogin {
+    const capa = this.capaAnswer();
+    // The login's CAPA is not answered yet: PIPELINING is what the last session saw (pipelinedLogin).
+    const listings = this.listings(true);
+    // Taken by afterLogin() and list(); a failed login or a session closed without listing drops them.
+    capa.catch(() => undefined);
+    listings.catch(() => undefined);
+    return { capa, listings };
+  }
+
   /** After login: CAPA again, with UIDL and LIST in the same write when the server pipelines and list() comes next. */
   private async afterLogin(): Promise<void> {
+    const sent = this.sentAfterLogin;
+    this.sentAfterLogin = undefined;
+    if (sent) {
+      this.early = sent.listings;
+      this.applyCapa(await sent.capa);
+      return;
+    }
     if (!this.pipelining || !this.options.listOnLogin) {
       await this.refreshCapabilities();
       return;
@@ -260,12 +309,21 @@ export class Pop3Session implements SourceSession {
 
   /** Sends CAPA at once (so it can share a write); its answer replaces the capabilities. */
   private async capa(): Promise<void> {
+    this.applyCapa(await this.capaAnswer());
+  }
+
+  /** Sends CAPA at once; its answer, not yet taken for the session's capabilities. */
+  private async capaAnswer(): Promise<CapaAnswer> {
     // CAPA is a few short lines: the byte cap is a line's worth.
     const { reply, body } = await this.multi('CAPA', {
       bytes: this.options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
     });
-    this.capaKnown = reply.status === '+OK';
-    this.capabilities = body ? parseCapa(bodyLines(body)) : new Map();
+    return { known: reply.status === '+OK', capabilities: body ? parseCapa(bodyLines(body)) : new Map() };
+  }
+
+  private applyCapa(answer: CapaAnswer): void {
+    this.capaKnown = answer.known;
+    this.capabilities = answer.capabilities;
   }
 
   async stat(): Promise<{ count: number; size: number }> {
@@ -309,9 +367,9 @@ export class Pop3Session implements SourceSession {
   }
 
   /** UIDL and LIST, bounded (LISTING_LIMITS); a listing that fails takes the connection with it. */
-  private async listings(): Promise<[MultiResult, MultiResult]> {
+  private async listings(pipelined = this.pipelining): Promise<[MultiResult, MultiResult]> {
     try {
-      if (this.pipelining) {
+      if (pipelined) {
         return (await this.multiMany(['UIDL', 'LIST'], LISTING_LIMITS)) as [MultiResult, MultiResult];
       }
       return [await this.multi('UIDL', LISTING_LIMITS), await this.multi('LIST', LISTING_LIMITS)];
@@ -404,8 +462,8 @@ export class Pop3Session implements SourceSession {
   async close(): Promise<void> {
     const reply = await this.conn.command({ line: 'QUIT', timeout: this.timeouts.command });
     const err = reply.status === '+OK' ? undefined : this.errFor(reply, 'quit', 'QUIT');
-    this.conn.fail(
-      new PostboteError('CONNECTION_CLOSED', 'session closed', { temporary: true, where: this.where }),
+    this.conn.end(
+      () => new PostboteError('CONNECTION_CLOSED', 'session closed', { temporary: true, where: this.where }),
     );
     if (err) throw err;
   }

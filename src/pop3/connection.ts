@@ -68,6 +68,8 @@ export class Pop3Connection {
   private readonly queue: Pending[] = [];
   private paused = false;
   private failure: PostboteError | undefined;
+  /** Ended by us after QUIT: the error for a later command, made only if one comes. */
+  private ended: (() => PostboteError) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -79,11 +81,12 @@ export class Pop3Connection {
   }
 
   get closed(): boolean {
-    return this.failure !== undefined;
+    return this.failure !== undefined || this.ended !== undefined;
   }
 
   /** Queues the commands and writes them in a single write (one segment, no per-line round trips). */
   send(specs: CommandSpec[]): Promise<Pop3Reply>[] {
+    if (!this.failure && this.ended) this.failure = this.ended();
     const failure = this.failure;
     if (failure) return specs.map(() => Promise.reject(failure));
     let text = '';
@@ -134,7 +137,7 @@ export class Pop3Connection {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    if (!this.failure) this.socket.resume();
+    if (!this.closed) this.socket.resume();
     this.arm();
   }
 
@@ -163,9 +166,25 @@ export class Pop3Connection {
     socket.on('close', this.onClose);
   }
 
+  /**
+   * Ends a connection whose session is over (QUIT answered): the socket is destroyed, and the error a
+   * later command gets is made only then. A normal poll builds no error object (its stack trace costs).
+   * Anything still queued fails at once, as with fail().
+   */
+  end(why: () => PostboteError): void {
+    if (this.closed) return;
+    if (this.queue.length > 0) {
+      this.fail(why());
+      return;
+    }
+    this.ended = why;
+    this.clearTimer();
+    this.socket.destroy();
+  }
+
   /** Fails everything queued and destroys the socket. Idempotent: the first error wins. */
   fail(err: PostboteError): void {
-    if (this.failure) return;
+    if (this.closed) return;
     this.failure = err;
     this.clearTimer();
     for (const p of this.queue.splice(0)) {
@@ -181,9 +200,9 @@ export class Pop3Connection {
   };
 
   private readonly onError = (err: NodeJS.ErrnoException): void => {
-    // After fail() (QUIT answered, or aborted) the socket's last events change nothing: no error object
-    // (a stack trace each) for them.
-    if (this.failure) return;
+    // After fail() or end() (QUIT answered, or aborted) the socket's last events change nothing: no
+    // error object (a stack trace each) for them.
+    if (this.closed) return;
     const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE';
     this.fail(
       new PostboteError('CONNECTION_CLOSED', reset ? 'connection reset by the server' : err.message, {
@@ -195,7 +214,7 @@ export class Pop3Connection {
   };
 
   private readonly onClose = (): void => {
-    if (this.failure) return;
+    if (this.closed) return;
     const head = this.queue[0];
     const during = head ? ` while waiting for the reply to ${this.describe(head)}` : '';
     this.fail(
@@ -211,7 +230,7 @@ export class Pop3Connection {
   }
 
   private process(): void {
-    while (!this.failure && this.buf.length > 0) {
+    while (!this.closed && this.buf.length > 0) {
       const head = this.queue[0];
       if (!head) {
         this.failProtocol(
@@ -225,7 +244,7 @@ export class Pop3Connection {
         this.readBody(head);
       }
     }
-    if (this.paused && !this.failure) this.socket.pause();
+    if (this.paused && !this.closed) this.socket.pause();
     this.arm();
   }
 
@@ -329,26 +348,32 @@ export class Pop3Connection {
   private arm(): void {
     this.clearTimer();
     const head = this.queue[0];
-    if (!head || this.failure) return;
+    if (!head || this.closed) return;
     const now = Date.now();
     if (head.since !== undefined) head.spent += now - head.since;
     head.since = undefined;
     if (this.paused) return;
     head.since = now;
     head.statusBy ??= now + head.timeout;
-    const cmd = this.describe(head);
     const allowed = this.allowed(head);
-    let ms = allowed - head.spent;
-    let what = `the reply to ${cmd} did not complete within its deadline of ${Math.round(allowed)} ms (${head.accepted} octets received)`;
+    const ms = allowed - head.spent;
     const phaseMs = head.phase === 'status' ? head.statusBy - now : this.opts.idleTimeout;
-    if (phaseMs <= ms) {
-      ms = phaseMs;
-      what =
-        head.phase === 'status'
-          ? `no reply to ${cmd} within ${head.timeout} ms`
-          : `server silent for ${phaseMs} ms in the middle of the reply to ${cmd}`;
-    }
-    this.timer = setTimeout(() => this.expire(head, what), Math.max(0, ms));
+    // The words are made only if the timer fires: arm() runs at every command and every chunk.
+    const phase = phaseMs <= ms;
+    this.timer = setTimeout(
+      () => this.expire(head, this.overdue(head, phase, phaseMs, allowed)),
+      Math.max(0, phase ? phaseMs : ms),
+    );
+  }
+
+  /** What a timer that fired says: the phase's limit (status line, silence) or the overall deadline. */
+  private overdue(head: Pending, phase: boolean, phaseMs: number, allowed: number): string {
+    const cmd = this.describe(head);
+    if (!phase)
+      return `the reply to ${cmd} did not complete within its deadline of ${Math.round(allowed)} ms (${head.accepted} octets received)`;
+    return head.phase === 'status'
+      ? `no reply to ${cmd} within ${head.timeout} ms`
+      : `server silent for ${phaseMs} ms in the middle of the reply to ${cmd}`;
   }
 
   /** The head's deadline in milliseconds: its base, plus the time its size takes at the minimum rate. */
