@@ -5,8 +5,11 @@
 // and close included, Dovecot's own not). Usage:
 //   node --import tsx bench/tls-floor.ts [--mode performance|secure] [--count N] [--poll]
 // --poll sends what a Postbote poll of an empty mailbox sends (CAPA USER PASS, CAPA UIDL LIST, QUIT);
-// --merged the same with the login and the listing in one write; --ab both, in alternating blocks.
+// --merged the same with the login and the listing in one write; --ab both, in alternating blocks;
+// --client the two-write loop against Postbote's POP3 client (openPop3, list, close), alternating.
 import * as tls from 'node:tls';
+import { silentLogger } from '../src/log.js';
+import { openPop3 } from '../src/pop3/client.js';
 import { startDovecot } from '../test/support/dovecot.js';
 
 const args = process.argv.slice(2);
@@ -16,7 +19,8 @@ const mode = opt('--mode', 'performance') as 'performance' | 'secure';
 const count = Number(opt('--count', '2000'));
 const merged = args.includes('--merged');
 const ab = args.includes('--ab');
-const poll = merged || ab || args.includes('--poll');
+const client = args.includes('--client');
+const poll = merged || ab || client || args.includes('--poll');
 
 const USER = 'floor';
 const PASSWORD = 'floor-secret';
@@ -109,7 +113,48 @@ try {
       resumed,
     };
   };
-  if (ab) {
+  if (client) {
+    const o = {
+      host: '127.0.0.1',
+      port: dovecot.ports.pop3s,
+      tls: 'tls' as const,
+      ca: Buffer.from(dovecot.caPem),
+      servername: 'localhost',
+      user: USER,
+      password: PASSWORD,
+      listOnLogin: true,
+      logger: silentLogger(), // one, as the service passes its own
+    };
+    const postbote = async (n: number) => {
+      const before = process.cpuUsage();
+      for (let i = 0; i < n; i++) {
+        const s = await openPop3(o);
+        await s.list();
+        await s.close();
+      }
+      const cpu = process.cpuUsage(before);
+      return { ms: (cpu.user + cpu.system) / 1000 / n, system: cpu.system / 1000 / n };
+    };
+    await postbote(50);
+    const twoWrites = [
+      { text: `CAPA\r\nUSER ${USER}\r\nPASS ${PASSWORD}\r\nCAPA\r\nUIDL\r\nLIST\r\n`, replies: listing },
+      quit,
+    ];
+    const sums = { bare: 0, bareSystem: 0, postbote: 0, postboteSystem: 0 };
+    const BLOCKS = 6;
+    for (let b = 0; b < BLOCKS; b++) {
+      const bare = await measure(count / BLOCKS, twoWrites);
+      sums.bare += bare.ms / BLOCKS;
+      sums.bareSystem += bare.system / BLOCKS;
+      const ours = await postbote(count / BLOCKS);
+      sums.postbote += ours.ms / BLOCKS;
+      sums.postboteSystem += ours.system / BLOCKS;
+    }
+    console.log(
+      `${mode}: ${count} polls each, bare loop ${sums.bare.toFixed(3)} ms CPU each (system ${sums.bareSystem.toFixed(3)}), ` +
+        `Postbote's POP3 client ${sums.postbote.toFixed(3)} ms (system ${sums.postboteSystem.toFixed(3)})`,
+    );
+  } else if (ab) {
     // Three writes against two, in alternating blocks so that a machine's changing load hits both alike.
     const threeWrites = writes;
     const twoWrites = [
