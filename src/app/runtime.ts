@@ -10,7 +10,7 @@ import type { FiltersConfig } from '../config/types.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
-import { type FilterSet, filterSet } from '../filters/scan.js';
+import type { FilterSet } from '../filters/scan.js';
 import { DEFAULT_EXCLUDE } from '../imap/folders.js';
 import type { ImapOptions } from '../imap/index.js';
 import type { Logger } from '../log.js';
@@ -184,13 +184,29 @@ async function openWith(
   });
 }
 
+let scanners: typeof import('../filters/scan.js') | undefined;
+
+/**
+ * Loads the scanner clients (rspamd, spamd, clamd, node:http): about 20 ms of start-up CPU that a
+ * configuration without a filters section does not spend. createRuntime calls it for a configuration
+ * that has one; `run` always (a reload may add one); mailboxPlan needs it before a filtered mailbox.
+ */
+export async function loadFilters(): Promise<void> {
+  scanners ??= await import('../filters/scan.js');
+}
+
+export function hasFilters(config: Config): boolean {
+  return config.filters !== undefined || config.mailboxes.some((m) => m.filters !== undefined);
+}
+
 /** One FilterSet per filters section: mailboxes sharing the global one share its concurrency caps. */
 const filterSets = new WeakMap<FiltersConfig, FilterSet>();
 function filtersFor(config: FiltersConfig | undefined): FilterSet | undefined {
   if (!config) return undefined;
+  if (!scanners) throw new Error('a filters section before loadFilters()');
   let set = filterSets.get(config);
   if (!set) {
-    set = filterSet(config);
+    set = scanners.filterSet(config);
     filterSets.set(config, set);
   }
   return set;
@@ -293,6 +309,7 @@ export async function createRuntime(
     if (orphans > 0) logger.info({ orphans }, 'removed shared message bytes no record names');
     const copied = (await shared?.shareLocal(spool)) ?? 0;
     if (copied > 0) logger.info({ copied }, 'copied waiting and quarantined messages into the shared store');
+    if (hasFilters(config)) await loadFilters();
     // Several instances write to one log collector: each line of this one's passes names it.
     const log = instance ? logger.child({ instance }) : logger;
     return wire(config, log, store, spool, lock, leases, instance);
