@@ -14,7 +14,6 @@ import type { FilterSet } from '../filters/scan.js';
 import { DEFAULT_EXCLUDE } from '../imap/folders.js';
 import type { ImapOptions } from '../imap/index.js';
 import type { Logger } from '../log.js';
-import { accessTokensFor, oauthLoginRefused } from '../oauth/index.js';
 import { openPop3 } from '../pop3/client.js';
 import { type LeaseProvider, localLeases } from '../scheduler/leases.js';
 import type { PushSource } from '../scheduler/push.js';
@@ -120,7 +119,9 @@ function pushSource(mailbox: MailboxConfig, logger: Logger): PushSource | undefi
           ...o,
           ...s,
           mode: mailbox.idle ? 'always' : 'auto',
-          ...(mailbox.auth === 'oauth2' ? { credentials: () => accessTokensFor(mailbox).get() } : {}),
+          ...(mailbox.auth === 'oauth2'
+            ? { credentials: async () => (await oauth()).accessTokensFor(mailbox).get() }
+            : {}),
         }),
       );
       watching.catch((err: Error) =>
@@ -142,12 +143,18 @@ export async function openSource(
   session: { pipelining?: boolean; maxMessageSize?: number } = {},
 ): Promise<SourceSession> {
   if (mailbox.auth !== 'oauth2') return openWith(mailbox, mailbox.password, logger, session);
+  const { accessTokensFor, oauthLoginRefused } = await oauth();
   const token = await accessTokensFor(mailbox).get();
   try {
     return await openWith(mailbox, token, logger, session);
   } catch (err) {
     throw oauthLoginRefused(err, mailbox);
   }
+}
+
+/** OAuth2 (token store, endpoints, providers) loads for the first auth: oauth2 mailbox only. */
+function oauth(): Promise<typeof import('../oauth/index.js')> {
+  return import('../oauth/index.js');
 }
 
 async function openWith(

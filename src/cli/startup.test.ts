@@ -92,4 +92,9 @@ test('postbote fetch loads none of the packages only other commands or options n
   // The scanner clients (and node:http) load with a configuration that has a filters section: ~20 ms.
   const filters = files.filter((f) => f.includes('/src/filters/') && !/header-rewrite|types/.test(f));
   assert.deepEqual(filters, []);
+  // OAuth2 sign-in and its token store load for a mailbox with auth: oauth2.
+  assert.deepEqual(
+    files.filter((f) => f.includes('/src/oauth/')),
+    [],
+  );
 });
