@@ -1,7 +1,7 @@
 // `postbote run`: the service. Polls every mailbox on its interval; SIGTERM or SIGINT lets each
 // session finish the message in hand, commit and close (within scheduler.shutdownGrace), then exits.
 // SIGHUP (systemctl reload) rereads the configuration and reopens log.file.
-import { createRuntime, mailboxPlan, type Runtime } from '../app/runtime.js';
+import { createRuntime, loadFilters, mailboxPlan, type Runtime } from '../app/runtime.js';
 import { formatIssue } from '../config/config-error.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { startControl } from '../control/service.js';
@@ -14,6 +14,8 @@ import { sayWaiting, setup, waitMs } from './setup.js';
 
 export async function runCommand(o: { config: string; wait?: string }): Promise<void> {
   const { config, logger } = setup(o.config);
+  // A reload may add a filters section: its plans are made synchronously, so the scanners load now.
+  await loadFilters();
   // The service refuses at once when the state is in use (unless --wait): a second service beside
   // the first is a mistake to report, not to queue.
   const runtime = await createRuntime(config, logger, {

@@ -1,7 +1,7 @@
 // The filters: section, global and per mailbox, and how a mailbox plan picks its filters.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mailboxPlan } from '../app/runtime.js';
+import { loadFilters, mailboxPlan } from '../app/runtime.js';
 import { silentLogger } from '../log.js';
 import { ConfigError, parseConfig } from './index.js';
 
@@ -44,7 +44,8 @@ describe('filters configuration', () => {
     });
   });
 
-  test('a mailbox’s own filters replace the global ones; others share the global set and its limits', () => {
+  test('a mailbox’s own filters replace the global ones; others share the global set and its limits', async () => {
+    await loadFilters(); // as createRuntime does for a configuration with a filters section
     const config = parse(
       `filters:\n  scanners: [{ type: rspamd }]\nmailboxes:\n${MAILBOX('a')}${MAILBOX('b')}${MAILBOX('c', ', filters: { scanners: [{ type: spamd, port: 7830 }], spam: { action: quarantine } }')}`,
     );

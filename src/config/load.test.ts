@@ -184,7 +184,7 @@ describe('defaults', () => {
     assert.equal(config.target.protocol, 'smtp');
     assert.equal(config.target.tls, 'starttls');
     assert.equal(config.target.tlsVerify, true);
-    assert.equal(config.target.maxConnections, 4);
+    assert.equal(config.target.maxConnections, 10);
     assert.ok(config.target.helo.length > 0);
     assert.equal(config.log.level, 'info');
     assert.equal(config.delivery.envelopeSender, 'return-path');
@@ -192,8 +192,8 @@ describe('defaults', () => {
     assert.equal(config.delivery.maxMessageSize, 100 * 1024 * 1024);
     assert.equal(config.delivery.maxReceivedHeaders, 30);
     assert.deepEqual(config.scheduler, {
-      concurrency: 8,
-      perHostConnections: 8,
+      concurrency: 10,
+      perHostConnections: 10,
       idleConnections: 4,
       interval: 300_000,
       shutdownGrace: 30_000,

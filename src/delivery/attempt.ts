@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import { type ErrorCode, isPostboteError, PostboteError, toPostboteError } from '../errors.js';
 import { headerRewriter } from '../filters/header-rewrite.js';
 import type { FilterSet } from '../filters/scan.js';
-import { filterStep, needsFiltering } from '../filters/step.js';
 import type { Logger } from '../log.js';
 import {
   classifyRefusal,
@@ -82,8 +81,10 @@ export async function attemptDelivery(
   let record = initial;
   const key = record.spoolKey;
   if (!key) throw new PostboteError('SPOOL', `message ${record.id} has no spool file`, { temporary: false });
-  if (origin.filters && needsFiltering(record)) {
-    const filtered = await filterStep(ctx, origin.filters, record, origin.mailboxUser ?? '');
+  // The filter step is loaded with the first filtered message: a fetch without filters never needs it.
+  const step = origin.filters ? await import('../filters/step.js') : undefined;
+  if (origin.filters && step?.needsFiltering(record)) {
+    const filtered = await step.filterStep(ctx, origin.filters, record, origin.mailboxUser ?? '');
     if (filtered.kind === 'final') return filtered;
     if (filtered.kind === 'defer') {
       // Like a target that is down: the message waits with backoff, the pass stops and names the scanner.

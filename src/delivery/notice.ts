@@ -3,7 +3,7 @@
 // fetched message, so it survives crashes and waits out a target that is down.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { FILTER_REASON_PREFIX } from '../filters/step.js';
+import { FILTER_REASON_PREFIX } from '../filters/types.js';
 import { displayHeader } from '../message/display.js';
 import { encodeHeaderField } from '../message/encoded-word.js';
 import type { MessageRecord } from '../store/types.js';

@@ -7,6 +7,7 @@ import { parseHeaders } from '../message/headers.js';
 import type { MessageRecord } from '../store/types.js';
 import { smtpClient } from './client-ip.js';
 import { type FilterSet, scanAll } from './scan.js';
+import { FILTER_REASON_PREFIX } from './types.js';
 import { decide } from './verdict.js';
 
 export type FilterOutcome =
@@ -16,9 +17,6 @@ export type FilterOutcome =
   | { kind: 'final'; record: MessageRecord }
   /** A scanner with onError: defer is down: nothing recorded, the message waits like for the target. */
   | { kind: 'defer'; error: PostboteError };
-
-/** The reason of a record the filter quarantined starts with this (delivery/notice.ts tells them apart). */
-export const FILTER_REASON_PREFIX = 'filter: ';
 
 // Postmaster notices (delivery/notice.ts NOTICE_UID_PREFIX) are Postbote's own words: never scanned.
 const NOTICE_UID_PREFIX = 'notice:';

@@ -3,6 +3,9 @@
 
 export type ScannerType = 'rspamd' | 'spamd' | 'clamd';
 
+/** The reason of a record the filter quarantined starts with this (delivery/notice.ts tells them apart). */
+export const FILTER_REASON_PREFIX = 'filter: ';
+
 /** What a scanner said about one message, in its own terms. */
 export type ScanResult =
   | {

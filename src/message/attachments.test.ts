@@ -12,6 +12,13 @@ const names = (message: string | Buffer, chunk = 7) => {
   return attachmentNames(Readable.from(chunks));
 };
 
+// First in the file: mailsplit is not loaded yet, so the failure comes while it loads.
+test('a source that fails while mailsplit loads rejects the call (not an uncaught error)', async () => {
+  const source = new Readable({ read() {} });
+  setImmediate(() => source.destroy(Object.assign(new Error('gone'), { code: 'ENOENT' })));
+  await assert.rejects(attachmentNames(source), { code: 'ENOENT' });
+});
+
 describe('namesIn: filename= and name= of one field', () => {
   const cases: Array<[string, string[]]> = [
     ['Content-Disposition: attachment; filename="report 1.pdf"', ['report 1.pdf']],

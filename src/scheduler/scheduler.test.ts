@@ -215,3 +215,42 @@ test('a permanent failure before listing waits an hour and needs action; a tempo
     'never sooner than the interval',
   );
 });
+
+test('runAll with more mailboxes than sessions starts those whose last pass took longest first', async () => {
+  const ctx = await context();
+  const p = plans(['a', 'a', 'a', 'a']);
+  const started: string[] = [];
+  for (const plan of p.list) {
+    const open = plan.open.bind(plan);
+    plan.open = (...args) => {
+      started.push(plan.name);
+      return open(...args);
+    };
+  }
+  const took = { mb0: 1_000, mb2: 9_000, mb3: 4_000 }; // mb1: never fetched before
+  for (const [mailbox, ms] of Object.entries(took)) {
+    await ctx.store.recordSession({
+      mailbox,
+      startedAt: 1_000_000,
+      endedAt: 1_000_000 + ms,
+      listed: 1,
+      fetched: 1,
+      delivered: 1,
+      deferred: 0,
+      quarantined: 0,
+      removed: 1,
+      bytes: 100,
+      error: null,
+    });
+  }
+  const s = new Scheduler(ctx, p.list, { concurrency: 2, perHostConnections: 2 }, silentLogger());
+  const summaries = await s.runAll();
+  await s.stop();
+  assert.deepEqual(started, ['mb2', 'mb3', 'mb0', 'mb1']);
+  // The summaries keep the configuration's order (the CLI prints them so).
+  assert.deepEqual(
+    summaries.map((x) => x.mailbox),
+    ['mb0', 'mb1', 'mb2', 'mb3'],
+  );
+  await ctx.store.close();
+});

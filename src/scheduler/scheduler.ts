@@ -219,7 +219,36 @@ export class Scheduler {
   /** One pass over every mailbox, in parallel within the limits (`postbote fetch`). */
   async runAll(names?: string[], force = true): Promise<PassSummary[]> {
     const slots = [...this.slots.values()].filter((s) => !names || names.includes(s.plan.name));
-    return Promise.all(slots.map((s) => this.run(s, force, 'poll', true)));
+    const passes = new Map<Slot, Promise<PassSummary>>();
+    // Turns are granted in call order: the order of the calls is the order of the starts.
+    for (const s of await this.longestFirst(slots)) passes.set(s, this.run(s, force, 'poll', true));
+    return Promise.all(slots.map((s) => passes.get(s)!));
+  }
+
+  /**
+   * With more mailboxes than sessions, those whose last recorded pass took longest start first
+   * (longest processing time first): a long one started in the last wave would run alone at the end
+   * while the other sessions stand idle. Mailboxes never fetched count as short; ties keep the
+   * configuration's order. When every mailbox gets a session at once, the order does not matter and
+   * the store is not asked.
+   */
+  private async longestFirst(slots: Slot[]): Promise<Slot[]> {
+    const perHost = new Map<string, number>();
+    for (const s of slots) perHost.set(s.plan.host, (perHost.get(s.plan.host) ?? 0) + 1);
+    const waits =
+      slots.length > this.options.concurrency ||
+      [...perHost.values()].some((n) => n > this.options.perHostConnections);
+    if (!waits) return slots;
+    const took = await Promise.all(
+      slots.map(async (s) => {
+        const [last] = await this.ctx.store.sessionsOf(s.plan.name, 1).catch(() => []);
+        return last ? last.endedAt - last.startedAt : 0;
+      }),
+    );
+    return slots
+      .map((slot, i) => ({ slot, ms: took[i]! }))
+      .sort((a, b) => b.ms - a.ms)
+      .map((x) => x.slot);
   }
 
   /** Adds a watcher; returns the function that removes it. */
@@ -397,7 +426,8 @@ export class Scheduler {
               signal: this.abort.signal,
               ...(lease.assert ? { assertLease: lease.assert } : {}),
               onEvent: (event) => {
-                if (event.type === 'message') {
+                // Built only when written: 15-20 µs a message, 1 % of a fetch's CPU at log.level warn.
+                if (event.type === 'message' && log.isLevelEnabled('info')) {
                   const line = messageLine(event.record, event.ms);
                   log.info(line.fields, line.msg);
                 }
