@@ -8,7 +8,8 @@ import { isPostboteError, type PostboteError, toPostboteError } from '../errors.
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord } from '../store/types.js';
 import {
-  fetchAndDeliver,
+  deliverFetched,
+  fetchMessage,
   fetchReleased,
   isReleasedUnfetched,
   origin,
@@ -28,6 +29,22 @@ import { removeAtSource } from './remove-at-source.js';
 export const MAX_SESSIONS_PER_PASS = 4;
 
 export type { MailboxPlan, OpenOptions, PassEvent, PassOptions, PassSummary } from './plan.js';
+
+/**
+ * Deliveries of one mailbox under way at once: the message with the target while the next is read
+ * from the provider and recorded. Two is enough to overlap the target's reply with the next fetch;
+ * more would hold more SMTP connections per mailbox, which other mailboxes share (target.maxConnections).
+ */
+export const DELIVERIES_IN_FLIGHT = 2;
+
+type Settled = { outcome: AttemptOutcome } | { error: unknown };
+
+function settled(p: Promise<AttemptOutcome>): Promise<Settled> {
+  return p.then(
+    (outcome) => ({ outcome }),
+    (error: unknown) => ({ error }),
+  );
+}
 
 /** Mailboxes whose server desynchronised a pipelined session: one command at a time from then on. */
 const noPipelining = new Set<string>();
@@ -176,24 +193,53 @@ export async function runMailboxPass(
         }
       }
       const fits = (m: SourceMessage) => m.size <= plan.maxMessageSize;
-      for (const { msg, stream } of broken ? [] : prefetched(open, fresh, fits)) {
-        if (stopped() || targetDown) {
-          stream?.destroy();
-          break;
-        }
-        const since = ctx.now();
-        try {
-          const outcome = await fetchAndDeliver(ctx, plan, msg, stream, (bytes) => {
-            s.fetched++;
-            s.bytes += bytes;
-          });
-          matched.set(msg.num, outcome.record);
-          count(outcome, since);
-        } catch (err) {
+      // Deliveries started and not yet counted, oldest first: each settles to a result, never rejects,
+      // so one that fails while an older one is awaited is not an unhandled rejection.
+      const inFlight: Array<{ msg: SourceMessage; since: number; result: Promise<Settled> }> = [];
+      /** Counts the oldest deliveries until `keep` are left; returns the verdict of one that broke the session. */
+      const settle = async (keep: number): Promise<ReadFailureVerdict | undefined> => {
+        while (inFlight.length > keep) {
+          const { msg, since, result } = inFlight.shift()!;
+          const r = await result;
+          if ('outcome' in r) {
+            matched.set(msg.num, r.outcome.record);
+            count(r.outcome, since);
+            continue;
+          }
           failedThisPass.add(failKey(msg));
-          broken = failed(msg, await readFailure(ctx, plan, msg, err), since);
+          const verdict = failed(msg, await readFailure(ctx, plan, msg, r.error), since);
+          if (verdict) return verdict;
+        }
+        return undefined;
+      };
+      try {
+        for (const { msg, stream } of broken ? [] : prefetched(open, fresh, fits)) {
+          if (stopped() || targetDown) {
+            stream?.destroy();
+            break;
+          }
+          const since = ctx.now();
+          try {
+            const fetched = await fetchMessage(ctx, plan, msg, stream, (bytes) => {
+              s.fetched++;
+              s.bytes += bytes;
+            });
+            inFlight.push({ msg, since, result: settled(deliverFetched(ctx, fetched)) });
+          } catch (err) {
+            failedThisPass.add(failKey(msg));
+            broken = failed(msg, await readFailure(ctx, plan, msg, err), since);
+            if (broken) break;
+          }
+          broken = await settle(DELIVERIES_IN_FLIGHT - 1);
           if (broken) break;
         }
+        // Also after a break: every delivery started is counted (the first broken session stands).
+        const last = await settle(0);
+        broken ??= last;
+      } finally {
+        // Leaving early (a store failure, a broken session): what was handed to the target still ends
+        // before the pass does, so nothing it records happens after the pass is over.
+        await Promise.all(inFlight.splice(0).map((d) => d.result));
       }
       if (broken) {
         open.abort();

@@ -1,0 +1,115 @@
+// A mailbox's next message is read from the provider while the one before it is with the target
+// (DELIVERIES_IN_FLIGHT), and that overlap changes nothing the pass decides: every delivery started is
+// counted before the pass removes anything, and a target that goes down stops further fetching.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { Target } from '../delivery/target.js';
+import { PostboteError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { emptySession, plainPlan, schedulerContext } from '../scheduler/test-context.js';
+import type { SmtpConnection } from '../smtp/types.js';
+import type { SourceMessage } from '../source/types.js';
+import { DELIVERIES_IN_FLIGHT, runMailboxPass } from './mailbox-pass.js';
+
+const MESSAGES: SourceMessage[] = [1, 2, 3, 4].map((n) => ({ uid: `u${n}`, num: n, size: 60 }));
+
+function text(msg: SourceMessage): string {
+  return `Message-ID: <${msg.uid}@example.com>\r\nSubject: ${msg.uid}\r\n\r\nbody\r\n`;
+}
+
+/**
+ * A target whose transactions wait until the test lets them end (`release`), answering 250 or, while
+ * `down` is set, failing as a dropped connection does. `events` logs what happened in order.
+ */
+function gatedTarget(events: string[], state: { down: boolean }) {
+  const gates: Array<() => void> = [];
+  const connection = (): SmtpConnection => ({
+    extensions: new Map(),
+    secure: false,
+    closed: false,
+    async send(envelope, body) {
+      const subject = /Subject: (\S+)/.exec(await collect(body))?.[1];
+      events.push(`send ${subject}`);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      events.push(`sent ${subject}`);
+      if (state.down) throw new PostboteError('CONNECTION_CLOSED', 'reset by peer', { temporary: true });
+      return {
+        recipients: envelope.to.map((address) => ({
+          address,
+          stage: 'DATA' as const,
+          reply: { code: 250, text: 'ok' },
+        })),
+      };
+    },
+    reset: async () => ({ code: 250, text: 'ok' }),
+    probe: async () => ({ recipients: [] }),
+    quit: async () => undefined,
+    close: () => undefined,
+  });
+  const target = new Target(
+    { host: '127.0.0.1', port: 25, tls: 'none', helo: 'h', maxConnections: 4 },
+    async () => connection(),
+    silentLogger(),
+  );
+  // Lets the oldest waiting transaction end, whenever one is waiting.
+  const releaser = setInterval(() => gates.shift()?.(), 5);
+  return { target, stop: () => clearInterval(releaser) };
+}
+
+async function collect(body: Readable): Promise<string> {
+  let s = '';
+  for await (const chunk of body) s += chunk.toString();
+  return s;
+}
+
+async function world(down: boolean) {
+  const events: string[] = [];
+  const state = { down };
+  const ctx = await schedulerContext();
+  const gated = gatedTarget(events, state);
+  ctx.target = gated.target;
+  const deleted: string[] = [];
+  const plan = plainPlan('box', 'pop.example', async () =>
+    emptySession('pop.example', {
+      list: async () => ({ messages: MESSAGES, refused: [] }),
+      retrieve: (msg) => {
+        events.push(`retrieve ${msg.uid}`);
+        return Readable.from([Buffer.from(text(msg))]);
+      },
+      delete: async (msgs) => {
+        deleted.push(...msgs.map((m) => m.uid));
+        return [];
+      },
+    }),
+  );
+  const summary = await runMailboxPass(ctx, plan).finally(gated.stop);
+  return { events, summary, deleted, ctx };
+}
+
+test('the next message is fetched while the one before it is with the target', async () => {
+  assert.equal(DELIVERIES_IN_FLIGHT, 2);
+  const { events, summary, deleted } = await world(false);
+  // Without the overlap, u2 would be retrieved only after u1 was sent.
+  assert.ok(
+    events.indexOf('retrieve u2') < events.indexOf('sent u1'),
+    `u2 is read while u1 is delivered: ${events.join(', ')}`,
+  );
+  assert.ok(events.indexOf('send u2') < events.indexOf('sent u1'), 'two transactions at once');
+  // Never more than two at once: u3 waits for u1's end.
+  assert.ok(events.indexOf('retrieve u3') > events.indexOf('sent u1'), events.join(', '));
+  assert.equal(summary.fetched, 4);
+  assert.equal(summary.delivered, 4);
+  assert.deepEqual(deleted.sort(), ['u1', 'u2', 'u3', 'u4'], 'every delivered message removed at the source');
+});
+
+test('a target that goes down: the message in flight is deferred too, nothing more is fetched', async () => {
+  const { events, summary, deleted, ctx } = await world(true);
+  // u3 may be requested (the prefetch asks ahead) but is dropped unread and never recorded.
+  assert.equal(summary.fetched, 2, events.join(', '));
+  assert.equal(summary.pending, 2, 'both deliveries started are counted');
+  assert.equal(summary.error?.code, 'CONNECTION_CLOSED', 'the pass reports the target down');
+  assert.deepEqual(deleted, [], 'nothing removed at the source');
+  const states = (await ctx.store.messagesOf('box')).map((r) => `${r.uid} ${r.state}`);
+  assert.deepEqual(states, ['u1 deferred', 'u2 deferred']);
+});
