@@ -84,6 +84,7 @@ export async function fetchMessage(
     // A duplicate is final like a delivered message (its bytes go, the provider's copy goes);
     // a quarantined one keeps its bytes.
     const state = routing.quarantine ? 'quarantined' : 'duplicate';
+    if (state === 'quarantined') ctx.spool.persist(spooled.key);
     const updated = await ctx.store.recordAttempt(
       record.id,
       {

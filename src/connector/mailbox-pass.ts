@@ -9,6 +9,7 @@ import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord } from '../store/types.js';
 import {
   deliverFetched,
+  type Fetched,
   fetchMessage,
   fetchReleased,
   isReleasedUnfetched,
@@ -29,13 +30,6 @@ import { removeAtSource } from './remove-at-source.js';
 export const MAX_SESSIONS_PER_PASS = 4;
 
 export type { MailboxPlan, OpenOptions, PassEvent, PassOptions, PassSummary } from './plan.js';
-
-/**
- * Deliveries of one mailbox under way at once: the message with the target while the next is read
- * from the provider and recorded. Two is enough to overlap the target's reply with the next fetch;
- * more would hold more SMTP connections per mailbox, which other mailboxes share (target.maxConnections).
- */
-export const DELIVERIES_IN_FLIGHT = 2;
 
 type Settled = { outcome: AttemptOutcome } | { error: unknown };
 
@@ -193,24 +187,24 @@ export async function runMailboxPass(
         }
       }
       const fits = (m: SourceMessage) => m.size <= plan.maxMessageSize;
-      // Deliveries started and not yet counted, oldest first: each settles to a result, never rejects,
-      // so one that fails while an older one is awaited is not an unhandled rejection.
-      const inFlight: Array<{ msg: SourceMessage; since: number; result: Promise<Settled> }> = [];
-      /** Counts the oldest deliveries until `keep` are left; returns the verdict of one that broke the session. */
-      const settle = async (keep: number): Promise<ReadFailureVerdict | undefined> => {
-        while (inFlight.length > keep) {
-          const { msg, since, result } = inFlight.shift()!;
-          const r = await result;
-          if ('outcome' in r) {
-            matched.set(msg.num, r.outcome.record);
-            count(r.outcome, since);
-            continue;
-          }
-          failedThisPass.add(failKey(msg));
-          const verdict = failed(msg, await readFailure(ctx, plan, msg, r.error), since);
-          if (verdict) return verdict;
+      // The delivery under way: the next message is read, spooled and recorded meanwhile, so the
+      // target's reply and the provider's bytes overlap. One at a time: the next goes to the target
+      // only once this one is counted and committed, so the one duplicate window (the target's 250 →
+      // the store's commit) stays one message per session.
+      let delivering: { msg: SourceMessage; since: number; result: Promise<Settled> } | undefined;
+      /** Waits for the delivery under way and counts it; returns the verdict when it broke the session. */
+      const settle = async (): Promise<ReadFailureVerdict | undefined> => {
+        const d = delivering;
+        if (!d) return undefined;
+        delivering = undefined;
+        const r = await d.result;
+        if ('outcome' in r) {
+          matched.set(d.msg.num, r.outcome.record);
+          count(r.outcome, d.since);
+          return undefined;
         }
-        return undefined;
+        failedThisPass.add(failKey(d.msg));
+        return failed(d.msg, await readFailure(ctx, plan, d.msg, r.error), d.since);
       };
       try {
         for (const { msg, stream } of broken ? [] : prefetched(open, fresh, fits)) {
@@ -219,27 +213,36 @@ export async function runMailboxPass(
             break;
           }
           const since = ctx.now();
+          let fetched: Fetched | undefined;
           try {
-            const fetched = await fetchMessage(ctx, plan, msg, stream, (bytes) => {
+            fetched = await fetchMessage(ctx, plan, msg, stream, (bytes) => {
               s.fetched++;
               s.bytes += bytes;
             });
-            inFlight.push({ msg, since, result: settled(deliverFetched(ctx, fetched)) });
           } catch (err) {
             failedThisPass.add(failKey(msg));
             broken = failed(msg, await readFailure(ctx, plan, msg, err), since);
-            if (broken) break;
           }
-          broken = await settle(DELIVERIES_IN_FLIGHT - 1);
+          const before = await settle();
+          if (fetched?.kind === 'decided') {
+            matched.set(msg.num, fetched.outcome.record);
+            count(fetched.outcome, since);
+          } else if (fetched && !before && !targetDown) {
+            delivering = { msg, since, result: settled(deliverFetched(ctx, fetched)) };
+          } else if (fetched) {
+            // Recorded but not handed over (the target went down meanwhile): it stays spooled, and
+            // phase A of a later pass delivers it.
+            known.set(fetched.record.id, fetched.record);
+            matched.set(msg.num, fetched.record);
+          }
+          broken ??= before;
           if (broken) break;
         }
-        // Also after a break: every delivery started is counted (the first broken session stands).
-        const last = await settle(0);
+        const last = await settle();
         broken ??= last;
       } finally {
-        // Leaving early (a store failure, a broken session): what was handed to the target still ends
-        // before the pass does, so nothing it records happens after the pass is over.
-        await Promise.all(inFlight.splice(0).map((d) => d.result));
+        // Leaving early (a store failure): what was handed to the target still ends before the pass.
+        await delivering?.result;
       }
       if (broken) {
         open.abort();
