@@ -41,7 +41,7 @@ const SPOOL_READ_CHUNK = 256 * 1024;
 /** Bytes gathered before a write to the spool file: the same bound per message being fetched. */
 const SPOOL_WRITE_BATCH = 256 * 1024;
 /**
- * Messages up to this size stay in memory after spooling until delivered (or filed and evicted), and
+ * Messages up to this size stay in memory after spooling until delivered (or filed), and
  * the whole set is capped: most mail is small, and a file written, read back and unlinked for a
  * message delivered a millisecond later costs more than holding it briefly.
  */
@@ -71,8 +71,6 @@ interface Kept {
   chunks: Buffer[];
   size: number;
   sha256: string;
-  /** Written to its file (which then is what a restart finds). */
-  filed: boolean;
 }
 
 /** Keys are unique per process without a random draw per message: a per-process prefix and a counter. */
@@ -89,7 +87,7 @@ export class Spool implements MaterialiseTarget {
   private readonly unsynced = new Set<string>();
   /**
    * Small messages just fetched, by key, oldest first: what open() serves without reading a file. Not
-   * `filed` yet: memory is their only copy here (the provider still has them).
+   * filed: memory is their only copy here (the provider still has them).
    */
   private readonly kept = new Map<string, Kept>();
   private keptBytes = 0;
@@ -163,7 +161,7 @@ export class Spool implements MaterialiseTarget {
     }
     const sha256 = hash.digest('hex');
     // Small and whole in memory: no file unless it has to outlive its delivery (see the top).
-    if (whole) this.keep(key, { chunks: whole, size, sha256, filed: false });
+    if (whole) this.keep(key, { chunks: whole, size, sha256 });
     return {
       key,
       size,
@@ -175,7 +173,7 @@ export class Spool implements MaterialiseTarget {
 
   /**
    * Remembers a just-fetched small message (its chunks, not a copy); beyond the bound the oldest are
-   * filed (when they are not yet) and dropped from memory.
+   * filed, which drops them from memory.
    */
   private keep(key: string, entry: Kept): void {
     this.kept.set(key, entry);
@@ -183,7 +181,6 @@ export class Spool implements MaterialiseTarget {
     for (const k of this.kept.keys()) {
       if (this.keptBytes <= MAX_KEPT_TOTAL) break;
       this.persist(k);
-      this.forget(k);
     }
   }
 
@@ -193,10 +190,10 @@ export class Spool implements MaterialiseTarget {
    */
   persist(key: string): void {
     const d = this.kept.get(key);
-    if (!d || d.filed) return;
+    if (!d) return;
     writeSmallSync(this.path(key), d.chunks);
-    d.filed = true;
     this.unsynced.add(key);
+    this.forget(key); // from now on the file is the copy (a stream already open keeps its chunks)
   }
 
   /** Whether this spool has the message's bytes: in memory, or as a file. */
@@ -329,8 +326,8 @@ export class Spool implements MaterialiseTarget {
    */
   async intact(key: string, size: number, sha256?: string): Promise<boolean> {
     const kept = this.kept.get(key);
-    // Not filed yet: memory holds the only copy here, checked when it was fetched.
-    if (kept && !kept.filed) return kept.size === size && (sha256 === undefined || kept.sha256 === sha256);
+    // Not filed: memory holds the only copy here, checked when it was fetched.
+    if (kept) return kept.size === size && (sha256 === undefined || kept.sha256 === sha256);
     try {
       if ((await stat(this.path(key))).size !== size) return false;
       if (!sha256) return true;
@@ -368,7 +365,7 @@ export class Spool implements MaterialiseTarget {
     this.unsynced.delete(key);
     const kept = this.kept.get(key);
     this.forget(key);
-    if (kept && !kept.filed) return; // never written: nothing on disk
+    if (kept) return; // never written: nothing on disk
     // Synchronous for the same reason as small writes: a directory entry, no thread-pool trip.
     try {
       unlinkSync(this.path(key));
