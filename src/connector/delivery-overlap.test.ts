@@ -9,7 +9,7 @@ import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { emptySession, plainPlan, schedulerContext } from '../scheduler/test-context.js';
-import type { SmtpConnection } from '../smtp/types.js';
+import { acceptedAll, fakeConnection } from '../smtp/test-support.test.js';
 import type { SourceMessage } from '../source/types.js';
 import { runMailboxPass } from './mailbox-pass.js';
 
@@ -25,29 +25,15 @@ function text(msg: SourceMessage): string {
  */
 function gatedTarget(events: string[], state: { down: boolean }) {
   const gates: Array<() => void> = [];
-  const connection = (): SmtpConnection => ({
-    extensions: new Map(),
-    secure: false,
-    closed: false,
-    async send(envelope, body) {
+  const connection = () =>
+    fakeConnection(async (envelope, body) => {
       const subject = /Subject: (\S+)/.exec(await collect(body))?.[1];
       events.push(`send ${subject}`);
       await new Promise<void>((resolve) => gates.push(resolve));
       events.push(`sent ${subject}`);
       if (state.down) throw new PostboteError('CONNECTION_CLOSED', 'reset by peer', { temporary: true });
-      return {
-        recipients: envelope.to.map((address) => ({
-          address,
-          stage: 'DATA' as const,
-          reply: { code: 250, text: 'ok' },
-        })),
-      };
-    },
-    reset: async () => ({ code: 250, text: 'ok' }),
-    probe: async () => ({ recipients: [] }),
-    quit: async () => undefined,
-    close: () => undefined,
-  });
+      return acceptedAll(envelope);
+    });
   const target = new Target(
     { host: '127.0.0.1', port: 25, tls: 'none', helo: 'h', maxConnections: 4 },
     async () => connection(),
