@@ -1,9 +1,15 @@
 // Fetching one new message: stream it into the spool, decide its routing, record it, then deliver it
 // (or hold it: too large, looping, duplicate). The order is the durability guarantee: nothing is
-// delivered before spool and store have it.
+// delivered before spool and store have it. Fetching and delivering are two calls, so the pass can
+// read the next message from the provider while this one is with the target.
 
 import type { Readable } from 'node:stream';
-import { type AttemptOutcome, attemptDelivery, type DeliveryContext } from '../delivery/attempt.js';
+import {
+  type AttemptOutcome,
+  attemptDelivery,
+  type DeliveryContext,
+  type MessageOrigin,
+} from '../delivery/attempt.js';
 import { attachmentNames } from '../message/attachments.js';
 import { displayHeader } from '../message/display.js';
 import { headerDigest } from '../message/header-digest.js';
@@ -15,19 +21,27 @@ import type { MessageRecord } from '../store/types.js';
 import type { MailboxPlan } from './mailbox-pass.js';
 
 /**
- * `stream` is the message's bytes as requested from the server; absent when the pass did not request
- * it because the listed size is over maxMessageSize.
+ * A fetched message: decided already (held, too large) or recorded and waiting for its delivery,
+ * which the pass starts with deliverFetched() when it chooses (see DELIVERIES_IN_FLIGHT).
  */
-export async function fetchAndDeliver(
+export type Fetched =
+  | { kind: 'decided'; outcome: AttemptOutcome & { kind: 'final' } }
+  | { kind: 'recorded'; record: MessageRecord; header: Buffer; origin: MessageOrigin };
+
+/**
+ * Spools, routes and records one message. `stream` is the message's bytes as requested from the
+ * server; absent when the pass did not request it because the listed size is over maxMessageSize.
+ */
+export async function fetchMessage(
   ctx: DeliveryContext,
   plan: MailboxPlan,
   msg: SourceMessage,
   stream: Readable | undefined,
   onFetched: (bytes: number) => void,
-): Promise<AttemptOutcome> {
+): Promise<Fetched> {
   if (!stream) {
     const reason = `too large to fetch: ${msg.size} bytes on the server, limit ${plan.maxMessageSize} (maxMessageSize); left on the server`;
-    return quarantineUnfetched(ctx, plan, msg, reason);
+    return { kind: 'decided', outcome: await quarantineUnfetched(ctx, plan, msg, reason) };
   }
   // A read that fails throws (the pass decides what it costs: see read-failure.ts); nothing is recorded.
   const spooled = await ctx.spool.write(stream, plan.maxMessageSize);
@@ -70,6 +84,7 @@ export async function fetchAndDeliver(
     // A duplicate is final like a delivered message (its bytes go, the provider's copy goes);
     // a quarantined one keeps its bytes.
     const state = routing.quarantine ? 'quarantined' : 'duplicate';
+    if (state === 'quarantined') ctx.spool.persist(spooled.key);
     const updated = await ctx.store.recordAttempt(
       record.id,
       {
@@ -83,9 +98,15 @@ export async function fetchAndDeliver(
       { at: ctx.now(), outcome: state, detail: held, recipients: [] },
     );
     if (state === 'duplicate') await ctx.spool.remove(spooled.key);
-    return { kind: 'final', record: updated };
+    return { kind: 'decided', outcome: { kind: 'final', record: updated } };
   }
-  return attemptDelivery(ctx, origin(plan), record, { header: spooled.header });
+  return { kind: 'recorded', record, header: spooled.header, origin: origin(plan) };
+}
+
+/** The delivery of a message fetchMessage() recorded (or its held outcome, as decided). */
+export function deliverFetched(ctx: DeliveryContext, fetched: Fetched): Promise<AttemptOutcome> {
+  if (fetched.kind === 'decided') return Promise.resolve(fetched.outcome);
+  return attemptDelivery(ctx, fetched.origin, fetched.record, { header: fetched.header });
 }
 
 /**
@@ -176,7 +197,7 @@ function subjectOf(headers: Header[]): string | null {
   return raw === undefined ? null : displayHeader(raw);
 }
 
-export function origin(plan: MailboxPlan) {
+export function origin(plan: MailboxPlan): MessageOrigin {
   return {
     protocol: plan.protocol,
     server: plan.host,

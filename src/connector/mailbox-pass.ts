@@ -8,7 +8,9 @@ import { isPostboteError, type PostboteError, toPostboteError } from '../errors.
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord } from '../store/types.js';
 import {
-  fetchAndDeliver,
+  deliverFetched,
+  type Fetched,
+  fetchMessage,
   fetchReleased,
   isReleasedUnfetched,
   origin,
@@ -28,6 +30,15 @@ import { removeAtSource } from './remove-at-source.js';
 export const MAX_SESSIONS_PER_PASS = 4;
 
 export type { MailboxPlan, OpenOptions, PassEvent, PassOptions, PassSummary } from './plan.js';
+
+type Settled = { outcome: AttemptOutcome } | { error: unknown };
+
+function settled(p: Promise<AttemptOutcome>): Promise<Settled> {
+  return p.then(
+    (outcome) => ({ outcome }),
+    (error: unknown) => ({ error }),
+  );
+}
 
 /** Mailboxes whose server desynchronised a pipelined session: one command at a time from then on. */
 const noPipelining = new Set<string>();
@@ -176,24 +187,62 @@ export async function runMailboxPass(
         }
       }
       const fits = (m: SourceMessage) => m.size <= plan.maxMessageSize;
-      for (const { msg, stream } of broken ? [] : prefetched(open, fresh, fits)) {
-        if (stopped() || targetDown) {
-          stream?.destroy();
-          break;
+      // The delivery under way: the next message is read, spooled and recorded meanwhile, so the
+      // target's reply and the provider's bytes overlap. One at a time: the next goes to the target
+      // only once this one is counted and committed, so the one duplicate window (the target's 250 →
+      // the store's commit) stays one message per session.
+      let delivering: { msg: SourceMessage; since: number; result: Promise<Settled> } | undefined;
+      /** Waits for the delivery under way and counts it; returns the verdict when it broke the session. */
+      const settle = async (): Promise<ReadFailureVerdict | undefined> => {
+        const d = delivering;
+        if (!d) return undefined;
+        delivering = undefined;
+        const r = await d.result;
+        if ('outcome' in r) {
+          matched.set(d.msg.num, r.outcome.record);
+          count(r.outcome, d.since);
+          return undefined;
         }
-        const since = ctx.now();
-        try {
-          const outcome = await fetchAndDeliver(ctx, plan, msg, stream, (bytes) => {
-            s.fetched++;
-            s.bytes += bytes;
-          });
-          matched.set(msg.num, outcome.record);
-          count(outcome, since);
-        } catch (err) {
-          failedThisPass.add(failKey(msg));
-          broken = failed(msg, await readFailure(ctx, plan, msg, err), since);
+        failedThisPass.add(failKey(d.msg));
+        return failed(d.msg, await readFailure(ctx, plan, d.msg, r.error), d.since);
+      };
+      try {
+        for (const { msg, stream } of broken ? [] : prefetched(open, fresh, fits)) {
+          if (stopped() || targetDown) {
+            stream?.destroy();
+            break;
+          }
+          const since = ctx.now();
+          let fetched: Fetched | undefined;
+          try {
+            fetched = await fetchMessage(ctx, plan, msg, stream, (bytes) => {
+              s.fetched++;
+              s.bytes += bytes;
+            });
+          } catch (err) {
+            failedThisPass.add(failKey(msg));
+            broken = failed(msg, await readFailure(ctx, plan, msg, err), since);
+          }
+          const before = await settle();
+          if (fetched?.kind === 'decided') {
+            matched.set(msg.num, fetched.outcome.record);
+            count(fetched.outcome, since);
+          } else if (fetched && !before && !targetDown) {
+            delivering = { msg, since, result: settled(deliverFetched(ctx, fetched)) };
+          } else if (fetched) {
+            // Recorded but not handed over (the target went down meanwhile): it stays spooled, and
+            // phase A of a later pass delivers it.
+            known.set(fetched.record.id, fetched.record);
+            matched.set(msg.num, fetched.record);
+          }
+          broken ??= before;
           if (broken) break;
         }
+        const last = await settle();
+        broken ??= last;
+      } finally {
+        // Leaving early (a store failure): what was handed to the target still ends before the pass.
+        await delivering?.result;
       }
       if (broken) {
         open.abort();

@@ -51,6 +51,13 @@ export async function bytesForRetry(
     // not a fault of this disk.
     if (ctx.spool.shared)
       log.warn({ uid: rec.uid, key }, `message ${rec.id}: bytes not here (${found.why}): fetching it again`);
+    else if (rec.state === 'spooled' && !ctx.spool.has(key))
+      // A small message is filed only when it must outlive its delivery (spool.ts): the process
+      // stopped (a crash) while it was with the target. Nothing is wrong with this disk.
+      log.info(
+        { uid: rec.uid, key },
+        `message ${rec.id}: not delivered before the last stop: fetching it again`,
+      );
     else log.error({ uid: rec.uid, key }, `spool file damaged or missing (${found.why}): fetching it again`);
     await ctx.store.discard(rec.id);
     await ctx.spool.remove(key); // after the record: a crash between leaves an orphan, swept

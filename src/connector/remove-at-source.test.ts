@@ -2,6 +2,8 @@
 // the database right before DELE/EXPUNGE, and a lost one means no DELE, no \Seen, no QUIT.
 
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { emptySession, schedulerContext } from '../scheduler/test-context.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
@@ -71,5 +73,26 @@ test('removal at the source: nothing to remove asks no lease (an idle poll costs
     calls.push('assert');
   });
   assert.deepEqual(calls, ['QUIT']);
+  await ctx.store.close();
+});
+
+test('a quarantined message whose bytes this spool lacks stays at the provider (its only copy)', async () => {
+  const ctx = await schedulerContext();
+  const calls: string[] = [];
+  const two: SourceMessage[] = [...listed, { uid: 'u2', num: 2, size: 10 }];
+  const quarantined = (id: number, spoolKey: string) =>
+    ({ id, state: 'quarantined', spoolKey, fetchedAt: 0, mailbox: 'info' }) as unknown as MessageRecord;
+  // u1's bytes were fetched and are held (filed by the fsync round); u2's file is gone (a crash
+  // between the quarantine and its file in an earlier version, or a lost disk).
+  const held = await ctx.spool.write(Readable.from([Buffer.from('Subject: q\r\n\r\nx\r\n')]), 100);
+  const matched = new Map([
+    [1, quarantined(1, held.key)],
+    [2, quarantined(2, 'gone-key')],
+  ]);
+  const removed = await removeAtSource(ctx, plan(false), session(calls), two, matched, true);
+  assert.deepEqual(calls, ['DELE 1', 'QUIT']);
+  assert.equal(removed.count, 1);
+  assert.match(removed.problems[0]?.message ?? '', /quarantined message 2 kept at the provider/);
+  assert.ok(existsSync(ctx.spool.path(held.key)), 'the held bytes were filed before DELE');
   await ctx.store.close();
 });

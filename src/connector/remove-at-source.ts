@@ -1,7 +1,7 @@
 // C. of a pass: remove at the source what the store holds as delivered or durably quarantined (keep
 // mode: mark it read, and remove it after deleteAfterDays), after one fsync round, then commit (QUIT).
 import type { DeliveryContext } from '../delivery/attempt.js';
-import { type PostboteError, toPostboteError } from '../errors.js';
+import { PostboteError, toPostboteError } from '../errors.js';
 import type { SourceMessage, SourceSession } from '../source/types.js';
 import { FINAL_STATES, type MessageRecord } from '../store/types.js';
 import type { MailboxPlan } from './plan.js';
@@ -29,23 +29,35 @@ function removable(
 }
 
 /**
- * Nothing leaves the provider before its bytes are durable where every instance can read them: a
- * quarantined message (bytes kept) is copied to the shared store first (a PostgreSQL state; already
- * there when its attempt made the copy). One whose copy fails stays at the provider for now.
+ * Nothing leaves the provider before its bytes are durable where they will be read: a quarantined
+ * message (bytes kept) is copied to the shared store first (a PostgreSQL state; already there when its
+ * attempt made the copy). One whose copy fails stays at the provider for now. In a folder state, one
+ * whose bytes this spool does not have (a crash before its file was written) stays there too: the
+ * provider's copy is the only one.
  */
-async function shared(
+async function bytesKept(
   ctx: DeliveryContext,
   remove: Array<{ msg: SourceMessage; id: number }>,
   matched: Map<number, MessageRecord>,
   problems: PostboteError[],
 ): Promise<Array<{ msg: SourceMessage; id: number }>> {
-  if (!ctx.spool.shared) return remove;
   const out: Array<{ msg: SourceMessage; id: number }> = [];
   for (const r of remove) {
     const rec = matched.get(r.msg.num)!;
-    if (rec.state === 'quarantined' && rec.spoolKey) {
+    if (rec.state === 'quarantined' && rec.spoolKey && !ctx.spool.shared) {
+      if (!ctx.spool.has(rec.spoolKey)) {
+        const error = new PostboteError(
+          'SPOOL',
+          `quarantined message ${rec.id} kept at the provider: its spool file ${rec.spoolKey} is missing`,
+          { temporary: false, hint: 'release it: the next pass fetches it again from the provider' },
+        );
+        ctx.logger.warn({ mailbox: rec.mailbox, uid: rec.uid }, error.message);
+        problems.push(error);
+        continue;
+      }
+    } else if (rec.state === 'quarantined' && rec.spoolKey) {
       try {
-        await ctx.spool.share(rec.spoolKey, rec.size, rec.sha256);
+        await ctx.spool.retain(rec.spoolKey, rec.size, rec.sha256);
       } catch (err) {
         const error = toPostboteError(err, 'the shared message store');
         ctx.logger.warn(
@@ -77,7 +89,7 @@ export async function removeAtSource(
   assertLease?: () => Promise<void>,
 ): Promise<{ count: number; problems: PostboteError[] }> {
   const shareProblems: PostboteError[] = [];
-  const remove = await shared(ctx, removable(plan, listed, matched, ctx.now()), matched, shareProblems);
+  const remove = await bytesKept(ctx, removable(plan, listed, matched, ctx.now()), matched, shareProblems);
   // Group commit: one fsync round for the whole pass, before the provider's copy can go (and, in
   // keep mode, so a power cut cannot forget what was delivered). A pass that fetched, delivered and
   // removes nothing has nothing to make durable: an idle poll costs no disk flush.

@@ -324,7 +324,7 @@ async function quarantineUnsent(
 async function shareBytes(ctx: DeliveryContext, record: MessageRecord): Promise<void> {
   if (!record.spoolKey) return;
   try {
-    await ctx.spool.share(record.spoolKey, record.size, record.sha256);
+    await ctx.spool.retain(record.spoolKey, record.size, record.sha256);
   } catch (err) {
     const error = toPostboteError(err, 'the shared message store');
     ctx.logger.error(

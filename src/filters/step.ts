@@ -63,6 +63,7 @@ export async function filterStep(
     // Quarantined before the verdict is recorded: a crash in between leaves a quarantined record (told
     // to the postmaster), never a record with a verdict that a retry would take for "deliver".
     const reason = `${FILTER_REASON_PREFIX}${verdict.summary}`;
+    if (record.spoolKey) ctx.spool.persist(record.spoolKey);
     await ctx.store.recordAttempt(
       record.id,
       {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { Envelope, SendResult, SmtpConnection } from './types.js';
 
 export interface Received {
   from: string;
@@ -160,5 +161,30 @@ export async function startFakeServer(script: (s: FakeSession) => Promise<void>)
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** An in-memory connection to the target for pass and metrics tests: `send` decides each transaction. */
+export function fakeConnection(send: SmtpConnection['send']): SmtpConnection {
+  return {
+    extensions: new Map(),
+    secure: false,
+    closed: false,
+    send,
+    reset: async () => ({ code: 250, text: 'ok' }),
+    probe: async () => ({ recipients: [] }),
+    quit: async () => undefined,
+    close: () => undefined,
+  };
+}
+
+/** The target's answer when it takes the message for every recipient of `envelope`. */
+export function acceptedAll(envelope: Envelope): SendResult {
+  return {
+    recipients: envelope.to.map((address) => ({
+      address,
+      stage: 'DATA' as const,
+      reply: { code: 250, text: 'ok' },
+    })),
   };
 }

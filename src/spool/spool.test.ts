@@ -23,10 +23,50 @@ describe('Spool', () => {
     const msg = Buffer.from('Subject: x\r\nTo: a@b.c\r\n\r\nbody\xff line\r\n', 'latin1');
     const f = await spool.write(Readable.from([msg.subarray(0, 5), msg.subarray(5)]), 1000);
     assert.equal(f.size, msg.length);
+    await spool.syncAll(); // files what is held in memory
     assert.deepEqual(await readFile(spool.path(f.key)), msg);
     assert.equal(f.header.toString(), 'Subject: x\r\nTo: a@b.c\r\n\r\n');
     assert.deepEqual(await spool.header(f.key), f.header);
     assert.equal(f.sha256.length, 64);
+  });
+
+  test('a small message gets a file only when it must last: retain, syncAll, or memory running out', async () => {
+    const spool = await newSpool();
+    const msg = (n: number) => Buffer.from(`Subject: ${n}\r\n\r\n${'x'.repeat(200_000)}\r\n`);
+    const write = (n: number) => spool.write(Readable.from([msg(n)]), 1_000_000);
+    const files = async () => (await readdir(join(spool.dir, 'msg'))).sort();
+
+    // Delivered at once: never written, nothing to unlink.
+    const delivered = await write(1);
+    assert.deepEqual(await files(), []);
+    assert.ok(spool.has(delivered.key));
+    assert.ok(await spool.intact(delivered.key, delivered.size, delivered.sha256));
+    assert.equal(await spool.intact(delivered.key, delivered.size, 'f'.repeat(64)), false);
+    assert.deepEqual(Buffer.concat(await spool.openLocal(delivered.key).toArray()), msg(1));
+    await spool.remove(delivered.key);
+    assert.equal(spool.has(delivered.key), false);
+
+    // Deferred or quarantined: filed before that state is committed.
+    const deferred = await write(2);
+    await spool.retain(deferred.key, deferred.size, deferred.sha256);
+    assert.deepEqual(await files(), [deferred.key]);
+    assert.deepEqual(await readFile(spool.path(deferred.key)), msg(2));
+
+    // Before anything leaves the provider, whatever is still held is filed (and fsynced).
+    const pending = await write(3);
+    assert.deepEqual(await files(), [deferred.key]);
+    await spool.syncAll();
+    assert.deepEqual(await files(), [deferred.key, pending.key].sort());
+
+    // Beyond the memory bound (32 MiB) the oldest held messages are filed, not dropped.
+    const many = [];
+    for (let n = 0; n < 170; n++) many.push(await write(100 + n));
+    const onDisk = new Set(await files());
+    assert.ok(onDisk.has(many[0]!.key), 'the oldest was filed when memory ran out');
+    for (const [i, f] of many.entries()) {
+      assert.ok(spool.has(f.key), `message ${i} still here`);
+      assert.deepEqual(Buffer.concat(await spool.open(f.key).toArray()), msg(100 + i));
+    }
   });
 
   test('takes the content digest while writing: the same for two relay paths, not for another body', async () => {
@@ -87,6 +127,7 @@ describe('Spool', () => {
     const spool = await newSpool();
     const a = await spool.write(Readable.from([Buffer.from('a')]), 10);
     const b = await spool.write(Readable.from([Buffer.from('b')]), 10);
+    await spool.syncAll();
     const lock = await StateLock.acquire(spool.dir, { command: 'test', waitMs: 0 });
     assert.equal(await spool.sweep(new Set([a.key]), lock), 1);
     lock.release();
@@ -98,6 +139,7 @@ describe('Spool', () => {
     const spool = await newSpool();
     const other = await newSpool();
     const a = await spool.write(Readable.from([Buffer.from('a')]), 10);
+    await spool.syncAll();
     const elsewhere = await StateLock.acquire(other.dir, { command: 'test', waitMs: 0 });
     await assert.rejects(spool.sweep(new Set(), elsewhere), { code: 'STATE_IN_USE' });
     elsewhere.release();
@@ -145,7 +187,7 @@ describe('Spool with a shared tier', () => {
   test('a file this spool lacks is materialised on first read; concurrent readers fetch it once', async () => {
     const { shared, a, b } = await pair();
     const f = await a.write(Readable.from([msg]), 1000);
-    await a.share(f.key, f.size, f.sha256);
+    await a.retain(f.key, f.size, f.sha256);
     const [h1, h2] = await Promise.all([b.header(f.key), b.header(f.key)]);
     assert.equal(h1.toString(), 'Subject: shared\r\n\r\n');
     assert.deepEqual(h2, h1);
@@ -157,7 +199,7 @@ describe('Spool with a shared tier', () => {
   test('ensure(): a damaged local file is replaced by the shared copy; one matching no record is refused', async () => {
     const { a } = await pair();
     const f = await a.write(Readable.from([msg]), 1000);
-    await a.share(f.key, f.size, f.sha256);
+    await a.retain(f.key, f.size, f.sha256);
     await writeFile(a.path(f.key), Buffer.from('Subject: shXred\r\n\r\nbody\r\n'));
     assert.deepEqual(await a.ensure(f.key, f.size, f.sha256), { ok: true, from: 'shared' });
     assert.deepEqual(await readFile(a.path(f.key)), msg);

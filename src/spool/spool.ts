@@ -8,11 +8,26 @@
 // only a power cut can. So files are fsynced in batches by syncAll(), which the mailbox pass calls
 // before it deletes anything at the provider. A message delivered before that needed no fsync at all.
 //
+// A small message (most mail) gets no file at all unless it outlives its delivery: its bytes stay in
+// memory while it is delivered, and a file is written only when it must last — retain() before a
+// deferred or quarantined state is committed, syncAll() before anything leaves the provider, or when
+// memory for such messages runs out. Until then the provider still has the message: a crash costs
+// only a fetch again (missing-bytes.ts), never the message, exactly as a power cut before syncAll.
+//
 // With a shared tier (shared-bytes.ts, a PostgreSQL state) what outlives a pass is copied there by
-// share(), and a file this spool lacks (another instance fetched it, or this one lost its folder) is
+// retain(), and a file this spool lacks (another instance fetched it, or this one lost its folder) is
 // materialised from it on first read: open() and ensure() fetch it, checked against its SHA-256.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  unlinkSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -26,8 +41,9 @@ const SPOOL_READ_CHUNK = 256 * 1024;
 /** Bytes gathered before a write to the spool file: the same bound per message being fetched. */
 const SPOOL_WRITE_BATCH = 256 * 1024;
 /**
- * Messages up to this size stay in memory after spooling until delivered (or evicted), and the
- * whole set is capped: most mail is small, and reading it back costs more than holding it briefly.
+ * Messages up to this size stay in memory after spooling until delivered (or filed), and
+ * the whole set is capped: most mail is small, and a file written, read back and unlinked for a
+ * message delivered a millisecond later costs more than holding it briefly.
  */
 const MAX_KEPT_BYTES = 256 * 1024;
 const MAX_KEPT_TOTAL = 32 * 1024 * 1024;
@@ -51,6 +67,12 @@ export interface StateLockProof {
 /** Where a record's bytes were found by ensure(), or why they were not. */
 export type EnsureResult = { ok: true; from: 'local' | 'shared' } | { ok: false; why: string };
 
+interface Kept {
+  chunks: Buffer[];
+  size: number;
+  sha256: string;
+}
+
 /** Keys are unique per process without a random draw per message: a per-process prefix and a counter. */
 const KEY_PREFIX = randomBytes(4).toString('hex');
 let keySeq = 0;
@@ -63,8 +85,11 @@ export class Spool implements MaterialiseTarget {
   private readonly restoring = new Map<string, Promise<boolean>>();
   /** Files written since the last syncAll(): not yet safe against a power cut. */
   private readonly unsynced = new Set<string>();
-  /** Small messages just written, by key, oldest first: what open() serves without reading the file. */
-  private readonly kept = new Map<string, { chunks: Buffer[]; size: number }>();
+  /**
+   * Small messages just fetched, by key, oldest first: what open() serves without reading a file. Not
+   * filed: memory is their only copy here (the provider still has them).
+   */
+  private readonly kept = new Map<string, Kept>();
   private keptBytes = 0;
 
   constructor(dir: string, shared?: SharedBytes) {
@@ -79,8 +104,9 @@ export class Spool implements MaterialiseTarget {
 
   /**
    * Streams `source` into the spool with backpressure. Rejects (and leaves nothing behind) when the
-   * source errors, e.g. a connection dropped mid-RETR, or when maxSize is exceeded. The file survives a
-   * process crash at once and a power cut after the next syncAll().
+   * source errors, e.g. a connection dropped mid-RETR, or when maxSize is exceeded. A large message's
+   * file survives a process crash at once and a power cut after the next syncAll(); a small one is
+   * held in memory until it is delivered (removed) or has to last (retain(), syncAll()).
    */
   async write(source: Readable, maxSize: number): Promise<SpooledFile> {
     const key = `${Date.now().toString(36)}-${KEY_PREFIX}${(keySeq++).toString(36)}`;
@@ -126,34 +152,53 @@ export class Spool implements MaterialiseTarget {
         if (batch.length > 0) await writeAll(fh, batch);
         await fh.close();
         fh = undefined;
-      } else {
-        writeSmallSync(file, batch);
+        this.unsynced.add(key);
       }
-      this.unsynced.add(key);
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await rm(file, { force: true });
       throw err;
     }
-    if (whole) this.keep(key, whole, size);
+    const sha256 = hash.digest('hex');
+    // Small and whole in memory: no file unless it has to outlive its delivery (see the top).
+    if (whole) this.keep(key, { chunks: whole, size, sha256 });
     return {
       key,
       size,
-      sha256: hash.digest('hex'),
+      sha256,
       header: capture.header(),
       contentDigest: content.digest(),
     };
   }
 
-  /** Remembers a just-written small message (its chunks, not a copy), evicting the oldest beyond the bound. */
-  private keep(key: string, chunks: Buffer[], size: number): void {
-    this.kept.set(key, { chunks, size });
-    this.keptBytes += size;
-    for (const [k, d] of this.kept) {
+  /**
+   * Remembers a just-fetched small message (its chunks, not a copy); beyond the bound the oldest are
+   * filed, which drops them from memory.
+   */
+  private keep(key: string, entry: Kept): void {
+    this.kept.set(key, entry);
+    this.keptBytes += entry.size;
+    for (const k of this.kept.keys()) {
       if (this.keptBytes <= MAX_KEPT_TOTAL) break;
-      this.kept.delete(k);
-      this.keptBytes -= d.size;
+      this.persist(k);
     }
+  }
+
+  /**
+   * Writes a message held only in memory to its file (fsynced by the next syncAll): before a state is
+   * committed that needs the bytes after this process (quarantined, deferred).
+   */
+  persist(key: string): void {
+    const d = this.kept.get(key);
+    if (!d) return;
+    writeSmallSync(this.path(key), d.chunks);
+    this.unsynced.add(key);
+    this.forget(key); // from now on the file is the copy (a stream already open keeps its chunks)
+  }
+
+  /** Whether this spool has the message's bytes: in memory, or as a file. */
+  has(key: string): boolean {
+    return this.kept.has(key) || existsSync(this.path(key));
   }
 
   private forget(key: string): void {
@@ -172,7 +217,7 @@ export class Spool implements MaterialiseTarget {
     return Readable.from(this.openShared(key), { objectMode: false });
   }
 
-  /** This spool's copy only (memory or file), never the shared one: what share() copies from. */
+  /** This spool's copy only (memory or file), never the shared one: what retain() copies from. */
   openLocal(key: string): Readable {
     const kept = this.kept.get(key);
     if (kept) return Readable.from(kept.chunks, { objectMode: false });
@@ -224,10 +269,12 @@ export class Spool implements MaterialiseTarget {
   }
 
   /**
-   * Copies the bytes into the shared tier (nothing without one): called before a state that outlives
-   * the pass (deferred, quarantined) is committed, and before the provider's copy goes.
+   * Makes the bytes outlive this delivery: written to their file if they were only in memory, and
+   * copied into the shared tier when there is one. Called before a state that outlives the attempt
+   * (deferred, quarantined) is committed, and before the provider's copy goes.
    */
-  async share(key: string, size: number, sha256: string): Promise<void> {
+  async retain(key: string, size: number, sha256: string): Promise<void> {
+    this.persist(key);
     // Local only: a put holding a transfer slot must never wait for a fetch that needs another one.
     await this.shared?.put(key, size, sha256, () => this.openLocal(key));
   }
@@ -278,6 +325,9 @@ export class Spool implements MaterialiseTarget {
    * message then (nothing is deleted before syncAll), so it is fetched again rather than delivered damaged.
    */
   async intact(key: string, size: number, sha256?: string): Promise<boolean> {
+    const kept = this.kept.get(key);
+    // Not filed: memory holds the only copy here, checked when it was fetched.
+    if (kept) return kept.size === size && (sha256 === undefined || kept.sha256 === sha256);
     try {
       if ((await stat(this.path(key))).size !== size) return false;
       if (!sha256) return true;
@@ -291,8 +341,13 @@ export class Spool implements MaterialiseTarget {
     }
   }
 
-  /** Makes every file written so far durable against a power cut: one fsync each, one for the folder. */
+  /**
+   * Makes every message still here durable against a power cut: what is only in memory is filed (a
+   * delivered message is gone from memory by now, so the rest must last), then one fsync per file
+   * written and one for the folder. The pass calls it before anything leaves the provider.
+   */
   async syncAll(): Promise<void> {
+    for (const key of [...this.kept.keys()]) this.persist(key);
     if (this.unsynced.size === 0) return;
     const keys = [...this.unsynced];
     this.unsynced.clear();
@@ -308,7 +363,9 @@ export class Spool implements MaterialiseTarget {
 
   async remove(key: string): Promise<void> {
     this.unsynced.delete(key);
+    const kept = this.kept.get(key);
     this.forget(key);
+    if (kept) return; // never written: nothing on disk
     // Synchronous for the same reason as small writes: a directory entry, no thread-pool trip.
     try {
       unlinkSync(this.path(key));

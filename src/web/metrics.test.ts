@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
-import type { SmtpConnection } from '../smtp/types.js';
+import { acceptedAll, fakeConnection } from '../smtp/test-support.test.js';
 import type { MessageRecord } from '../store/types.js';
 import { Metrics } from './metrics.js';
 
@@ -37,26 +37,11 @@ const OLD_SERIES = [
 
 /** A target whose one connection answers 250 for everyone, or fails when `fail` is set. */
 function fakeTarget(fail: { now: boolean }) {
-  const conn: SmtpConnection = {
-    extensions: new Map(),
-    secure: false,
-    closed: false,
-    async send(envelope, body) {
-      body.resume();
-      if (fail.now) throw new PostboteError('CONNECTION_CLOSED', 'reset', { temporary: true });
-      return {
-        recipients: envelope.to.map((address) => ({
-          address,
-          stage: 'DATA' as const,
-          reply: { code: 250, text: 'ok' },
-        })),
-      };
-    },
-    reset: async () => ({ code: 250, text: 'ok' }),
-    probe: async () => ({ recipients: [] }),
-    quit: async () => undefined,
-    close: () => undefined,
-  };
+  const conn = fakeConnection(async (envelope, body) => {
+    body.resume();
+    if (fail.now) throw new PostboteError('CONNECTION_CLOSED', 'reset', { temporary: true });
+    return acceptedAll(envelope);
+  });
   return new Target(
     { host: '127.0.0.1', port: 25, tls: 'none', helo: 'h', maxConnections: 1 },
     async () => conn,

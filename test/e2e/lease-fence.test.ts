@@ -108,10 +108,19 @@ mailboxes:
         const { rows } = await admin.query(
           'SELECT state, source_removed_at, (SELECT count(*) FROM attempts a WHERE a.message = m.id)::int AS attempts FROM messages m ORDER BY id',
         );
-        assert.deepEqual(
-          rows.map((r) => r.state),
-          c.state === 'spooled' ? ['spooled'] : ['delivered', 'delivered'],
-        );
+        if (c.state === 'spooled') {
+          // The second message may have been read and recorded (under the lease, before the takeover)
+          // while the first was with the target; it never went to the target.
+          assert.equal(rows[0].state, 'spooled');
+          assert.ok(
+            rows.every((r) => r.state === 'spooled'),
+            rows.map((r) => r.state).join(' '),
+          );
+        } else
+          assert.deepEqual(
+            rows.map((r) => r.state),
+            ['delivered', 'delivered'],
+          );
         assert.ok(rows.every((r) => r.source_removed_at === null));
         const sessions = await admin.query('SELECT count(*)::int AS n FROM sessions');
         assert.equal(sessions.rows[0].n, 0, 'not even the session record');
