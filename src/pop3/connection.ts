@@ -332,11 +332,17 @@ export class Pop3Connection {
    */
   private arm(): void {
     const head = this.queue[0];
-    if (!head || this.failure) return this.clearTimer();
+    if (!head || this.failure) {
+      this.clearTimer();
+      return;
+    }
     const now = Date.now();
     if (head.since !== undefined) head.spent += now - head.since;
     head.since = undefined;
-    if (this.paused) return this.clearTimer();
+    if (this.paused) {
+      this.clearTimer();
+      return;
+    }
     head.since = now;
     head.statusBy ??= now + head.timeout;
     // Called for every chunk of a body: no closure or message text is made here (the message is
