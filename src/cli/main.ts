@@ -2,8 +2,17 @@
 // The `postbote` command: run (the service), fetch (one pass), check (prove the path), demo.
 // Each command's module is imported when it runs: `fetch` need not load the web server, and a
 // short-lived command starts in a fraction of the time and memory.
+import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { fail } from './exit.js';
+
+// The bytes of mail pass through Buffers whose small wrappers, once promoted, free their memory only
+// at a full GC, which V8 schedules by the JS heap's growth (up to 4x) and 64 MB of such bytes. Letting
+// the heap grow at most 2x before a full GC held the 20 x 250 mixed run's peak RSS at 153-158 MB
+// instead of 190-200 (11 full GCs instead of 4-5, about 0.1 s CPU). Read at each GC, so it takes
+// effect here (imports are tiny until a command loads its module), for every start (bin, systemd
+// unit, demo), without a wrapper.
+setFlagsFromString('--heap-growing-percent=100');
 
 const program = new Command('postbote')
   .description('Fetches provider mailboxes (POP3) and delivers them by SMTP/LMTP to your mail server.')

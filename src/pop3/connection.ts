@@ -71,6 +71,10 @@ export class Pop3Connection {
   /** Ended by us after QUIT: the error for a later command, made only if one comes. */
   private ended: (() => PostboteError) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** What the timer stands for: the command at the head when it was armed, why, and its delay. */
+  private timerHead: Pending | undefined;
+  private timerKind: 'status' | 'idle' | 'deadline' = 'status';
+  private timerMs = -1;
 
   constructor(
     socket: Socket,
@@ -346,35 +350,55 @@ export class Pop3Connection {
    * it. No clock runs while we hold the socket paused: a slow consumer is not the server's fault.
    */
   private arm(): void {
-    this.clearTimer();
     const head = this.queue[0];
-    if (!head || this.closed) return;
+    if (!head || this.closed) {
+      this.clearTimer();
+      return;
+    }
     const now = Date.now();
     if (head.since !== undefined) head.spent += now - head.since;
     head.since = undefined;
-    if (this.paused) return;
+    if (this.paused) {
+      this.clearTimer();
+      return;
+    }
     head.since = now;
     head.statusBy ??= now + head.timeout;
-    const allowed = this.allowed(head);
-    const ms = allowed - head.spent;
+    // Called for every chunk of a body: no closure or message text is made here (the message is
+    // written only if the timer fires), and an unchanged delay (the idle timeout, as a body streams)
+    // re-arms the same timer.
+    let ms = this.allowed(head) - head.spent;
+    let kind: 'status' | 'idle' | 'deadline' = 'deadline';
     const phaseMs = head.phase === 'status' ? head.statusBy - now : this.opts.idleTimeout;
-    // The words are made only if the timer fires: arm() runs at every command and every chunk.
-    const phase = phaseMs <= ms;
-    this.timer = setTimeout(
-      () => this.expire(head, this.overdue(head, phase, phaseMs, allowed)),
-      Math.max(0, phase ? phaseMs : ms),
-    );
+    if (phaseMs <= ms) {
+      ms = phaseMs;
+      kind = head.phase === 'status' ? 'status' : 'idle';
+    }
+    ms = Math.max(0, ms);
+    this.timerHead = head;
+    this.timerKind = kind;
+    if (this.timer && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    this.clearTimer();
+    this.timerMs = ms;
+    this.timer = setTimeout(this.onTimer, ms);
   }
 
-  /** What a timer that fired says: the phase's limit (status line, silence) or the overall deadline. */
-  private overdue(head: Pending, phase: boolean, phaseMs: number, allowed: number): string {
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    const head = this.timerHead;
+    if (!head) return;
     const cmd = this.describe(head);
-    if (!phase)
-      return `the reply to ${cmd} did not complete within its deadline of ${Math.round(allowed)} ms (${head.accepted} octets received)`;
-    return head.phase === 'status'
-      ? `no reply to ${cmd} within ${head.timeout} ms`
-      : `server silent for ${phaseMs} ms in the middle of the reply to ${cmd}`;
-  }
+    const what =
+      this.timerKind === 'status'
+        ? `no reply to ${cmd} within ${head.timeout} ms`
+        : this.timerKind === 'idle'
+          ? `server silent for ${this.opts.idleTimeout} ms in the middle of the reply to ${cmd}`
+          : `the reply to ${cmd} did not complete within its deadline of ${Math.round(this.allowed(head))} ms (${head.accepted} octets received)`;
+    this.expire(head, what);
+  };
 
   /** The head's deadline in milliseconds: its base, plus the time its size takes at the minimum rate. */
   private allowed(head: Pending): number {

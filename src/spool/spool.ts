@@ -36,17 +36,38 @@ import { ContentDigest } from './content-digest.js';
 import { HeaderCapture } from './header-capture.js';
 import type { BytesExpectation, MaterialiseTarget, SharedBytes } from './shared-bytes.js';
 
-/** Large reads keep syscalls per message low; 256 KiB per open stream bounds memory. */
-const SPOOL_READ_CHUNK = 256 * 1024;
-/** Bytes gathered before a write to the spool file: the same bound per message being fetched. */
+/**
+ * Reads of a spool file (large messages on their way to the target). 64 KiB, not 256: every chunk is
+ * a fresh allocation that lives until the next scavenge, and V8 schedules scavenges by JS objects, not
+ * by the bytes behind them, so the garbage waiting grows with the chunk size (the 200 MB message's
+ * delivery peaked 12 MB higher with 256 KiB). Still few syscalls: 16 a MiB.
+ */
+const SPOOL_READ_CHUNK = 64 * 1024;
+/**
+ * A message too large to keep in memory is copied into a write buffer of this size, written when full.
+ * Copying (about 0.1 ms a MiB) lets each network chunk die young; gathering them for a batch kept 16
+ * of them alive across the write, long enough to be promoted, and their bytes then waited for a full GC.
+ */
 const SPOOL_WRITE_BATCH = 256 * 1024;
 /**
- * Messages up to this size stay in memory after spooling until delivered (or filed), and
- * the whole set is capped: most mail is small, and a file written, read back and unlinked for a
- * message delivered a millisecond later costs more than holding it briefly.
+ * Write buffers kept for reuse: one per large message being fetched at once (a session fetches one
+ * message at a time), so a busy run allocates them once. Beyond this many, extra ones are dropped.
  */
-const MAX_KEPT_BYTES = 256 * 1024;
-const MAX_KEPT_TOTAL = 32 * 1024 * 1024;
+const MAX_POOLED_WRITE_BUFFERS = 8;
+/**
+ * Messages up to this size stay in memory after spooling until delivered (or filed): most mail is
+ * small, and a file written, read back and unlinked for a message delivered a millisecond later costs
+ * more than holding it briefly (a file create blocks the thread 0.5–3 ms on a busy disk). 64 KiB holds
+ * text mail and a small attachment; it is also what a larger message holds of its network chunks before the write buffer
+ * takes over (256 KiB held 16 chunks per large message across scavenges, see SPOOL_WRITE_BATCH).
+ */
+const MAX_KEPT_BYTES = 64 * 1024;
+/**
+ * The kept set's cap. Held at once are two messages per session (the one with the target and the
+ * next being read; 10 sessions by default, 20 in the benchmark): at most 2.5 MiB. Mail that outlives
+ * its delivery (deferred, quarantined) is filed and leaves memory; beyond the cap the oldest are filed.
+ */
+const MAX_KEPT_TOTAL = 4 * 1024 * 1024;
 
 export interface SpooledFile {
   key: string;
@@ -91,6 +112,8 @@ export class Spool implements MaterialiseTarget {
    */
   private readonly kept = new Map<string, Kept>();
   private keptBytes = 0;
+  /** Idle write buffers (SPOOL_WRITE_BATCH each), for the next large message. */
+  private readonly writeBuffers: Buffer[] = [];
 
   constructor(dir: string, shared?: SharedBytes) {
     this.dir = dir;
@@ -115,16 +138,26 @@ export class Spool implements MaterialiseTarget {
     const capture = new HeaderCapture();
     const content = new ContentDigest();
     let size = 0;
-    // Kept for open() while the message is small: its delivery follows at once and then reads nothing.
+    // A message up to MAX_KEPT_BYTES is gathered as the chunks themselves: kept for open() (its delivery
+    // follows at once and then reads nothing), and written at the end with a few synchronous calls that
+    // only touch the page cache (no fsync here: syncAll does that), microseconds instead of four trips
+    // through libuv's thread pool. A larger one goes through a write buffer, written whenever full.
     let whole: Buffer[] | undefined = [];
     let fh: FileHandle | undefined;
+    let buf: Buffer | undefined;
+    let filled = 0;
+    /** Copies `chunk` into the write buffer, writing it out whenever it is full (awaited: then reused). */
+    const copy = async (chunk: Buffer) => {
+      for (let from = 0; from < chunk.length; ) {
+        const n = chunk.copy(buf!, filled, from);
+        filled += n;
+        from += n;
+        if (filled < buf!.length) break;
+        await writeAll(fh!, [buf!]);
+        filled = 0;
+      }
+    };
     try {
-      // Chunks arrive as unstuffed pieces of TLS records, often a few KiB, and every asynchronous file
-      // operation is a round trip through libuv's thread pool. So they are gathered; a message that fits
-      // one batch (most mail) is written with a few synchronous calls that only touch the page cache
-      // (no fsync here: syncAll does that), microseconds instead of four thread-pool trips.
-      let batch: Buffer[] = [];
-      let batched = 0;
       for await (const chunk of source as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > maxSize) {
@@ -137,27 +170,42 @@ export class Spool implements MaterialiseTarget {
         hash.update(chunk);
         content.push(chunk);
         capture.push(chunk);
-        batch.push(chunk);
-        batched += chunk.length;
-        if (size > MAX_KEPT_BYTES) whole = undefined;
-        else whole?.push(chunk);
-        if (batched >= SPOOL_WRITE_BATCH) {
-          fh ??= await open(file, 'wx');
-          await writeAll(fh, batch);
-          batch = [];
-          batched = 0;
+        if (whole && size <= MAX_KEPT_BYTES) {
+          whole.push(chunk);
+          continue;
+        }
+        if (whole) {
+          fh = await open(file, 'wx');
+          buf = this.writeBuffers.pop() ?? Buffer.allocUnsafeSlow(SPOOL_WRITE_BATCH);
+          const gathered = whole;
+          whole = undefined;
+          for (const c of gathered) await copy(c);
+        }
+        // Most chunks only fill the buffer: a promise per chunk is spared for those.
+        if (filled + chunk.length < buf!.length) {
+          chunk.copy(buf!, filled);
+          filled += chunk.length;
+        } else {
+          await copy(chunk);
         }
       }
       if (fh) {
-        if (batch.length > 0) await writeAll(fh, batch);
+        if (filled > 0) await writeAll(fh, [buf!.subarray(0, filled)]);
         await fh.close();
         fh = undefined;
         this.unsynced.add(key);
+      } else {
+        // One copy of the message's own size: the network chunks it came in (a TLS record holds parts
+        // of the next messages too) are not pinned while it waits for its delivery.
+        whole = [whole!.length === 1 ? Buffer.from(whole![0]!) : Buffer.concat(whole!, size)];
       }
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await rm(file, { force: true });
       throw err;
+    } finally {
+      // No write is in flight here (each is awaited), so the buffer can serve the next message.
+      if (buf && this.writeBuffers.length < MAX_POOLED_WRITE_BUFFERS) this.writeBuffers.push(buf);
     }
     const sha256 = hash.digest('hex');
     // Small and whole in memory: no file unless it has to outlive its delivery (see the top).
