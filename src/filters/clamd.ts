@@ -5,25 +5,36 @@ import { type Endpoint, endpointName, exchange, writeStream } from './socket-exc
 
 // One reply line: "stream: <signature> FOUND" — signatures are short; 4 KiB is plenty and bounds it.
 const MAX_CLAMD_REPLY = 4096;
+/**
+ * Bytes per INSTREAM chunk, gathered from the spool's smaller reads: few large writes give clamd's
+ * "size limit exceeded" reply fewer chances to be lost to the reset our next write meets (see below).
+ */
+const INSTREAM_CHUNK = 256 * 1024;
+/**
+ * Connections one scan may use: the first, and new ones after that reset (it rarely repeats twice;
+ * a clamd that really is going away fails every time).
+ */
+const MAX_SCAN_CONNECTIONS = 3;
 
 export type ClamdVerdict = { infected: false; tooLarge?: string } | { infected: true; virus: string };
 
 /**
  * clamd answers "INSTREAM size limit exceeded" and closes at once, while the message is still being
  * sent: our next write then meets its reset, and the kernel drops the reply we had not read yet. So a
- * connection reset while sending, with no reply read, is asked once more on a new connection (the
- * race rarely repeats; a clamd that really is going away fails the second time too).
+ * connection reset while sending, with no reply read, is asked again on a new connection, up to
+ * MAX_SCAN_CONNECTIONS in all.
  */
 export async function clamdScan(
   endpoint: Endpoint,
   body: () => Readable,
   timeout: number,
 ): Promise<ClamdVerdict> {
-  try {
-    return await scanOnce(endpoint, body, timeout);
-  } catch (err) {
-    if (!resetWhileSending(err)) throw err;
-    return scanOnce(endpoint, body, timeout);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scanOnce(endpoint, body, timeout);
+    } catch (err) {
+      if (!resetWhileSending(err) || attempt >= MAX_SCAN_CONNECTIONS) throw err;
+    }
   }
 }
 
@@ -42,7 +53,7 @@ function scanOnce(endpoint: Endpoint, body: () => Readable, timeout: number): Pr
     maxReply: MAX_CLAMD_REPLY,
     async write(socket) {
       socket.write(INSTREAM_COMMAND);
-      await writeStream(socket, body(), (c) => [chunkHeader(c.length), c]);
+      await writeStream(socket, body(), (c, length) => [chunkHeader(length), ...c], INSTREAM_CHUNK);
       if (!socket.destroyed) socket.write(END_OF_STREAM);
     },
     parse(reply) {

@@ -86,19 +86,38 @@ export function seconds(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }
 
-/** Writes a stream's chunks to the socket through `frame`, waiting for 'drain' (no whole-message copy). */
+/**
+ * Writes a stream's chunks to the socket, waiting for 'drain' (no whole-message copy). With `gather`,
+ * chunks are collected up to that many bytes and `frame` wraps each group (its pieces go out in one
+ * write): a protocol with its own chunk framing then sends few large frames whatever the read size.
+ */
 export async function writeStream(
   socket: Socket,
   source: Readable,
-  frame: (chunk: Buffer) => Buffer[] = (c) => [c],
+  frame: (chunks: Buffer[], length: number) => Buffer[] = (c) => c,
+  gather = 0,
 ): Promise<void> {
+  let group: Buffer[] = [];
+  let length = 0;
+  const flush = async () => {
+    if (group.length === 0 || socket.destroyed) return;
+    const pieces = frame(group, length);
+    group = [];
+    length = 0;
+    socket.cork();
+    let ok = true;
+    for (const piece of pieces) ok = socket.write(piece) && ok;
+    socket.uncork();
+    if (!ok) await drained(socket);
+  };
   try {
     for await (const chunk of source) {
       if (socket.destroyed) return;
-      let ok = true;
-      for (const piece of frame(chunk as Buffer)) ok = socket.write(piece) && ok;
-      if (!ok) await drained(socket);
+      group.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= gather) await flush();
     }
+    await flush();
   } finally {
     source.destroy();
   }
