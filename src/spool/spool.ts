@@ -18,22 +18,15 @@
 // retain(), and a file this spool lacks (another instance fetched it, or this one lost its folder) is
 // materialised from it on first read: open() and ensure() fetch it, checked against its SHA-256.
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  openSync,
-  unlinkSync,
-  writeSync,
-  writevSync,
-} from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
 import { ContentDigest } from './content-digest.js';
+import { fsync, writeAll, writeSmallSync } from './file-io.js';
 import { HeaderCapture } from './header-capture.js';
+import { HeldMessages } from './held.js';
 import type { BytesExpectation, MaterialiseTarget, SharedBytes } from './shared-bytes.js';
 
 /**
@@ -88,12 +81,6 @@ export interface StateLockProof {
 /** Where a record's bytes were found by ensure(), or why they were not. */
 export type EnsureResult = { ok: true; from: 'local' | 'shared' } | { ok: false; why: string };
 
-interface Kept {
-  chunks: Buffer[];
-  size: number;
-  sha256: string;
-}
-
 /** Keys are unique per process without a random draw per message: a per-process prefix and a counter. */
 const KEY_PREFIX = randomBytes(4).toString('hex');
 let keySeq = 0;
@@ -110,8 +97,7 @@ export class Spool implements MaterialiseTarget {
    * Small messages just fetched, by key, oldest first: what open() serves without reading a file. Not
    * filed: memory is their only copy here (the provider still has them).
    */
-  private readonly kept = new Map<string, Kept>();
-  private keptBytes = 0;
+  private readonly held = new HeldMessages(MAX_KEPT_TOTAL, (key) => this.persist(key));
   /** Idle write buffers (SPOOL_WRITE_BATCH each), for the next large message. */
   private readonly writeBuffers: Buffer[] = [];
 
@@ -209,7 +195,7 @@ export class Spool implements MaterialiseTarget {
     }
     const sha256 = hash.digest('hex');
     // Small and whole in memory: no file unless it has to outlive its delivery (see the top).
-    if (whole) this.keep(key, { chunks: whole, size, sha256 });
+    if (whole) this.held.add(key, { chunks: whole, size, sha256 });
     return {
       key,
       size,
@@ -220,40 +206,20 @@ export class Spool implements MaterialiseTarget {
   }
 
   /**
-   * Remembers a just-fetched small message (its chunks, not a copy); beyond the bound the oldest are
-   * filed, which drops them from memory.
-   */
-  private keep(key: string, entry: Kept): void {
-    this.kept.set(key, entry);
-    this.keptBytes += entry.size;
-    for (const k of this.kept.keys()) {
-      if (this.keptBytes <= MAX_KEPT_TOTAL) break;
-      this.persist(k);
-    }
-  }
-
-  /**
    * Writes a message held only in memory to its file (fsynced by the next syncAll): before a state is
    * committed that needs the bytes after this process (quarantined, deferred).
    */
   persist(key: string): void {
-    const d = this.kept.get(key);
+    const d = this.held.get(key);
     if (!d) return;
     writeSmallSync(this.path(key), d.chunks);
     this.unsynced.add(key);
-    this.forget(key); // from now on the file is the copy (a stream already open keeps its chunks)
+    this.held.delete(key); // from now on the file is the copy (a stream already open keeps its chunks)
   }
 
   /** Whether this spool has the message's bytes: in memory, or as a file. */
   has(key: string): boolean {
-    return this.kept.has(key) || existsSync(this.path(key));
-  }
-
-  private forget(key: string): void {
-    const d = this.kept.get(key);
-    if (!d) return;
-    this.kept.delete(key);
-    this.keptBytes -= d.size;
+    return this.held.has(key) || existsSync(this.path(key));
   }
 
   /**
@@ -261,13 +227,13 @@ export class Spool implements MaterialiseTarget {
    * a shared tier, a file this spool lacks is materialised from it first.
    */
   open(key: string): Readable {
-    if (!this.shared || this.kept.has(key)) return this.openLocal(key);
+    if (!this.shared || this.held.has(key)) return this.openLocal(key);
     return Readable.from(this.openShared(key), { objectMode: false });
   }
 
   /** This spool's copy only (memory or file), never the shared one: what retain() copies from. */
   openLocal(key: string): Readable {
-    const kept = this.kept.get(key);
+    const kept = this.held.get(key);
     if (kept) return Readable.from(kept.chunks, { objectMode: false });
     return createReadStream(this.path(key), { highWaterMark: SPOOL_READ_CHUNK });
   }
@@ -352,7 +318,7 @@ export class Spool implements MaterialiseTarget {
     }
     if (!ok) return false;
     await rename(tmp, this.path(key));
-    this.forget(key);
+    this.held.delete(key);
     return true;
   }
 
@@ -373,7 +339,7 @@ export class Spool implements MaterialiseTarget {
    * message then (nothing is deleted before syncAll), so it is fetched again rather than delivered damaged.
    */
   async intact(key: string, size: number, sha256?: string): Promise<boolean> {
-    const kept = this.kept.get(key);
+    const kept = this.held.get(key);
     // Not filed: memory holds the only copy here, checked when it was fetched.
     if (kept) return kept.size === size && (sha256 === undefined || kept.sha256 === sha256);
     try {
@@ -395,7 +361,7 @@ export class Spool implements MaterialiseTarget {
    * written and one for the folder. The pass calls it before anything leaves the provider.
    */
   async syncAll(): Promise<void> {
-    for (const key of [...this.kept.keys()]) this.persist(key);
+    for (const key of this.held.keys()) this.persist(key);
     if (this.unsynced.size === 0) return;
     const keys = [...this.unsynced];
     this.unsynced.clear();
@@ -411,9 +377,7 @@ export class Spool implements MaterialiseTarget {
 
   async remove(key: string): Promise<void> {
     this.unsynced.delete(key);
-    const kept = this.kept.get(key);
-    this.forget(key);
-    if (kept) return; // never written: nothing on disk
+    if (this.held.delete(key)) return; // never written: nothing on disk
     // Synchronous for the same reason as small writes: a directory entry, no thread-pool trip.
     try {
       unlinkSync(this.path(key));
@@ -444,37 +408,4 @@ export class Spool implements MaterialiseTarget {
     }
     return removed;
   }
-}
-
-async function fsync(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** A whole small file at once: open, gathered write, close, all on the calling thread. */
-function writeSmallSync(path: string, chunks: Buffer[]): void {
-  const fd = openSync(path, 'wx');
-  try {
-    const total = chunks.reduce((n, c) => n + c.length, 0);
-    const written = chunks.length > 0 ? writevSync(fd, chunks) : 0;
-    if (written === total) return;
-    // A short write (rare on local files): the rest goes out from where it stopped.
-    let rest = Buffer.concat(chunks).subarray(written);
-    while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const { bytesWritten } = await fh.writev(chunks);
-  if (bytesWritten === total) return;
-  // A short write (rare on local files): the rest goes out from where it stopped.
-  let rest = Buffer.concat(chunks).subarray(bytesWritten);
-  while (rest.length > 0) rest = rest.subarray((await fh.write(rest)).bytesWritten);
 }
