@@ -7,7 +7,7 @@ import { silentLogger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import type { PushSource, PushStart } from './push.js';
 import { type ScheduledPlan, Scheduler } from './scheduler.js';
-import { emptySession, schedulerContext } from './test-context.js';
+import { emptySession, plainPlan, schedulerContext } from './test-context.js';
 
 const HOUR = 3_600_000;
 const context = schedulerContext;
@@ -55,19 +55,7 @@ function fakePush(host: string, key = 'k', events: string[] = [], slotsWanted = 
 function plan(name: string, push: PushSource | undefined, passMs = 20, events: string[] = []) {
   const counts = { opened: 0 };
   const p: ScheduledPlan = {
-    name,
-    user: `${name}@example.com`,
-    keep: false,
-    maxMessageSize: 1e6,
-    maxReceivedHeaders: 30,
-    envelopeSender: 'return-path',
-    route: { deliverTo: ['a@corp.local'] },
-    protocol: 'imap',
-    host: push?.host ?? 'h',
-    secure: false,
-    interval: HOUR,
-    ...(push ? { push } : {}),
-    async open(): Promise<SourceSession> {
+    ...plainPlan(name, push?.host ?? 'h', async (): Promise<SourceSession> => {
       counts.opened++;
       return emptySession('h', {
         protocol: 'imap',
@@ -79,7 +67,10 @@ function plan(name: string, push: PushSource | undefined, passMs = 20, events: s
           events.push('session-closed');
         },
       });
-    },
+    }),
+    protocol: 'imap',
+    interval: HOUR,
+    ...(push ? { push } : {}),
   };
   return { plan: p, counts };
 }

@@ -6,7 +6,7 @@ import { PostboteError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { SourceSession } from '../source/types.js';
 import { needsAction, nextPollDelay, Scheduler } from './scheduler.js';
-import { emptySession, schedulerContext } from './test-context.js';
+import { emptySession, plainPlan, schedulerContext } from './test-context.js';
 
 const context = schedulerContext;
 
@@ -19,18 +19,7 @@ function plans(hosts: string[], opts: { failFirst?: string } = {}) {
   const list: Array<MailboxPlan & { interval: number }> = hosts.map((host, i) => {
     const name = `mb${i}`;
     return {
-      name,
-      user: `${name}@example.com`,
-      keep: false,
-      maxMessageSize: 1e6,
-      maxReceivedHeaders: 30,
-      envelopeSender: 'return-path',
-      route: { deliverTo: ['a@corp.local'] },
-      protocol: 'pop3',
-      host,
-      secure: false,
-      interval: 60_000,
-      async open(): Promise<SourceSession> {
+      ...plainPlan(name, host, async (): Promise<SourceSession> => {
         opened.set(name, (opened.get(name) ?? 0) + 1);
         if (opts.failFirst === name && opened.get(name) === 1) {
           throw new PostboteError('CONNECT_FAILED', 'refused', { temporary: true });
@@ -54,7 +43,8 @@ function plans(hosts: string[], opts: { failFirst?: string } = {}) {
           close: async () => done(),
           abort: () => done(),
         });
-      },
+      }),
+      interval: 60_000,
     };
   });
   return { list, peak, opened };
