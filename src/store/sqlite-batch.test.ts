@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { newMessage } from '../../test/support/store-backends.js';
 import { SqliteStore } from './sqlite.js';
 import type { AttemptUpdate, NewMessage } from './types.js';
 
@@ -30,19 +31,7 @@ async function storeAndWitness(): Promise<{
   return { store, committed };
 }
 
-const msg = (uid: string): NewMessage => ({
-  mailbox: 'info',
-  uid,
-  spoolKey: `k-${uid}`,
-  size: 10,
-  sha256: 'x',
-  messageId: null,
-  sender: 'a@b.c',
-  subject: 's',
-  recipients: [{ address: 'r@corp.local', status: 'pending', reason: 'fixed' }],
-  fetchedAt: 1000,
-  fingerprint: `fp-${uid}`,
-});
+const msg = (uid: string): NewMessage => newMessage(uid, { fingerprint: `fp-${uid}` });
 
 const delivered: AttemptUpdate = {
   state: 'delivered',

@@ -1,23 +1,12 @@
 // The store contract, run against every backend (test/support/store-backends.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backends } from '../../test/support/store-backends.js';
+import { backends, newMessage } from '../../test/support/store-backends.js';
 import { PostboteError } from '../errors.js';
 import { isStoreConflict } from './lifecycle.js';
 import type { AttemptUpdate, MessageState, NewMessage, Store } from './types.js';
 
-const msg = (uid: string): NewMessage => ({
-  mailbox: 'info',
-  uid,
-  spoolKey: `k-${uid}`,
-  size: 10,
-  sha256: 'x',
-  messageId: null,
-  sender: 'a@b.c',
-  subject: 's',
-  recipients: [{ address: 'r@corp.local', status: 'pending', reason: 'fixed' }],
-  fetchedAt: 1000,
-});
+const msg = (uid: string): NewMessage => newMessage(uid);
 
 for (const b of backends())
   describe(b.name, { skip: b.skip }, () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/types.js';
+import type { NewMessage, Store } from '../../src/store/types.js';
 import { type PostgresCluster, postgresUnavailable, startPostgres } from './postgres.js';
 
 /** One place a store lives: open() gives a new store on it (a reopen, or a second writer). */
@@ -69,4 +69,21 @@ export function backends(): Backend[] {
       postgresUnavailable(),
     ),
   ];
+}
+
+/** A record as a pass makes it after spooling one small message; `over` changes what a test watches. */
+export function newMessage(uid: string, over: Partial<NewMessage> = {}): NewMessage {
+  return {
+    mailbox: 'info',
+    uid,
+    spoolKey: `k-${uid}`,
+    size: 10,
+    sha256: 'x',
+    messageId: null,
+    sender: 'a@b.c',
+    subject: 's',
+    recipients: [{ address: 'r@corp.local', status: 'pending', reason: 'fixed' }],
+    fetchedAt: 1000,
+    ...over,
+  };
 }
