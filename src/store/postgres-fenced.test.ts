@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { postgresUnavailable } from '../../test/support/postgres.js';
 import { sharedCluster } from '../../test/support/store-backends.js';
+import { emptySummary } from '../connector/plan.js';
 import type { FilterVerdict } from '../filters/types.js';
 import { PostgresStore } from './postgres.js';
 import { LeaseLostError } from './postgres-leases.js';
@@ -116,23 +117,7 @@ describe('the fenced writer of a pass', { skip }, () => {
       ],
       ['recordFilter', () => fenced.recordFilter(spooled.id, verdict, spooled.recipients)],
       ['discard', () => fenced.discard(spooled.id)],
-      [
-        'recordSession',
-        () =>
-          fenced.recordSession({
-            mailbox: 'info',
-            startedAt: 1,
-            endedAt: 2,
-            listed: 0,
-            fetched: 0,
-            delivered: 0,
-            deferred: 0,
-            quarantined: 0,
-            removed: 0,
-            bytes: 0,
-            error: null,
-          }),
-      ],
+      ['recordSession', () => fenced.recordSession({ ...emptySummary('info', true, 1, 2), error: null })],
     ];
     for (const [name, write] of writes) {
       await assert.rejects(write(), (e: unknown) => e instanceof LeaseLostError, name);
