@@ -44,33 +44,38 @@ async function bytesKept(
   const out: Array<{ msg: SourceMessage; id: number }> = [];
   for (const r of remove) {
     const rec = matched.get(r.msg.num)!;
-    if (rec.state === 'quarantined' && rec.spoolKey && !ctx.spool.shared) {
-      if (!ctx.spool.has(rec.spoolKey)) {
-        const error = new PostboteError(
-          'SPOOL',
-          `quarantined message ${rec.id} kept at the provider: its spool file ${rec.spoolKey} is missing`,
-          { temporary: false, hint: 'release it: the next pass fetches it again from the provider' },
-        );
-        ctx.logger.warn({ mailbox: rec.mailbox, uid: rec.uid }, error.message);
-        problems.push(error);
-        continue;
-      }
-    } else if (rec.state === 'quarantined' && rec.spoolKey) {
-      try {
-        await ctx.spool.retain(rec.spoolKey, rec.size, rec.sha256);
-      } catch (err) {
-        const error = toPostboteError(err, 'the shared message store');
-        ctx.logger.warn(
-          { mailbox: rec.mailbox, uid: rec.uid, err: error.toJSON() },
-          `message ${rec.uid} kept at the provider: its bytes are not in the shared store (${error.describe()})`,
-        );
-        problems.push(error);
-        continue;
-      }
+    const unsafe =
+      rec.state === 'quarantined' && rec.spoolKey ? await notDurable(ctx, rec, rec.spoolKey) : undefined;
+    if (!unsafe) {
+      out.push(r);
+      continue;
     }
-    out.push(r);
+    ctx.logger.warn({ mailbox: rec.mailbox, uid: rec.uid, err: unsafe.error.toJSON() }, unsafe.says);
+    problems.push(unsafe.error);
   }
   return out;
+}
+
+/** Why a quarantined message's bytes are not where they will be read, or undefined when they are. */
+async function notDurable(
+  ctx: DeliveryContext,
+  rec: MessageRecord,
+  key: string,
+): Promise<{ error: PostboteError; says: string } | undefined> {
+  if (!ctx.spool.shared) {
+    if (ctx.spool.has(key)) return undefined;
+    const says = `quarantined message ${rec.id} kept at the provider: its spool file ${key} is missing`;
+    const hint = 'release it: the next pass fetches it again from the provider';
+    return { error: new PostboteError('SPOOL', says, { temporary: false, hint }), says };
+  }
+  try {
+    await ctx.spool.retain(key, rec.size, rec.sha256);
+    return undefined;
+  } catch (err) {
+    const error = toPostboteError(err, 'the shared message store');
+    const says = `message ${rec.uid} kept at the provider: its bytes are not in the shared store (${error.describe()})`;
+    return { error, says };
+  }
 }
 
 /**
