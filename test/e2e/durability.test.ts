@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { MessageRecord } from '../../src/store/types.js';
 import { ActionError, release } from '../../src/web/actions.js';
-import { left, mail, PASSWORD, type World, world } from './fault-world.js';
+import { infoMailbox, left, mail, type World, world } from './fault-world.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -46,14 +46,7 @@ state: ${stateDir}
 target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none, helo: postbote.test, timeouts: { command: 5s } }
 delivery: { ${c.delivery} }
 mailboxes:
-  - name: info
-    host: 127.0.0.1
-    port: ${w.pop3.port}
-    tls: none
-    user: info@example.com
-    password: ${PASSWORD}
-    timeouts: { command: 3s, idle: 3s }
-    ${c.mailbox}
+${infoMailbox(w, 'timeouts: { command: 3s, idle: 3s }', c.mailbox)}
 `;
   const c: Clocked = {
     w,

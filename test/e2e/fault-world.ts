@@ -108,3 +108,19 @@ mailboxes:
 }
 
 export const left = (w: World) => w.pop3.mailbox('info@example.com').length;
+
+/**
+ * The world's `info` mailbox as an entry under a config's `mailboxes:`, with `extra` lines (already
+ * YAML, each indented as one of its keys).
+ */
+export function infoMailbox(w: World, ...extra: string[]): string {
+  return [
+    '  - name: info',
+    '    host: 127.0.0.1',
+    `    port: ${w.pop3.port}`,
+    '    tls: none',
+    '    user: info@example.com',
+    `    password: ${PASSWORD}`,
+    ...extra.map((line) => `    ${line}`),
+  ].join('\n');
+}

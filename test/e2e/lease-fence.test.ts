@@ -12,7 +12,7 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { LeaseLostError } from '../../src/store/postgres-leases.js';
 import type { Store } from '../../src/store/types.js';
 import { type PostgresCluster, postgresUnavailable, startPostgres } from '../support/postgres.js';
-import { left, mail, PASSWORD, world } from './fault-world.js';
+import { infoMailbox, left, mail, world } from './fault-world.js';
 
 const skip = postgresUnavailable();
 
@@ -73,13 +73,7 @@ spool: ${w.tmp.path}/spool
 instance: mx1
 target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none, helo: postbote.test }
 mailboxes:
-  - name: info
-    host: 127.0.0.1
-    port: ${w.pop3.port}
-    tls: none
-    user: info@example.com
-    password: ${PASSWORD}
-    deliverTo: [info@corp.local]
+${infoMailbox(w, 'deliverTo: [info@corp.local]')}
 `,
         { file: 'test.yaml', baseDir: w.tmp.path },
       );

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { left, PASSWORD, world } from './fault-world.js';
+import { infoMailbox, left, world } from './fault-world.js';
 import { runCli, writeConfig } from './helpers.js';
 
 const message = (head: Array<string | Buffer>, body = 'Hallo.\r\n') =>
@@ -170,13 +170,7 @@ test('postbote route shows subjects decoded and without control characters', asy
     `state: ${w.tmp.path}/state
 target: { host: 127.0.0.1, port: ${w.receiver.port}, tls: none, helo: postbote.test }
 mailboxes:
-  - name: info
-    host: 127.0.0.1
-    port: ${w.pop3.port}
-    tls: none
-    user: info@example.com
-    password: ${PASSWORD}
-    deliverTo: [info@corp.local]
+${infoMailbox(w, 'deliverTo: [info@corp.local]')}
 `,
   );
   const text = await runCli(['route', '-c', config, '--mailbox', 'info']);
