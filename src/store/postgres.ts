@@ -13,6 +13,7 @@ import { checkFence, PgLeases } from './postgres-leases.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { PgConnection, type Queryable } from './postgres-pool.js';
 import { activityPg, fetchedSincePg, searchPg, sessionsOfPg } from './postgres-queries.js';
+import { insertStatements, newMessageValues, sessionValues } from './rows.js';
 import { fromRow, type MessageRow } from './sqlite.js';
 import type {
   ActivityBucket,
@@ -33,6 +34,8 @@ import type {
 
 // The advisory lock that serialises migrations of instances starting together (any constant works).
 const MIGRATION_LOCK = 0x706f7374626f7465n; // "postbote"
+
+const INSERTS = insertStatements('postgres');
 
 export interface PostgresStoreOptions {
   poolSize?: number;
@@ -152,29 +155,7 @@ export class PostgresStore implements Store {
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
     const row = await this.tx(async (c) => {
-      const [row] = await this.db.q<MessageRow>(
-        c,
-        `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
-             recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest, source_date)
-           VALUES ($1, $2, 'spooled', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15) RETURNING *`,
-        [
-          m.mailbox,
-          m.uid,
-          m.spoolKey,
-          m.size,
-          m.sha256,
-          m.messageId,
-          m.sender,
-          m.subject,
-          JSON.stringify(m.recipients),
-          m.fetchedAt,
-          m.fingerprint ?? null,
-          m.explanation ? JSON.stringify(m.explanation) : null,
-          m.sourceSize ?? null,
-          m.headerDigest ?? null,
-          m.sourceDate ?? null,
-        ],
-      );
+      const [row] = await this.db.q<MessageRow>(c, INSERTS.message, newMessageValues(m));
       // Read at last: whatever failed before is history.
       await this.db.q(c, 'DELETE FROM read_failures WHERE mailbox = $1 AND uid = $2', [m.mailbox, m.uid]);
       // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
@@ -383,26 +364,7 @@ export class PostgresStore implements Store {
   }
 
   async recordSession(s: SessionRecord): Promise<void> {
-    await this.write((db) =>
-      this.db.q(
-        db,
-        `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
-           removed, bytes, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [
-          s.mailbox,
-          s.startedAt,
-          s.endedAt,
-          s.listed,
-          s.fetched,
-          s.delivered,
-          s.deferred,
-          s.quarantined,
-          s.removed,
-          s.bytes,
-          s.error,
-        ],
-      ),
-    );
+    await this.write((db) => this.db.q(db, INSERTS.session, sessionValues(s)));
   }
 
   async counts(): Promise<Record<MessageState, number>> {

@@ -9,6 +9,7 @@ import { PostboteError } from '../errors.js';
 import type { FilterVerdict } from '../filters/types.js';
 import { displayHeader } from '../message/display.js';
 import { assertTransition, StoreConflictError } from './lifecycle.js';
+import { insertStatements, newMessageValues, sessionValues } from './rows.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { activity, fetchedSince, searchMessageRows, sessionsOf } from './sqlite-queries.js';
 import type {
@@ -27,6 +28,8 @@ import type {
   Store,
   StoredSession,
 } from './types.js';
+
+const INSERTS = insertStatements('sqlite');
 
 export interface MessageRow {
   id: number;
@@ -213,28 +216,7 @@ export class SqliteStore implements Store {
 
   /** Made once: better-sqlite3 builds a wrapper per transaction() call, which showed in profiles. */
   private readonly insertSpooled = this.lazyTransaction((m: NewMessage): MessageRow => {
-    const row = this.sql(
-      `INSERT INTO messages (mailbox, uid, state, spool_key, size, sha256, message_id, sender, subject,
-             recipients, fetched_at, updated_at, fingerprint, explanation, source_size, header_digest, source_date)
-           VALUES (?, ?, 'spooled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    ).get(
-      m.mailbox,
-      m.uid,
-      m.spoolKey,
-      m.size,
-      m.sha256,
-      m.messageId,
-      m.sender,
-      m.subject,
-      JSON.stringify(m.recipients),
-      m.fetchedAt,
-      m.fetchedAt,
-      m.fingerprint ?? null,
-      m.explanation ? JSON.stringify(m.explanation) : null,
-      m.sourceSize ?? null,
-      m.headerDigest ?? null,
-      m.sourceDate ?? null,
-    ) as MessageRow;
+    const row = this.sql(INSERTS.message).get(...newMessageValues(m)) as MessageRow;
     // Read at last: whatever failed before is history.
     this.sql('DELETE FROM read_failures WHERE mailbox = ? AND uid = ?').run(m.mailbox, m.uid);
     // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
@@ -502,22 +484,7 @@ export class SqliteStore implements Store {
 
   async recordSession(s: SessionRecord): Promise<void> {
     this.settle();
-    this.sql(
-      `INSERT INTO sessions (mailbox, started_at, ended_at, listed, fetched, delivered, deferred, quarantined,
-           removed, bytes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      s.mailbox,
-      s.startedAt,
-      s.endedAt,
-      s.listed,
-      s.fetched,
-      s.delivered,
-      s.deferred,
-      s.quarantined,
-      s.removed,
-      s.bytes,
-      s.error,
-    );
+    this.sql(INSERTS.session).run(...sessionValues(s));
   }
 
   async counts(): Promise<Record<MessageState, number>> {
