@@ -5,7 +5,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Measured, measure } from './measure.js';
 
-export const CLI = path.join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+/** BENCH_CLI names another build of the CLI (an A/B run against a copy of dist/ beside it). */
+export const CLI = process.env.BENCH_CLI ?? path.join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
 export interface PostboteBox {
   name: string;
