@@ -3,16 +3,14 @@
 // uses (utime + stime from /proc/PID/stat) over the window, as a share of one core. Polls are counted
 // by Dovecot (its "Login:" log lines), so both contenders are counted the same way.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Dovecot } from '../test/support/dovecot.js';
 import { fetchmailRc } from './fetchmail.js';
 import { CLI, writeConfig } from './postbote.js';
-
-// Linux reports utime/stime in clock ticks; USER_HZ is 100 on every mainstream kernel config.
-const TICKS_PER_SECOND = 100;
+import { cpuSplit, peakRssMb, threadCpuSeconds } from './proc.js';
 
 export interface IdleResult {
   seconds: number;
@@ -47,18 +45,6 @@ export interface IdleSetup {
   concurrency?: number;
 }
 
-function cpuTicks(pid: number, file = `/proc/${pid}/stat`): { user: number; system: number } {
-  const stat = readFileSync(file, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
-  return { user: Number(fields[11]), system: Number(fields[12]) };
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
 /** Dovecot's count of logins of idle mailboxes so far (its log is the one witness both contenders share). */
 function logins(dovecot: Dovecot): number {
   return dovecot.log().match(/-login: (?:Info: )?Login: user=<idle\d+>/g)?.length ?? 0;
@@ -66,22 +52,6 @@ function logins(dovecot: Dovecot): number {
 
 function failedLogins(dovecot: Dovecot): number {
   return dovecot.log().match(/-login: .*auth failed.*user=<idle\d+>/g)?.length ?? 0;
-}
-
-/** CPU ticks of the main thread (its id is the process's) and of all the others (libuv pool, V8). */
-function threadTicks(pid: number): { main: number; others: number } {
-  let main = 0;
-  let others = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const t = cpuTicks(Number(tid), `/proc/${pid}/task/${tid}/stat`);
-      if (Number(tid) === pid) main += t.user + t.system;
-      else others += t.user + t.system;
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return { main, others };
 }
 
 // How often the start-up round's end is looked for in Dovecot's log.
@@ -104,33 +74,32 @@ async function watch(child: ChildProcess, s: IdleSetup): Promise<Omit<IdleResult
     if (early) continue;
     const n = logins(s.dovecot);
     if (n - loginsBefore >= s.users.length) {
-      early = cpuTicks(pid);
+      early = cpuSplit(pid);
       loginsEarly = n;
     }
   }
-  const ticks = cpuTicks(pid);
-  const threads = threadTicks(pid);
+  const cpu = cpuSplit(pid);
+  const threads = threadCpuSeconds(pid);
   const loginsLate = logins(s.dovecot);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rss = peakRssMb(pid);
   child.kill('SIGTERM');
   await exited;
-  const user = ticks.user / TICKS_PER_SECOND;
-  const system = ticks.system / TICKS_PER_SECOND;
+  const { user, system } = cpu;
   const steadyPolls = early ? loginsLate - loginsEarly : 0;
   return {
     seconds,
     cpu: user + system,
     user,
     system,
-    mainThreadCpu: threads.main / TICKS_PER_SECOND,
+    mainThreadCpu: threads.main,
     coreShare: (user + system) / seconds,
     peakRssMb: rss,
     passes: loginsLate - loginsBefore,
     // Less than a round of polls after start-up is no steady state: no figure (NaN) rather than a wrong one.
     steadyMsPerPoll:
       early && steadyPolls >= s.users.length
-        ? ((ticks.user + ticks.system - early.user - early.system) * (1000 / TICKS_PER_SECOND)) / steadyPolls
+        ? ((user + system - early.user - early.system) * 1000) / steadyPolls
         : Number.NaN,
   };
 }

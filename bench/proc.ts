@@ -7,24 +7,30 @@ const TICKS_PER_SECOND = 100;
 
 interface Stat {
   ppid: number;
-  /** utime + stime of the process itself. */
+  /** utime and stime of the process (or thread) itself, apart and summed. */
+  user: number;
+  system: number;
   own: number;
   /** cutime + cstime: its children that exited and were waited for. */
   children: number;
 }
 
-function stat(pid: number): Stat | undefined {
+function stat(pid: number, file = `/proc/${pid}/stat`): Stat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined; // exited meanwhile
   }
   // After the command: state is field 3, ppid 4, utime 14, stime 15, cutime 16, cstime 17 (1-based).
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const user = Number(f[11]);
+  const system = Number(f[12]);
   return {
     ppid: Number(f[1]),
-    own: Number(f[11]) + Number(f[12]),
+    user,
+    system,
+    own: user + system,
     children: Number(f[13]) + Number(f[14]),
   };
 }
@@ -32,6 +38,25 @@ function stat(pid: number): Stat | undefined {
 /** CPU seconds (user + system) the process used so far. */
 export function cpuSeconds(pid: number): number {
   return (stat(pid)?.own ?? 0) / TICKS_PER_SECOND;
+}
+
+/** User and system CPU seconds the process used so far, apart (0 once it exited). */
+export function cpuSplit(pid: number): { user: number; system: number } {
+  const s = stat(pid);
+  return { user: (s?.user ?? 0) / TICKS_PER_SECOND, system: (s?.system ?? 0) / TICKS_PER_SECOND };
+}
+
+/** CPU seconds of the main thread (its id is the process's) and of all the others (libuv's pool, V8's helpers). */
+export function threadCpuSeconds(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const t = stat(pid, `/proc/${pid}/task/${tid}/stat`); // undefined: the thread ended meanwhile
+    if (!t) continue;
+    if (Number(tid) === pid) main += t.own;
+    else others += t.own;
+  }
+  return { main: main / TICKS_PER_SECOND, others: others / TICKS_PER_SECOND };
 }
 
 /**

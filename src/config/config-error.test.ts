@@ -3,30 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PostboteError } from '../errors.js';
 import { formatPath } from './config-error.js';
-import { ConfigError, parseConfig } from './index.js';
-
-const BASE = `target:
-  host: mx.corp.local
-mailboxes:
-  - name: info
-    host: pop.example.com
-    user: info@example.com
-    password: secret
-    deliverTo: [info@corp.local]
-`;
-
-const SALES = `  - name: sales
-    host: pop.example.com
-    user: sales@example.com
-    port: abc
-    password: secret
-    deliverTo: [sales@corp.local]
-`;
-
-const edit = (from: string, to: string) => {
-  assert.ok(BASE.includes(from), from);
-  return BASE.replace(from, to);
-};
+import { BASE, captureError, edit, SALES } from './test-support.test.js';
 
 describe('ConfigError', () => {
   test('the error belongs to the PostboteError family and is permanent', () => {
@@ -75,16 +52,6 @@ describe('ConfigError', () => {
     assert.equal(formatPath([]), '');
   });
 });
-
-function captureError(yaml: string): ConfigError {
-  try {
-    parseConfig(yaml, { file: 'postbote.yaml', baseDir: '/nonexistent', env: {} });
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('does not attach the parsed input (with passwords) as the cause', () => {
   const error = captureError(edit('    password: secret', '    password: secret\n    pasword: hunter2'));

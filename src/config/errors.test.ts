@@ -1,26 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the tests write ${VAR} references as YAML text
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, parseConfig } from './index.js';
+import { BASE, captureError, edit, SALES } from './test-support.test.js';
 
-// Line numbers below refer to this text: 1 target, 3 mailboxes, 4 "- name: info", 7 password, 8 deliverTo.
-const BASE = `target:
-  host: mx.corp.local
-mailboxes:
-  - name: info
-    host: pop.example.com
-    user: info@example.com
-    password: secret
-    deliverTo: [info@corp.local]
-`;
-
-const SALES = `  - name: sales
-    host: pop.example.com
-    user: sales@example.com
-    port: abc
-    password: secret
-    deliverTo: [sales@corp.local]
-`;
+// Line numbers below refer to BASE (test-support.test.ts).
 
 interface Case {
   name: string;
@@ -32,11 +15,6 @@ interface Case {
   message: string | RegExp;
   hint?: RegExp;
 }
-
-const edit = (from: string, to: string) => {
-  assert.ok(BASE.includes(from), from);
-  return BASE.replace(from, to);
-};
 
 const cases: Case[] = [
   {
@@ -317,16 +295,6 @@ describe('configuration errors', () => {
     });
   }
 });
-
-function captureError(yaml: string, env: NodeJS.ProcessEnv = {}): ConfigError {
-  try {
-    parseConfig(yaml, { file: 'postbote.yaml', baseDir: '/nonexistent', env });
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('all problems of a file at once', () => {
   test('every problem is listed, in file order, in the message the CLI prints', () => {

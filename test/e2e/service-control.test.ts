@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { type Pop3Server, startPop3Server } from '../../src/pop3/server/index.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
 import { type Receiver, startReceiver } from '../support/smtp-receiver.js';
-import { CLI, type CliResult, ROOT, runCli } from './helpers.js';
+import { CLI, type CliResult, ROOT, runCli, startCli } from './helpers.js';
 
 const PASSWORD = 'control-pw';
 const mail = (tag: string, n: number) =>
@@ -73,24 +73,7 @@ after(async () => {
 });
 
 function startService(): { child: ChildProcess; pid: number; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '-c', file], {
-    cwd: ROOT,
-    env: { ...process.env, POSTBOTE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const result = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, pid: child.pid!, result };
+  return startCli(['run', '-c', file]);
 }
 
 const sock = () => join(state, 'postbote.sock');

@@ -3,7 +3,6 @@
 // Each message must reach the target exactly once, the loser must name the holder, and a holder
 // killed with SIGKILL must not leave a lock behind.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
 import { type Pop3Server, startPop3Server } from '../../src/pop3/server/index.js';
 import { makeTempDir, type TempDir } from '../support/ports.js';
-import { CLI, type CliResult, ROOT } from './helpers.js';
+import { runCli, startCli } from './helpers.js';
 
 const PASSWORD = 'lock-test-pw';
 const mail = (tag: string, n: number) =>
@@ -66,30 +65,6 @@ async function slowTarget(): Promise<SlowTarget> {
   t.stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return t;
 }
-
-/** `postbote ARGS` as its own process, with its PID known before it ends. */
-function startCli(args: string[]): { child: ChildProcess; pid: number; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, POSTBOTE_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const result = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, pid: child.pid!, result };
-}
-
-const runCli = (args: string[]) => startCli(args).result;
 
 let pop3: Pop3Server;
 let target: SlowTarget;
