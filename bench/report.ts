@@ -80,6 +80,16 @@ export class Report {
     this.targets.push(t);
   }
 
+  /** The goal for Postbote's msgs/s over a contender's in one scenario (0 when either did not run). */
+  ratioTarget(scenario: string, contender: string, min: number): void {
+    this.target({
+      label: `${scenario}: Postbote ÷ ${contender}`,
+      value: this.ratio(scenario, contender) ?? 0,
+      min,
+      unit: '×',
+    });
+  }
+
   markdown(header: string): string {
     const out = [
       header,

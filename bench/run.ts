@@ -229,24 +229,9 @@ async function mixedScenario(b: Bench, mixed: Corpus, port: number): Promise<voi
   });
   const disk = diskRead(all.length, mixed, b.store);
   report.add({ scenario: name, contender: 'read from disk', ...disk });
-  report.target({
-    label: `${name}: Postbote ÷ fetchmail`,
-    value: report.ratio(name, 'fetchmail') ?? 0,
-    min: 20,
-    unit: '×',
-  });
-  report.target({
-    label: `${name}: Postbote ÷ fetchmail+nodelay`,
-    value: report.ratio(name, 'fetchmail+nodelay') ?? 0,
-    min: 6,
-    unit: '×',
-  });
-  report.target({
-    label: `${name}: Postbote ÷ raw RETR loop`,
-    value: report.ratio(name, 'raw RETR loop') ?? 0,
-    min: 0.6,
-    unit: '×',
-  });
+  report.ratioTarget(name, 'fetchmail', 20);
+  report.ratioTarget(name, 'fetchmail+nodelay', 6);
+  report.ratioTarget(name, 'raw RETR loop', 0.6);
   report.target({ label: `${name}: Postbote peak RSS`, value: postbotePeakRss(name), max: 128, unit: ' MB' });
 }
 
@@ -292,18 +277,8 @@ async function smallScenario(b: Bench, port: number): Promise<void> {
     if (runs('nodelay')) report.add(await fetchmailRun(b, name, c, { port, limit: P.small, nodelay: true }));
     if (runs('raw')) report.add(await rawRun(b, name, c, port));
   });
-  report.target({
-    label: `${name}: Postbote ÷ fetchmail`,
-    value: report.ratio(name, 'fetchmail') ?? 0,
-    min: 20,
-    unit: '×',
-  });
-  report.target({
-    label: `${name}: Postbote ÷ fetchmail+nodelay`,
-    value: report.ratio(name, 'fetchmail+nodelay') ?? 0,
-    min: 2,
-    unit: '×',
-  });
+  report.ratioTarget(name, 'fetchmail', 20);
+  report.ratioTarget(name, 'fetchmail+nodelay', 2);
 }
 
 async function hugeScenario(b: Bench, port: number): Promise<void> {
@@ -333,12 +308,7 @@ async function delayScenario(b: Bench, mixed: Corpus, port: number): Promise<voi
           await fetchmailRun(b, name, mixed, { port: proxyPort, limit: LIMIT.delayed, nodelay: false }),
         );
     });
-    report.target({
-      label: `${name}: Postbote ÷ fetchmail`,
-      value: report.ratio(name, 'fetchmail') ?? 0,
-      min: 20,
-      unit: '×',
-    });
+    report.ratioTarget(name, 'fetchmail', 20);
   } finally {
     proxy.kill();
   }
@@ -439,12 +409,7 @@ async function defaultsRounds(b: Bench, corpus: Corpus, port: number): Promise<v
     if (runs('fetchmail'))
       report.add(await fetchmailRun(b, name, corpus, { port, limit: LIMIT.stock, nodelay: false }));
   });
-  report.target({
-    label: `${name}: Postbote ÷ fetchmail`,
-    value: report.ratio(name, 'fetchmail') ?? 0,
-    min: 25,
-    unit: '×',
-  });
+  report.ratioTarget(name, 'fetchmail', 25);
 }
 
 function header(): string {
