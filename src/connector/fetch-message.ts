@@ -17,7 +17,9 @@ import { firstAddress, firstHeader, type Header, parseHeaders } from '../message
 import { reversePathOf } from '../message/sender.js';
 import { routingStep } from '../routing/step.js';
 import type { SourceMessage } from '../source/types.js';
+import type { SpooledFile } from '../spool/spool.js';
 import type { MessageRecord } from '../store/types.js';
+import { KeyedLock } from '../util/keyed-lock.js';
 import type { MailboxPlan } from './mailbox-pass.js';
 
 /**
@@ -27,6 +29,15 @@ import type { MailboxPlan } from './mailbox-pass.js';
 export type Fetched =
   | { kind: 'decided'; outcome: AttemptOutcome & { kind: 'final' } }
   | { kind: 'recorded'; record: MessageRecord; header: Buffer; origin: MessageOrigin };
+
+/**
+ * Two passes that fetch copies of one message at the same moment (two catch-all mailboxes the mail
+ * reached by two paths) take turns from the duplicate check to the record, so the second check sees
+ * the first copy's record instead of both finding none. Keyed by content digest (the fingerprint
+ * without the Message-ID: coarser, never looser), in this process; only where a duplicate window
+ * applies, so plain mailboxes pay nothing.
+ */
+const duplicateTurns = new KeyedLock();
 
 /**
  * Spools, routes and records one message. `stream` is the message's bytes as requested from the
@@ -47,6 +58,26 @@ export async function fetchMessage(
   const spooled = await ctx.spool.write(stream, plan.maxMessageSize);
   const headers = parseHeaders(spooled.header);
   const sender = envelopeSender(plan, headers);
+  const release = plan.route.catchAll?.duplicateWindow
+    ? await duplicateTurns.acquire(spooled.contentDigest)
+    : undefined;
+  try {
+    return await routeAndRecord(ctx, plan, msg, spooled, headers, sender, onFetched);
+  } finally {
+    release?.();
+  }
+}
+
+/** fetchMessage's part from the routing decision to the record (and a held message's outcome). */
+async function routeAndRecord(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  msg: SourceMessage,
+  spooled: SpooledFile,
+  headers: Header[],
+  sender: string,
+  onFetched: (bytes: number) => void,
+): Promise<Fetched> {
   const routing = await routingStep(ctx.store, {
     route: plan.route,
     headers,
