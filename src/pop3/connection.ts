@@ -3,62 +3,13 @@
 // garbage into PostboteErrors. Knows nothing about what the commands mean.
 import type { Socket } from 'node:net';
 import { PostboteError } from '../errors.js';
-import type { Logger } from '../log.js';
 import { BodyWatch } from './body-watch.js';
+import { type CommandSpec, type ConnectionOptions, describe, type Pending } from './connection-types.js';
 import { DotUnstuffer } from './dot-unstuff.js';
 import { type Pop3Reply, parseReply, scanLine } from './reply.js';
+import { ReplyDeadline } from './reply-deadline.js';
 
-/** Receives a multi-line body after "+OK". 'pause' stops reading until resume(); 'discard' drops the rest. */
-export interface BodySink {
-  write(chunk: Buffer): 'more' | 'pause' | 'discard';
-  end(): void;
-  fail(err: PostboteError): void;
-}
-
-export interface CommandSpec {
-  /** The command line without CRLF; absent for the greeting, which is a reply to connecting. */
-  line?: string;
-  /** How the command appears in logs and errors (secrets masked). */
-  display?: string;
-  /** Present when +OK starts a multi-line body: the body goes there. */
-  body?: BodySink;
-  /** Milliseconds until the status line must have arrived. */
-  timeout: number;
-  /**
-   * Milliseconds the whole reply (status and body) may take from when it is next in line, plus one
-   * second per `minRate` octets of body (or of `expectedSize`, if more). Default: `timeout`.
-   */
-  deadline?: number;
-  /** The size LIST gave for a RETR: the body is watched for running past it (see body-watch.ts). */
-  expectedSize?: number;
-}
-
-interface Pending extends CommandSpec {
-  phase: 'status' | 'body';
-  unstuffer?: DotUnstuffer;
-  watch?: BodyWatch;
-  discarding: boolean;
-  /** Written while earlier commands were unanswered: its reply may be mistaken for theirs. */
-  pipelined: boolean;
-  /** Body octets taken by the sink (discarded ones do not extend the deadline). */
-  accepted: number;
-  /** Milliseconds counted against the deadline so far, and since when the clock runs (unpaused). */
-  spent: number;
-  since?: number;
-  statusBy?: number;
-  resolve(reply: Pop3Reply): void;
-  reject(err: PostboteError): void;
-}
-
-export interface ConnectionOptions {
-  where: string;
-  logger: Logger;
-  maxLineLength: number;
-  /** Longest silence allowed while a body is streaming and we are not the ones holding it back. */
-  idleTimeout: number;
-  /** Octets per second a reply's deadline grants beyond its base (MIN_TRANSFER_RATE). */
-  minRate: number;
-}
+export type { BodySink, CommandSpec, ConnectionOptions } from './connection-types.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -70,17 +21,14 @@ export class Pop3Connection {
   private failure: PostboteError | undefined;
   /** Ended by us after QUIT: the error for a later command, made only if one comes. */
   private ended: (() => PostboteError) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  /** What the timer stands for: the command at the head when it was armed, why, and its delay. */
-  private timerHead: Pending | undefined;
-  private timerKind: 'status' | 'idle' | 'deadline' = 'status';
-  private timerMs = -1;
+  private readonly deadline: ReplyDeadline;
 
   constructor(
     socket: Socket,
     private readonly opts: ConnectionOptions,
   ) {
     this.socket = socket;
+    this.deadline = new ReplyDeadline(opts, this);
     this.attach(socket);
   }
 
@@ -182,7 +130,7 @@ export class Pop3Connection {
       return;
     }
     this.ended = why;
-    this.clearTimer();
+    this.deadline.clear();
     this.socket.destroy();
   }
 
@@ -190,7 +138,7 @@ export class Pop3Connection {
   fail(err: PostboteError): void {
     if (this.closed) return;
     this.failure = err;
-    this.clearTimer();
+    this.deadline.clear();
     for (const p of this.queue.splice(0)) {
       if (p.phase === 'body' && !p.discarding) p.body?.fail(err);
       p.reject(err);
@@ -220,7 +168,7 @@ export class Pop3Connection {
   private readonly onClose = (): void => {
     if (this.closed) return;
     const head = this.queue[0];
-    const during = head ? ` while waiting for the reply to ${this.describe(head)}` : '';
+    const during = head ? ` while waiting for the reply to ${describe(head)}` : '';
     this.fail(
       new PostboteError('CONNECTION_CLOSED', `server closed the connection${during}`, {
         temporary: true,
@@ -228,10 +176,6 @@ export class Pop3Connection {
       }),
     );
   };
-
-  private describe(p: Pending): string {
-    return p.display ?? p.line ?? 'the greeting';
-  }
 
   private process(): void {
     while (!this.closed && this.buf.length > 0) {
@@ -261,7 +205,7 @@ export class Pop3Connection {
         new PostboteError('LINE_TOO_LONG', `reply line longer than ${this.opts.maxLineLength} octets`, {
           temporary: true,
           where: this.opts.where,
-          command: this.describe(head),
+          command: describe(head),
         }),
       );
       return false;
@@ -270,9 +214,7 @@ export class Pop3Connection {
     this.opts.logger.debug({ reply: scan.line }, 'pop3 S:');
     const reply = parseReply(scan.line);
     if (!reply) {
-      this.failProtocol(
-        `not a POP3 reply to ${this.describe(head)}: ${JSON.stringify(scan.line.slice(0, 200))}`,
-      );
+      this.failProtocol(`not a POP3 reply to ${describe(head)}: ${JSON.stringify(scan.line.slice(0, 200))}`);
       return false;
     }
     if (reply.status === '+OK' && head.expectedSize !== undefined && this.inPipeline(head)) {
@@ -280,7 +222,7 @@ export class Pop3Connection {
       if (announced && Number(announced[1]) !== head.expectedSize) {
         this.failDesync(
           head,
-          `the reply to ${this.describe(head)} announces ${announced[1]} octets where LIST said ${head.expectedSize}: the server's replies are out of step with the commands`,
+          `the reply to ${describe(head)} announces ${announced[1]} octets where LIST said ${head.expectedSize}: the server's replies are out of step with the commands`,
         );
         return false;
       }
@@ -306,7 +248,7 @@ export class Pop3Connection {
         const text = JSON.stringify(seen.text.replace(/[\r\n]+$/, ''));
         this.failDesync(
           head,
-          `the reply to ${this.describe(head)} ran past its listed size (${head.expectedSize} octets) into what looks like the next reply (${text}… at octet ${seen.offset}): the server's replies are out of step with the commands`,
+          `the reply to ${describe(head)} ran past its listed size (${head.expectedSize} octets) into what looks like the next reply (${text}… at octet ${seen.offset}): the server's replies are out of step with the commands`,
         );
         return;
       }
@@ -337,99 +279,14 @@ export class Pop3Connection {
       new PostboteError('POP3_DESYNC', message, {
         temporary: true,
         where: this.opts.where,
-        command: this.describe(head),
+        command: describe(head),
         hint: 'usually a message on the server whose last line has no line break before the final dot; reading the mailbox one command at a time (without pipelining) isolates it',
       }),
     );
   }
 
-  /**
-   * One timer for the head of the queue, the earliest of: its status line's timeout (not reset by
-   * trickling bytes), the idle timeout while a body streams (reset by every chunk), and the reply's
-   * overall deadline (base plus size at the minimum rate), so a reply that trickles cannot outlive
-   * it. No clock runs while we hold the socket paused: a slow consumer is not the server's fault.
-   */
+  /** Re-arms the deadline for the head of the queue (see reply-deadline.ts); none once closed. */
   private arm(): void {
-    const head = this.queue[0];
-    if (!head || this.closed) {
-      this.clearTimer();
-      return;
-    }
-    const now = Date.now();
-    if (head.since !== undefined) head.spent += now - head.since;
-    head.since = undefined;
-    if (this.paused) {
-      this.clearTimer();
-      return;
-    }
-    head.since = now;
-    head.statusBy ??= now + head.timeout;
-    // Called for every chunk of a body: no closure or message text is made here (the message is
-    // written only if the timer fires), and an unchanged delay (the idle timeout, as a body streams)
-    // re-arms the same timer.
-    let ms = this.allowed(head) - head.spent;
-    let kind: 'status' | 'idle' | 'deadline' = 'deadline';
-    const phaseMs = head.phase === 'status' ? head.statusBy - now : this.opts.idleTimeout;
-    if (phaseMs <= ms) {
-      ms = phaseMs;
-      kind = head.phase === 'status' ? 'status' : 'idle';
-    }
-    ms = Math.max(0, ms);
-    this.timerHead = head;
-    this.timerKind = kind;
-    if (this.timer && this.timerMs === ms) {
-      this.timer.refresh();
-      return;
-    }
-    this.clearTimer();
-    this.timerMs = ms;
-    this.timer = setTimeout(this.onTimer, ms);
-  }
-
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
-    const head = this.timerHead;
-    if (!head) return;
-    const cmd = this.describe(head);
-    const what =
-      this.timerKind === 'status'
-        ? `no reply to ${cmd} within ${head.timeout} ms`
-        : this.timerKind === 'idle'
-          ? `server silent for ${this.opts.idleTimeout} ms in the middle of the reply to ${cmd}`
-          : `the reply to ${cmd} did not complete within its deadline of ${Math.round(this.allowed(head))} ms (${head.accepted} octets received)`;
-    this.expire(head, what);
-  };
-
-  /** The head's deadline in milliseconds: its base, plus the time its size takes at the minimum rate. */
-  private allowed(head: Pending): number {
-    const octets = Math.max(head.expectedSize ?? 0, head.accepted);
-    return (head.deadline ?? head.timeout) + (octets * 1000) / this.opts.minRate;
-  }
-
-  private expire(head: Pending, what: string): void {
-    const where = this.opts.where;
-    const command = this.describe(head);
-    if (head.phase === 'body' && head.watch?.missingCrlfAtEnd()) {
-      // The body stopped right after "X.\r\n" at its listed size: that was meant as the end, but the
-      // last line lacked its CRLF, so no terminator will ever come. Waiting again will not help.
-      const err = new PostboteError(
-        'POP3_UNREADABLE',
-        `the reply to ${command} never ended: the message's last line has no line break before the final dot (${head.watch.received} octets received, ${head.expectedSize} listed), so its end cannot be found`,
-        {
-          temporary: false,
-          where,
-          command,
-          hint: 'the provider holds a damaged copy of this message; it stays on the server: read or delete it by webmail, or ask the provider to repair it',
-        },
-      );
-      this.fail(err);
-      return;
-    }
-    this.fail(new PostboteError('TIMEOUT', what, { temporary: true, where, command }));
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.deadline.arm(this.closed ? undefined : this.queue[0], this.paused);
   }
 }

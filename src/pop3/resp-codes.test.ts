@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classifyErr, type Pop3Stage } from './resp-codes.js';
+import { classifyErr, type Pop3Stage, refusalError } from './resp-codes.js';
 
 describe('classifyErr', () => {
   const CASES: Array<[code: string | undefined, stage: Pop3Stage, expected: string, temporary: boolean]> = [
@@ -40,5 +40,30 @@ describe('classifyErr', () => {
       classifyErr({ status: '-ERR', code: 'IN-USE', text: '' }, 'auth').hint ?? '',
       /another client/,
     );
+  });
+});
+
+describe('refusalError', () => {
+  test('names the refused command by its verb and keeps the server reply and the class of its code', () => {
+    const err = refusalError(
+      { status: '-ERR', code: 'SYS/TEMP', text: 'try later' },
+      'command',
+      'RETR 3',
+      'w',
+    );
+    assert.equal(err.code, 'POP3_SYS_TEMP');
+    assert.equal(err.temporary, true);
+    assert.equal(err.message, 'RETR refused: try later');
+    assert.equal(err.command, 'RETR 3');
+    assert.equal(err.where, 'w');
+    assert.deepEqual(err.reply, { code: '-ERR', enhanced: 'SYS/TEMP', text: 'try later' });
+    assert.equal(err.hint, 'a temporary problem at the provider');
+  });
+
+  test('a -ERR without text or code says no reason was given and has no hint', () => {
+    const err = refusalError({ status: '-ERR', text: '' }, 'dele', 'DELE 1', 'w');
+    assert.equal(err.message, 'DELE refused: no reason given');
+    assert.equal(err.code, 'POP3_COMMAND');
+    assert.equal(err.hint, undefined);
   });
 });

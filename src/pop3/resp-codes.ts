@@ -1,7 +1,8 @@
 // Maps a POP3 -ERR (RFC 2449 response codes, RFC 3206 SYS/AUTH codes) onto Postbote's error catalogue:
-// which code, whether retrying later can help, and what the user should do about it.
-import type { ErrorCode } from '../errors.js';
-import type { Pop3Reply } from './reply.js';
+// which code, whether retrying later can help, and what the user should do about it; and the error
+// a refused command raises with it.
+import { type ErrorCode, PostboteError } from '../errors.js';
+import { type Pop3Reply, toServerReply } from './reply.js';
 
 /** What the client was doing when the -ERR came: the default for a reply without a known code. */
 export type Pop3Stage = 'greeting' | 'auth' | 'dele' | 'command' | 'quit';
@@ -72,4 +73,21 @@ export function classifyErr(reply: Pop3Reply, stage: Pop3Stage): ErrClass {
     }
   }
   return BY_STAGE[stage];
+}
+
+/** The error for a command the server refused: the class of its -ERR, with the server's own words. */
+export function refusalError(
+  reply: Pop3Reply,
+  stage: Pop3Stage,
+  command: string,
+  where: string,
+): PostboteError {
+  const cls = classifyErr(reply, stage);
+  return new PostboteError(cls.code, `${command.split(' ')[0]} refused: ${reply.text || 'no reason given'}`, {
+    temporary: cls.temporary,
+    reply: toServerReply(reply),
+    command,
+    where,
+    ...(cls.hint ? { hint: cls.hint } : {}),
+  });
 }
