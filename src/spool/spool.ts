@@ -17,17 +17,22 @@
 // With a shared tier (shared-bytes.ts, a PostgreSQL state) what outlives a pass is copied there by
 // retain(), and a file this spool lacks (another instance fetched it, or this one lost its folder) is
 // materialised from it on first read: open() and ensure() fetch it, checked against its SHA-256.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PostboteError } from '../errors.js';
-import { ContentDigest } from './content-digest.js';
-import { fsync, writeAll, writeSmallSync } from './file-io.js';
+import { fsync, writeSmallSync } from './file-io.js';
 import { HeaderCapture } from './header-capture.js';
 import { HeldMessages } from './held.js';
+import { materialiseInto } from './materialise.js';
 import type { BytesExpectation, MaterialiseTarget, SharedBytes } from './shared-bytes.js';
+import { type StateLockProof, sweepSpool } from './sweep.js';
+import { type SpooledFile, SpoolWriter } from './writer.js';
+
+export type { StateLockProof } from './sweep.js';
+export type { SpooledFile } from './writer.js';
 
 /**
  * Reads of a spool file (large messages on their way to the target). 64 KiB, not 256: every chunk is
@@ -37,53 +42,14 @@ import type { BytesExpectation, MaterialiseTarget, SharedBytes } from './shared-
  */
 const SPOOL_READ_CHUNK = 64 * 1024;
 /**
- * A message too large to keep in memory is copied into a write buffer of this size, written when full.
- * Copying (about 0.1 ms a MiB) lets each network chunk die young; gathering them for a batch kept 16
- * of them alive across the write, long enough to be promoted, and their bytes then waited for a full GC.
- */
-const SPOOL_WRITE_BATCH = 256 * 1024;
-/**
- * Write buffers kept for reuse: one per large message being fetched at once (a session fetches one
- * message at a time), so a busy run allocates them once. Beyond this many, extra ones are dropped.
- */
-const MAX_POOLED_WRITE_BUFFERS = 8;
-/**
- * Messages up to this size stay in memory after spooling until delivered (or filed): most mail is
- * small, and a file written, read back and unlinked for a message delivered a millisecond later costs
- * more than holding it briefly (a file create blocks the thread 0.5–3 ms on a busy disk). 64 KiB holds
- * text mail and a small attachment; it is also what a larger message holds of its network chunks before the write buffer
- * takes over (256 KiB held 16 chunks per large message across scavenges, see SPOOL_WRITE_BATCH).
- */
-const MAX_KEPT_BYTES = 64 * 1024;
-/**
  * The kept set's cap. Held at once are two messages per session (the one with the target and the
  * next being read; 10 sessions by default, 20 in the benchmark): at most 2.5 MiB. Mail that outlives
  * its delivery (deferred, quarantined) is filed and leaves memory; beyond the cap the oldest are filed.
  */
 const MAX_KEPT_TOTAL = 4 * 1024 * 1024;
 
-export interface SpooledFile {
-  key: string;
-  size: number;
-  sha256: string;
-  /** The message's header block (up to HeaderCapture's cap), for routing and the envelope sender. */
-  header: Buffer;
-  /** Digest of the message without the fields its path added (content-digest.ts), for duplicates. */
-  contentDigest: string;
-}
-
-/** The state's lock (src/app/state-lock.ts), as sweep() needs it: proof that this process holds it. */
-export interface StateLockProof {
-  /** Throws unless the lock is held and `path` lies in its state folder. */
-  assertHolds(path: string): void;
-}
-
 /** Where a record's bytes were found by ensure(), or why they were not. */
 export type EnsureResult = { ok: true; from: 'local' | 'shared' } | { ok: false; why: string };
-
-/** Keys are unique per process without a random draw per message: a per-process prefix and a counter. */
-const KEY_PREFIX = randomBytes(4).toString('hex');
-let keySeq = 0;
 
 export class Spool implements MaterialiseTarget {
   readonly dir: string;
@@ -98,13 +64,14 @@ export class Spool implements MaterialiseTarget {
    * filed: memory is their only copy here (the provider still has them).
    */
   private readonly held = new HeldMessages(MAX_KEPT_TOTAL, (key) => this.persist(key));
-  /** Idle write buffers (SPOOL_WRITE_BATCH each), for the next large message. */
-  private readonly writeBuffers: Buffer[] = [];
+  /** Streams new messages into msg/ (or into `held`), with its pooled write buffers. */
+  private readonly writer: SpoolWriter;
 
   constructor(dir: string, shared?: SharedBytes) {
     this.dir = dir;
     this.shared = shared;
     for (const sub of ['tmp', 'msg']) mkdirSync(join(dir, sub), { recursive: true });
+    this.writer = new SpoolWriter(dir, this.unsynced, this.held);
   }
 
   path(key: string): string {
@@ -117,92 +84,8 @@ export class Spool implements MaterialiseTarget {
    * file survives a process crash at once and a power cut after the next syncAll(); a small one is
    * held in memory until it is delivered (removed) or has to last (retain(), syncAll()).
    */
-  async write(source: Readable, maxSize: number): Promise<SpooledFile> {
-    const key = `${Date.now().toString(36)}-${KEY_PREFIX}${(keySeq++).toString(36)}`;
-    const file = this.path(key);
-    const hash = createHash('sha256');
-    const capture = new HeaderCapture();
-    const content = new ContentDigest();
-    let size = 0;
-    // A message up to MAX_KEPT_BYTES is gathered as the chunks themselves: kept for open() (its delivery
-    // follows at once and then reads nothing), and written at the end with a few synchronous calls that
-    // only touch the page cache (no fsync here: syncAll does that), microseconds instead of four trips
-    // through libuv's thread pool. A larger one goes through a write buffer, written whenever full.
-    let whole: Buffer[] | undefined = [];
-    let fh: FileHandle | undefined;
-    let buf: Buffer | undefined;
-    let filled = 0;
-    /** Copies `chunk` into the write buffer, writing it out whenever it is full (awaited: then reused). */
-    const copy = async (chunk: Buffer) => {
-      for (let from = 0; from < chunk.length; ) {
-        const n = chunk.copy(buf!, filled, from);
-        filled += n;
-        from += n;
-        if (filled < buf!.length) break;
-        await writeAll(fh!, [buf!]);
-        filled = 0;
-      }
-    };
-    try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > maxSize) {
-          source.destroy();
-          throw new PostboteError('MESSAGE_TOO_LARGE', `message larger than the limit of ${maxSize} bytes`, {
-            temporary: false,
-            hint: 'raise maxMessageSize for this mailbox or in delivery:',
-          });
-        }
-        hash.update(chunk);
-        content.push(chunk);
-        capture.push(chunk);
-        if (whole && size <= MAX_KEPT_BYTES) {
-          whole.push(chunk);
-          continue;
-        }
-        if (whole) {
-          fh = await open(file, 'wx');
-          buf = this.writeBuffers.pop() ?? Buffer.allocUnsafeSlow(SPOOL_WRITE_BATCH);
-          const gathered = whole;
-          whole = undefined;
-          for (const c of gathered) await copy(c);
-        }
-        // Most chunks only fill the buffer: a promise per chunk is spared for those.
-        if (filled + chunk.length < buf!.length) {
-          chunk.copy(buf!, filled);
-          filled += chunk.length;
-        } else {
-          await copy(chunk);
-        }
-      }
-      if (fh) {
-        if (filled > 0) await writeAll(fh, [buf!.subarray(0, filled)]);
-        await fh.close();
-        fh = undefined;
-        this.unsynced.add(key);
-      } else {
-        // One copy of the message's own size: the network chunks it came in (a TLS record holds parts
-        // of the next messages too) are not pinned while it waits for its delivery.
-        whole = [whole!.length === 1 ? Buffer.from(whole![0]!) : Buffer.concat(whole!, size)];
-      }
-    } catch (err) {
-      await fh?.close().catch(() => undefined);
-      await rm(file, { force: true });
-      throw err;
-    } finally {
-      // No write is in flight here (each is awaited), so the buffer can serve the next message.
-      if (buf && this.writeBuffers.length < MAX_POOLED_WRITE_BUFFERS) this.writeBuffers.push(buf);
-    }
-    const sha256 = hash.digest('hex');
-    // Small and whole in memory: no file unless it has to outlive its delivery (see the top).
-    if (whole) this.held.add(key, { chunks: whole, size, sha256 });
-    return {
-      key,
-      size,
-      sha256,
-      header: capture.header(),
-      contentDigest: content.digest(),
-    };
+  write(source: Readable, maxSize: number): Promise<SpooledFile> {
+    return this.writer.write(source, maxSize);
   }
 
   /**
@@ -298,28 +181,8 @@ export class Spool implements MaterialiseTarget {
    * their size and SHA-256 match `expect`; otherwise keeps nothing and returns false. No fsync: the
    * shared copy stays the durable one, and a short file after a power cut is fetched again.
    */
-  async materialise(key: string, expect: BytesExpectation, chunks: AsyncIterable<Buffer>): Promise<boolean> {
-    const tmp = join(this.dir, 'tmp', `${key}.${randomBytes(4).toString('hex')}`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const fh = await open(tmp, 'wx');
-    let ok = false;
-    try {
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (size > expect.size) break; // longer than recorded: damaged, stop reading
-        hash.update(chunk);
-        await writeAll(fh, [chunk]);
-      }
-      ok = size === expect.size && hash.digest('hex') === expect.sha256;
-    } finally {
-      await fh.close();
-      if (!ok) await rm(tmp, { force: true });
-    }
-    if (!ok) return false;
-    await rename(tmp, this.path(key));
-    this.held.delete(key);
-    return true;
+  materialise(key: string, expect: BytesExpectation, chunks: AsyncIterable<Buffer>): Promise<boolean> {
+    return materialiseInto(this.dir, key, expect, chunks, this.held);
   }
 
   /** Reads the header block of a spooled message again (after a restart, for routing or the sender). */
@@ -391,21 +254,7 @@ export class Spool implements MaterialiseTarget {
    * Only under the state's lock: another live process's file is unknown to the store until it records
    * it, and removing it would cost that process its message (ENOENT at delivery).
    */
-  async sweep(known: Set<string>, lock: StateLockProof): Promise<number> {
-    lock.assertHolds(this.dir);
-    let removed = 0;
-    for (const f of await readdir(join(this.dir, 'tmp'))) {
-      await rm(join(this.dir, 'tmp', f), { force: true });
-      removed++;
-    }
-    for (const f of await readdir(join(this.dir, 'msg'))) {
-      if (known.has(f)) {
-        this.unsynced.add(f); // a killed run may not have synced it: the next syncAll() will
-        continue;
-      }
-      await rm(join(this.dir, 'msg', f), { force: true });
-      removed++;
-    }
-    return removed;
+  sweep(known: Set<string>, lock: StateLockProof): Promise<number> {
+    return sweepSpool(this.dir, known, lock, this.unsynced);
   }
 }
