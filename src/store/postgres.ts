@@ -13,8 +13,8 @@ import { checkFence, PgLeases } from './postgres-leases.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { PgConnection, type Queryable } from './postgres-pool.js';
 import { activityPg, fetchedSincePg, searchPg, sessionsOfPg } from './postgres-queries.js';
+import { fromRow, type MessageRow } from './records.js';
 import { insertStatements, newMessageValues, sessionValues } from './rows.js';
-import { fromRow, type MessageRow } from './sqlite.js';
 import type {
   ActivityBucket,
   AttemptRecord,
