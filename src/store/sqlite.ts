@@ -10,7 +10,7 @@ import { assertTransition, StoreConflictError } from './lifecycle.js';
 import { fromRow, type MessageRow } from './records.js';
 import { insertStatements, newMessageValues, sessionValues } from './rows.js';
 import { GroupCommit } from './sqlite-batch.js';
-import { MIGRATIONS } from './sqlite-migrations.js';
+import { applyMigrations } from './sqlite-migrations.js';
 import { SqliteReader } from './sqlite-reader.js';
 import type {
   AttemptRecord,
@@ -33,45 +33,7 @@ export class SqliteStore extends SqliteReader implements Store {
 
   async migrate(): Promise<void> {
     this.commits.settle();
-    const db = this.conn.db;
-    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)');
-    const row = this.conn.sql('SELECT max(version) AS v FROM schema_migrations').get() as {
-      v: number | null;
-    };
-    const current = row.v ?? 0;
-    const latest = MIGRATIONS.at(-1)?.version ?? 0;
-    if (current > latest) {
-      throw new PostboteError(
-        'STORE',
-        `the store has schema version ${current}, newer than this Postbote (${latest})`,
-        {
-          temporary: false,
-          hint: 'upgrade Postbote, or point state: at another folder',
-        },
-      );
-    }
-    if (current === latest) return;
-    // A migration may rebuild a table (SQLite's documented way to drop a constraint). With foreign keys
-    // on, dropping the old table would cascade into its children; they are switched off around the
-    // migrations (the pragma has no effect inside a transaction) and checked before each commit.
-    db.pragma('foreign_keys = OFF');
-    try {
-      for (const m of MIGRATIONS) {
-        if (m.version <= current) continue;
-        db.transaction(() => {
-          db.exec(m.sql);
-          const broken = db.pragma('foreign_key_check') as unknown[];
-          if (broken.length > 0) {
-            throw new PostboteError('STORE', `migration ${m.version} broke ${broken.length} references`, {
-              temporary: false,
-            });
-          }
-          this.conn.sql('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, Date.now());
-        })();
-      }
-    } finally {
-      db.pragma('foreign_keys = ON');
-    }
+    applyMigrations(this.conn);
   }
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
