@@ -4,6 +4,12 @@
 // Times are epoch milliseconds (BIGINT, as in SQLite); JSON columns are TEXT so both backends share
 // the row mapping and the message-log search (LIKE over the recipients' text).
 
+import type pg from 'pg';
+import { PostboteError } from '../errors.js';
+
+// The advisory lock that serialises migrations of instances starting together (any constant works).
+const MIGRATION_LOCK = 0x706f7374626f7465n; // "postbote"
+
 export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   {
     version: 1,
@@ -182,3 +188,28 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     `,
   },
 ];
+
+/**
+ * Applies the migrations the database lacks, in the caller's transaction `c`, under the advisory lock.
+ * `where` (the masked URL) names the database when its schema is newer than this Postbote.
+ */
+export async function applyPgMigrations(c: pg.PoolClient, where: string): Promise<void> {
+  await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
+  await c.query(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)',
+  );
+  const current = (await c.query('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0;
+  const latest = PG_MIGRATIONS.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new PostboteError(
+      'STORE',
+      `the store ${where} has schema version ${current}, newer than this Postbote (${latest})`,
+      { temporary: false, hint: 'upgrade Postbote, or point state: at another database' },
+    );
+  }
+  for (const m of PG_MIGRATIONS) {
+    if (m.version <= current) continue;
+    await c.query(m.sql);
+    await c.query('INSERT INTO schema_migrations VALUES ($1, $2)', [m.version, Date.now()]);
+  }
+}

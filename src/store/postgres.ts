@@ -4,36 +4,29 @@
 // Durability: a COMMIT returns after the WAL is flushed when synchronous_commit is on (the default),
 // so sync() has nothing left to do; with it off, sync() commits once synchronously, which flushes the
 // WAL up to there and with it every earlier commit (the same group commit as SQLite's sync()).
-
+// Reads are in postgres-reader.ts; this class adds the writes, fencing and migrations.
 import type pg from 'pg';
 import { PostboteError } from '../errors.js';
 import type { FilterVerdict } from '../filters/types.js';
 import { assertTransition, StoreConflictError } from './lifecycle.js';
 import { checkFence, PgLeases } from './postgres-leases.js';
-import { PG_MIGRATIONS } from './postgres-migrations.js';
-import { PgConnection, type Queryable } from './postgres-pool.js';
-import { activityPg, fetchedSincePg, searchPg, sessionsOfPg } from './postgres-queries.js';
+import { applyPgMigrations } from './postgres-migrations.js';
+import type { Queryable } from './postgres-pool.js';
+import { PostgresReader } from './postgres-reader.js';
+import { fromRow, type MessageRow } from './records.js';
 import { insertStatements, newMessageValues, sessionValues } from './rows.js';
-import { fromRow, type MessageRow } from './sqlite.js';
 import type {
-  ActivityBucket,
   AttemptRecord,
   AttemptUpdate,
   FetchedBytes,
-  MessageQuery,
   MessageRecord,
   MessageState,
   NewMessage,
   ReadFailure,
   RecipientRecord,
-  SeenCopy,
   SessionRecord,
   Store,
-  StoredSession,
 } from './types.js';
-
-// The advisory lock that serialises migrations of instances starting together (any constant works).
-const MIGRATION_LOCK = 0x706f7374626f7465n; // "postbote"
 
 const INSERTS = insertStatements('postgres');
 
@@ -49,8 +42,7 @@ interface Fence {
   token: number;
 }
 
-export class PostgresStore implements Store {
-  private readonly db: PgConnection;
+export class PostgresStore extends PostgresReader implements Store {
   private readonly beforeWrite: () => void;
   /** synchronous_commit as the server reported it at migrate(); 'on' unless someone turned it off. */
   private synchronousCommit = 'on';
@@ -61,7 +53,7 @@ export class PostgresStore implements Store {
   private view = false;
 
   constructor(url: string, o: PostgresStoreOptions = {}) {
-    this.db = new PgConnection(url, o.poolSize);
+    super(url, o.poolSize);
     this.beforeWrite = o.beforeWrite ?? (() => undefined);
   }
 
@@ -79,15 +71,6 @@ export class PostgresStore implements Store {
     const view = Object.create(PostgresStore.prototype) as PostgresStore;
     Object.assign(view, this, { fence: { mailbox, token }, view: true });
     return view;
-  }
-
-  get pool(): pg.Pool {
-    return this.db.pool;
-  }
-
-  /** The URL with its password masked, for messages and logs. */
-  get where(): string {
-    return this.db.where;
   }
 
   /**
@@ -112,45 +95,9 @@ export class PostgresStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    await this.tx(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
-      await c.query(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)',
-      );
-      const current = (await c.query('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0;
-      const latest = PG_MIGRATIONS.at(-1)?.version ?? 0;
-      if (current > latest) {
-        throw new PostboteError(
-          'STORE',
-          `the store ${this.where} has schema version ${current}, newer than this Postbote (${latest})`,
-          { temporary: false, hint: 'upgrade Postbote, or point state: at another database' },
-        );
-      }
-      for (const m of PG_MIGRATIONS) {
-        if (m.version <= current) continue;
-        await c.query(m.sql);
-        await c.query('INSERT INTO schema_migrations VALUES ($1, $2)', [m.version, Date.now()]);
-      }
-    });
+    await this.tx((c) => applyPgMigrations(c, this.where));
     const [row] = await this.db.q<{ synchronous_commit: string }>(this.pool, 'SHOW synchronous_commit');
     this.synchronousCommit = row?.synchronous_commit ?? 'on';
-  }
-
-  async messagesOf(mailbox: string): Promise<MessageRecord[]> {
-    const rows = await this.db.q<MessageRow>(
-      this.pool,
-      `SELECT * FROM messages WHERE mailbox = $1 AND detached_at IS NULL
-       UNION ALL
-       SELECT * FROM messages WHERE state IN ('spooled','deferred') AND mailbox = $1 AND detached_at IS NOT NULL
-       ORDER BY id`,
-      [mailbox],
-    );
-    return rows.map(fromRow);
-  }
-
-  async get(id: number): Promise<MessageRecord | undefined> {
-    const [row] = await this.db.q<MessageRow>(this.pool, 'SELECT * FROM messages WHERE id = $1', [id]);
-    return row && fromRow(row);
   }
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
@@ -172,33 +119,6 @@ export class PostgresStore implements Store {
       return row!;
     });
     return fromRow(row);
-  }
-
-  async seenCopies(fingerprint: string, recipients: string[], since: number): Promise<Map<string, SeenCopy>> {
-    const out = new Map<string, SeenCopy>();
-    for (const recipient of recipients) {
-      const [row] = await this.db.q<{
-        message: number;
-        at: number;
-        mailbox: string | null;
-        uid: string | null;
-      }>(
-        this.pool,
-        `SELECT r.message, r.at, m.mailbox, m.uid FROM routed r LEFT JOIN messages m ON m.id = r.message
-         WHERE r.fingerprint = $1 AND r.recipient = $2 AND r.at >= $3 ORDER BY r.at LIMIT 1`,
-        [fingerprint, recipient.toLowerCase(), since],
-      );
-      if (row) {
-        out.set(recipient, {
-          recipient,
-          messageId: row.message,
-          at: row.at,
-          mailbox: row.mailbox ?? '(forgotten)',
-          uid: row.uid ?? '',
-        });
-      }
-    }
-    return out;
   }
 
   async recordAttempt(id: number, u: AttemptUpdate, a: AttemptRecord): Promise<MessageRecord> {
@@ -240,15 +160,6 @@ export class PostgresStore implements Store {
       id,
     ]);
     return row?.state;
-  }
-
-  async attemptsOf(id: number): Promise<AttemptRecord[]> {
-    const rows = await this.db.q<{ at: number; outcome: string; detail: string; recipients: string }>(
-      this.pool,
-      'SELECT at, outcome, detail, recipients FROM attempts WHERE message = $1 ORDER BY id',
-      [id],
-    );
-    return rows.map((r) => ({ ...r, recipients: JSON.parse(r.recipients) }));
   }
 
   async markSourceRemoved(ids: number[], at: number): Promise<void> {
@@ -340,48 +251,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  async pending(mailbox?: string): Promise<MessageRecord[]> {
-    const rows =
-      mailbox === undefined
-        ? await this.db.q<MessageRow>(
-            this.pool,
-            "SELECT * FROM messages WHERE state IN ('spooled','deferred') ORDER BY id",
-          )
-        : await this.db.q<MessageRow>(
-            this.pool,
-            "SELECT * FROM messages WHERE state IN ('spooled','deferred') AND mailbox = $1 ORDER BY id",
-            [mailbox],
-          );
-    return rows.map(fromRow);
-  }
-
-  async spoolKeys(): Promise<Set<string>> {
-    const rows = await this.db.q<{ spool_key: string }>(
-      this.pool,
-      'SELECT spool_key FROM messages WHERE spool_key IS NOT NULL',
-    );
-    return new Set(rows.map((r) => r.spool_key));
-  }
-
   async recordSession(s: SessionRecord): Promise<void> {
     await this.write((db) => this.db.q(db, INSERTS.session, sessionValues(s)));
-  }
-
-  async counts(): Promise<Record<MessageState, number>> {
-    const out: Record<MessageState, number> = {
-      spooled: 0,
-      deferred: 0,
-      delivered: 0,
-      quarantined: 0,
-      deleted: 0,
-      duplicate: 0,
-    };
-    const rows = await this.db.q<{ state: MessageState; n: number }>(
-      this.pool,
-      'SELECT state, count(*) AS n FROM messages GROUP BY state',
-    );
-    for (const r of rows) out[r.state] = r.n;
-    return out;
   }
 
   async sync(): Promise<void> {
@@ -392,23 +263,6 @@ export class PostgresStore implements Store {
       await c.query('SET LOCAL synchronous_commit = on');
       await c.query('SELECT txid_current()');
     });
-  }
-
-  async searchMessages(q: MessageQuery): Promise<{ total: number; messages: MessageRecord[] }> {
-    const { total, rows } = await searchPg((text, values) => this.db.q(this.pool, text, values), q);
-    return { total, messages: (rows as MessageRow[]).map(fromRow) };
-  }
-
-  async sessionsOf(mailbox: string, limit: number): Promise<StoredSession[]> {
-    return sessionsOfPg((text, values) => this.db.q(this.pool, text, values), mailbox, limit);
-  }
-
-  async activity(since: number, bucketMs: number, count: number): Promise<ActivityBucket[]> {
-    return activityPg((text, values) => this.db.q(this.pool, text, values), since, bucketMs, count);
-  }
-
-  async fetchedSince(since: number): Promise<Map<string, number>> {
-    return fetchedSincePg((text, values) => this.db.q(this.pool, text, values), since);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,8 @@
 // Schema migrations for the SQLite store, applied in order on start; each runs once in a transaction.
 
+import { PostboteError } from '../errors.js';
+import type { SqliteConnection } from './sqlite-connection.js';
+
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   {
     version: 1,
@@ -141,3 +144,46 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     sql: `ALTER TABLE messages ADD COLUMN filter TEXT;`,
   },
 ];
+
+/** Applies the migrations the database lacks, each in its own transaction. */
+export function applyMigrations(conn: SqliteConnection): void {
+  const db = conn.db;
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)');
+  const row = conn.sql('SELECT max(version) AS v FROM schema_migrations').get() as {
+    v: number | null;
+  };
+  const current = row.v ?? 0;
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new PostboteError(
+      'STORE',
+      `the store has schema version ${current}, newer than this Postbote (${latest})`,
+      {
+        temporary: false,
+        hint: 'upgrade Postbote, or point state: at another folder',
+      },
+    );
+  }
+  if (current === latest) return;
+  // A migration may rebuild a table (SQLite's documented way to drop a constraint). With foreign keys
+  // on, dropping the old table would cascade into its children; they are switched off around the
+  // migrations (the pragma has no effect inside a transaction) and checked before each commit.
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.transaction(() => {
+        db.exec(m.sql);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) {
+          throw new PostboteError('STORE', `migration ${m.version} broke ${broken.length} references`, {
+            temporary: false,
+          });
+        }
+        conn.sql('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, Date.now());
+      })();
+    }
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
+}
