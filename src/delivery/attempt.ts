@@ -2,62 +2,23 @@
 // and decide — delivered, deferred with backoff, rerouted to the fallback, or quarantined.
 // A target that refuses Postbote itself changes nothing about the message.
 import { Readable } from 'node:stream';
-import { type ErrorCode, isPostboteError, PostboteError, toPostboteError } from '../errors.js';
+import { isPostboteError, PostboteError, toPostboteError } from '../errors.js';
 import { headerRewriter } from '../filters/header-rewrite.js';
-import type { FilterSet } from '../filters/scan.js';
-import type { Logger } from '../log.js';
-import {
-  classifyRefusal,
-  connectorRefusalHint,
-  isNonAcceptedDomain,
-  isTooLarge,
-  replyKind,
-} from '../smtp/refusal.js';
+import { classifyRefusal } from '../smtp/refusal.js';
 import type { RecipientReply } from '../smtp/types.js';
 import { headersAre8Bit, messageHeadersAre8Bit } from '../smtp/utf8.js';
 import { MAX_HEADER_BYTES } from '../spool/header-capture.js';
-import type { Spool } from '../spool/spool.js';
-import type { MessageRecord, RecipientRecord, Store, StoredReply } from '../store/types.js';
+import type { MessageRecord, RecipientRecord, StoredReply } from '../store/types.js';
+import { finish, quarantineUnsent } from './outcome.js';
 import { receivedHeader } from './received.js';
-import type { Target } from './target.js';
+import { applyReplies } from './recipient-replies.js';
+import { classifySendFailure, connectorRefusedError } from './send-failure.js';
+import type { AttemptOutcome, DeliveryContext, MessageOrigin, SpooledHints } from './types.js';
 
-export interface RetryPolicy {
-  initial: number;
-  max: number;
-  expireAfter: number;
-}
-
-export interface DeliveryContext {
-  target: Target;
-  spool: Spool;
-  store: Store;
-  logger: Logger;
-  retry: RetryPolicy;
-  /** This host's name, for the Received header. */
-  hostname: string;
-  now: () => number;
-}
-
-/** What the mailbox the message came from adds to its delivery. */
-export interface MessageOrigin {
-  protocol: 'pop3' | 'imap';
-  server: string;
-  secure: boolean;
-  /** Where mail refused with 5xx goes instead of quarantine. */
-  fallback?: string;
-  /** Spam/virus scanners run once before the first delivery (src/filters/). */
-  filters?: FilterSet;
-  /** The mailbox's login, passed to scanners as the user (per-user settings in rspamd/spamd). */
-  mailboxUser?: string;
-}
-
-export type AttemptOutcome =
-  /** Delivered or quarantined: safe to remove at the source. */
-  | { kind: 'final'; record: MessageRecord }
-  /** Some recipient still pending: retried later. */
-  | { kind: 'deferred'; record: MessageRecord; error?: PostboteError }
-  /** The target refuses Postbote (or is unreachable): stop delivering for now; the message is untouched. */
-  | { kind: 'target-unavailable'; record: MessageRecord; error: PostboteError };
+// The entry point of delivery: its types and helpers live beside it and are re-exported from here.
+export { backoff } from './outcome.js';
+export { classifySendFailure } from './send-failure.js';
+export type { AttemptOutcome, DeliveryContext, MessageOrigin, RetryPolicy, SpooledHints } from './types.js';
 
 /**
  * Rerouting to the fallback happens in the same attempt; this bounds it (original try + fallback).
@@ -65,12 +26,6 @@ export type AttemptOutcome =
  * for its backoff, as Postfix's queue manager does, instead of having the data sent again at once.
  */
 const MAX_TRANSACTIONS_PER_ATTEMPT = 2;
-
-/** What the caller already knows of the spooled bytes. */
-export interface SpooledHints {
-  /** The header block as captured while spooling (spool.write): spares reading the file to see if it needs SMTPUTF8. */
-  header?: Buffer;
-}
 
 export async function attemptDelivery(
   ctx: DeliveryContext,
@@ -135,7 +90,7 @@ export async function attemptDelivery(
     }
     const refusal = classifyRefusal(replies);
     if (refusal === 'client-refused') {
-      const error = connectorRefusedError(ctx, replies);
+      const error = connectorRefusedError(ctx.target, replies);
       ctx.target.setHealth('refusing', error);
       if (round > 0) break;
       return { kind: 'target-unavailable', record, error };
@@ -196,201 +151,4 @@ async function sendOnce(
     body,
   );
   return result.recipients;
-}
-
-function applyReplies(
-  recipients: RecipientRecord[],
-  replies: RecipientReply[],
-  fallback: string | undefined,
-  log: Array<{ address: string; reply?: StoredReply }>,
-  onTooLarge: (reply: StoredReply) => void,
-): RecipientRecord[] {
-  const out = recipients.map((r) => ({ ...r }));
-  for (const { address, reply } of replies) {
-    const stored: StoredReply = { code: reply.code, enhanced: reply.enhanced, text: reply.text };
-    log.push({ address, reply: stored });
-    const r = out.find((x) => x.address === address && x.status === 'pending');
-    if (!r) continue;
-    r.reply = stored;
-    const kind = replyKind(reply);
-    if (kind === 'ok') r.status = 'delivered';
-    else if (kind === 'temporary') r.status = 'pending';
-    else if (isTooLarge(reply)) {
-      r.status = 'refused';
-      onTooLarge(stored);
-    } else if (fallback && address !== fallback && !out.some((x) => x.address === fallback)) {
-      r.status = 'rerouted';
-      out.push({
-        address: fallback,
-        status: 'pending',
-        reason: `fallback for ${address}, refused: ${describeReply(stored)}`,
-      });
-    } else {
-      r.status = 'refused';
-    }
-  }
-  return out;
-}
-
-async function finish(
-  ctx: DeliveryContext,
-  record: MessageRecord,
-  recipients: RecipientRecord[],
-  log: Array<{ address: string; reply?: StoredReply }>,
-  tooLarge: StoredReply | undefined,
-  error?: PostboteError,
-  /** A permanent error about this message itself: quarantined now, without waiting for expiry. */
-  hopeless?: PostboteError,
-): Promise<AttemptOutcome> {
-  const now = ctx.now();
-  const pending = recipients.filter((r) => r.status === 'pending');
-  const refused = recipients.filter((r) => r.status === 'refused');
-  const attempts = record.attempts + 1;
-  const expired = now - record.fetchedAt >= ctx.retry.expireAfter;
-  let state: MessageRecord['state'];
-  let reason: string | null = null;
-  if (hopeless) {
-    state = 'quarantined';
-    reason = `cannot be delivered: ${hopeless.describe()}`;
-  } else if (tooLarge) {
-    state = 'quarantined';
-    reason = `too large for the target: ${describeReply(tooLarge)}`;
-  } else if (pending.length > 0 && !expired) {
-    state = 'deferred';
-    reason = error ? error.describe() : `temporary failure: ${pendingReasons(pending)}`;
-  } else if (pending.length > 0) {
-    state = 'quarantined';
-    reason = `still failing temporarily after ${Math.round(ctx.retry.expireAfter / 3_600_000)} h: ${pendingReasons(pending)}`;
-  } else if (refused.length > 0) {
-    state = 'quarantined';
-    reason = `refused: ${refused.map((r) => `${r.address}: ${describeReply(r.reply)}`).join('; ')}`;
-  } else {
-    state = 'delivered';
-  }
-  const nextAttemptAt = state === 'deferred' ? now + backoff(ctx.retry, attempts) : null;
-  if (state !== 'delivered') await shareBytes(ctx, record);
-  const updated = await ctx.store.recordAttempt(
-    record.id,
-    {
-      state,
-      recipients,
-      nextAttemptAt,
-      reason,
-      spoolKey: state === 'delivered' ? null : record.spoolKey,
-      countsAsAttempt: true,
-      // Guarded: if another writer (an admin, another instance) changed the record meanwhile, this fails.
-      expect: record.state,
-    },
-    { at: now, outcome: state, detail: reason ?? 'accepted for every recipient', recipients: log },
-  );
-  // Only after the store committed: the bytes are no longer needed.
-  if (state === 'delivered' && record.spoolKey) await ctx.spool.remove(record.spoolKey);
-  if (state === 'deferred') return { kind: 'deferred', record: updated, error };
-  return { kind: 'final', record: updated };
-}
-
-/** A message Postbote will not send to this target as it is: quarantined with the reason, bytes kept. */
-async function quarantineUnsent(
-  ctx: DeliveryContext,
-  record: MessageRecord,
-  recipients: RecipientRecord[],
-  log: Array<{ address: string; reply?: StoredReply }>,
-  error: PostboteError,
-): Promise<AttemptOutcome> {
-  const reason = `${error.message}${error.hint ? ` (${error.hint})` : ''}`;
-  ctx.logger.warn({ id: record.id, uid: record.uid }, reason);
-  await shareBytes(ctx, record);
-  const updated = await ctx.store.recordAttempt(
-    record.id,
-    {
-      state: 'quarantined',
-      recipients,
-      nextAttemptAt: null,
-      reason,
-      spoolKey: record.spoolKey,
-      countsAsAttempt: true,
-    },
-    { at: ctx.now(), outcome: 'quarantined', detail: reason, recipients: log },
-  );
-  return { kind: 'final', record: updated };
-}
-
-/**
- * A message that outlives this attempt (deferred, quarantined) is copied where every instance can
- * read it (a PostgreSQL state; nothing for a folder state) before that state is committed. A failed
- * copy does not hold the outcome back (recipients that got it must be recorded): the message stays
- * at the provider until its copy is made (remove-at-source.ts), so a later pass can fetch it again.
- */
-async function shareBytes(ctx: DeliveryContext, record: MessageRecord): Promise<void> {
-  if (!record.spoolKey) return;
-  try {
-    await ctx.spool.retain(record.spoolKey, record.size, record.sha256);
-  } catch (err) {
-    const error = toPostboteError(err, 'the shared message store');
-    ctx.logger.error(
-      { id: record.id, uid: record.uid, err: error.toJSON() },
-      `message ${record.id}: its bytes could not be copied to the shared store: ${error.describe()}`,
-    );
-  }
-}
-
-export function backoff(retry: RetryPolicy, attempts: number): number {
-  return Math.min(retry.max, retry.initial * 2 ** Math.max(0, attempts - 1));
-}
-
-function pendingReasons(pending: RecipientRecord[]): string {
-  return pending.map((r) => `${r.address}: ${describeReply(r.reply)}`).join('; ');
-}
-
-function describeReply(reply: StoredReply | undefined): string {
-  if (!reply) return 'no reply';
-  return `${reply.code}${reply.enhanced ? ` ${reply.enhanced}` : ''} ${reply.text}`;
-}
-
-/** Errors that say the target refuses the connector itself, whatever `temporary` says. */
-const CONNECTOR_CODES: ReadonlySet<ErrorCode> = new Set([
-  'SMTP_REFUSED_CLIENT',
-  'SMTP_AUTH',
-  'TLS_REQUIRED',
-  'TLS_FAILED',
-  'SMTP_GREETING',
-]);
-/** Permanent errors about this message's own envelope or content: no target will take it as it is. */
-const MESSAGE_CODES: ReadonlySet<ErrorCode> = new Set([
-  'SMTP_SENDER',
-  'SMTP_RECIPIENT',
-  'SMTP_DATA',
-  'MESSAGE_TOO_LARGE',
-]);
-/** Postbote's own disk and database: neither the target's fault nor the message's. */
-const LOCAL_CODES: ReadonlySet<ErrorCode> = new Set(['SPOOL', 'STORE', 'CANCELLED']);
-
-/**
- * What a transaction that failed without replies says. 'connector': the target refuses Postbote or
- * cannot be reached as configured (a permanent error: localAddress not on this machine, certificate
- * not trusted) - configuration, not the mail, so the message is left as it is. 'message': retrying this
- * message can never help - quarantined now. 'down': temporary, retried with the backoff.
- */
-export function classifySendFailure(error: PostboteError): 'connector' | 'message' | 'down' {
-  if (CONNECTOR_CODES.has(error.code)) return 'connector';
-  if (error.temporary || LOCAL_CODES.has(error.code)) return 'down';
-  return MESSAGE_CODES.has(error.code) ? 'message' : 'connector';
-}
-
-function connectorRefusedError(ctx: DeliveryContext, replies: RecipientReply[]): PostboteError {
-  const first = replies[0]?.reply;
-  const source = ctx.target.localAddress ?? 'this machine’s address';
-  return new PostboteError(
-    'SMTP_REFUSED_CLIENT',
-    'the target refuses every recipient: it does not accept Postbote',
-    {
-      temporary: true,
-      where: ctx.target.where,
-      reply: first && { code: first.code, enhanced: first.enhanced, text: first.text },
-      hint: replies.every((r) => isNonAcceptedDomain(r.reply))
-        ? connectorRefusalHint(replies, ctx.target.localAddress)
-        : `the receive connector refuses mail from ${source}: add it to RemoteIPRanges on the receive connector ` +
-          '(and allow anonymous or set target.auth), or set target.localAddress to an allowed address',
-    },
-  );
 }
