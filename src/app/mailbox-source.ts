@@ -8,8 +8,8 @@ import { openPop3 } from '../pop3/client.js';
 import type { PushSource } from '../scheduler/push.js';
 import type { SourceSession } from '../source/types.js';
 
-/** The IMAP client's options from a mailbox (the password is replaced by a token for auth: oauth2). */
-function imapOptions(mailbox: MailboxConfig, logger: Logger): ImapOptions {
+/** Where and as whom a session logs in: the same fields for POP3 and IMAP. */
+function server(mailbox: MailboxConfig) {
   return {
     host: mailbox.host,
     port: mailbox.port,
@@ -18,6 +18,13 @@ function imapOptions(mailbox: MailboxConfig, logger: Logger): ImapOptions {
     ca: mailbox.caPem,
     servername: mailbox.servername,
     user: mailbox.user,
+  };
+}
+
+/** The IMAP client's options from a mailbox (the password is replaced by a token for auth: oauth2). */
+function imapOptions(mailbox: MailboxConfig, logger: Logger): ImapOptions {
+  return {
+    ...server(mailbox),
     password: mailbox.password,
     auth: mailbox.auth,
     folders: mailbox.folders ?? ['INBOX'],
@@ -93,13 +100,7 @@ async function openWith(
     return openImap({ ...imapOptions(mailbox, logger), password });
   }
   return openPop3({
-    host: mailbox.host,
-    port: mailbox.port,
-    tls: mailbox.tls,
-    tlsVerify: mailbox.tlsVerify,
-    ca: mailbox.caPem,
-    servername: mailbox.servername,
-    user: mailbox.user,
+    ...server(mailbox),
     password,
     auth: mailbox.auth === 'oauth2' ? 'xoauth2' : mailbox.auth,
     timeouts: mailbox.timeouts,
