@@ -1,31 +1,29 @@
 // Builds the running parts from a validated configuration: store, spool, target pool, and a plan per
 // mailbox. Shared by `run`, `fetch`, `check` and `demo`, so each command wires nothing by hand.
 // The state's lock comes first and goes last: nothing touches the store or the spool without it.
+// A mailbox's plan is mailbox-plan.ts, the session it opens at its provider mailbox-source.ts.
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Config, MailboxConfig } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { instanceLabel } from '../config/instance.js';
-import type { FiltersConfig } from '../config/types.js';
 import type { DeliveryContext } from '../delivery/attempt.js';
 import { Target } from '../delivery/target.js';
 import { PostboteError } from '../errors.js';
-import type { FilterSet } from '../filters/scan.js';
-import { DEFAULT_EXCLUDE } from '../imap/folders.js';
-import type { ImapOptions } from '../imap/index.js';
 import type { Logger } from '../log.js';
-import { openPop3 } from '../pop3/client.js';
 import { type LeaseProvider, localLeases } from '../scheduler/leases.js';
-import type { PushSource } from '../scheduler/push.js';
 import type { ScheduledPlan } from '../scheduler/scheduler.js';
 import { connectSmtp } from '../smtp/client.js';
 import type { SmtpClientOptions } from '../smtp/types.js';
-import type { SourceSession } from '../source/types.js';
 import { Spool } from '../spool/spool.js';
 import type { PgSharedBytes } from '../store/postgres-blobs.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
+import { hasFilters, loadFilters, mailboxPlan } from './mailbox-plan.js';
 import { StateLock } from './state-lock.js';
+
+export { hasFilters, loadFilters, mailboxPlan } from './mailbox-plan.js';
+export { openSource } from './mailbox-source.js';
 
 export interface Runtime {
   config: Config;
@@ -81,164 +79,6 @@ export function targetOptions(
     timeouts: t.timeouts,
     maxConnections: t.maxConnections,
     logger: logger.child({ component: 'smtp' }),
-  };
-}
-
-/** The IMAP client's options from a mailbox (the password is replaced by a token for auth: oauth2). */
-function imapOptions(mailbox: MailboxConfig, logger: Logger): ImapOptions {
-  return {
-    host: mailbox.host,
-    port: mailbox.port,
-    tls: mailbox.tls,
-    tlsVerify: mailbox.tlsVerify,
-    ca: mailbox.caPem,
-    servername: mailbox.servername,
-    user: mailbox.user,
-    password: mailbox.password,
-    auth: mailbox.auth,
-    folders: mailbox.folders ?? ['INBOX'],
-    exclude: mailbox.exclude ?? [...DEFAULT_EXCLUDE],
-    afterDelivery: mailbox.afterDelivery ?? 'delete',
-    timeouts: mailbox.timeouts,
-    logger: logger.child({ component: 'imap', mailbox: mailbox.name }),
-  };
-}
-
-/** IMAP IDLE push for the scheduler (src/imap/watch.ts), unless `idle: false`. */
-function pushSource(mailbox: MailboxConfig, logger: Logger): PushSource | undefined {
-  if (mailbox.protocol !== 'imap' || mailbox.idle === false) return undefined;
-  const o = imapOptions(mailbox, logger);
-  const { logger: _, ...watched } = o;
-  return {
-    key: JSON.stringify({ ...watched, idle: mailbox.idle }),
-    host: mailbox.host,
-    start: (s) => {
-      // imapflow is loaded only for IMAP mailboxes; an OAuth2 mailbox logs in with a fresh token each time.
-      const watching = import('../imap/watch.js').then(({ watchImap }) =>
-        watchImap({
-          ...o,
-          ...s,
-          mode: mailbox.idle ? 'always' : 'auto',
-          ...(mailbox.auth === 'oauth2'
-            ? { credentials: async () => (await oauth()).accessTokensFor(mailbox).get() }
-            : {}),
-        }),
-      );
-      watching.catch((err: Error) =>
-        logger.error({ err: err.message }, `mailbox ${mailbox.name}: the IMAP watch could not start`),
-      );
-      return { stop: async () => (await watching.catch(() => undefined))?.stop() };
-    },
-  };
-}
-
-/**
- * `pipelining: false` reads the mailbox one command at a time (after a POP3_DESYNC). With auth: oauth2
- * the password is an access token from src/oauth/ (refreshed when due; a revoked consent is OAUTH_REVOKED).
- * The IMAP client (imapflow and its MIME libraries, ~20 MB) is loaded only when a mailbox uses IMAP.
- */
-export async function openSource(
-  mailbox: MailboxConfig,
-  logger: Logger,
-  session: { pipelining?: boolean; maxMessageSize?: number } = {},
-): Promise<SourceSession> {
-  if (mailbox.auth !== 'oauth2') return openWith(mailbox, mailbox.password, logger, session);
-  const { accessTokensFor, oauthLoginRefused } = await oauth();
-  const token = await accessTokensFor(mailbox).get();
-  try {
-    return await openWith(mailbox, token, logger, session);
-  } catch (err) {
-    throw oauthLoginRefused(err, mailbox);
-  }
-}
-
-/** OAuth2 (token store, endpoints, providers) loads for the first auth: oauth2 mailbox only. */
-function oauth(): Promise<typeof import('../oauth/index.js')> {
-  return import('../oauth/index.js');
-}
-
-async function openWith(
-  mailbox: MailboxConfig,
-  password: string,
-  logger: Logger,
-  session: { pipelining?: boolean; maxMessageSize?: number },
-): Promise<SourceSession> {
-  if (mailbox.protocol === 'imap') {
-    const { openImap } = await import('../imap/index.js');
-    // IMAP has no pipelined RETR to turn off: `session` does not apply.
-    return openImap({ ...imapOptions(mailbox, logger), password });
-  }
-  return openPop3({
-    host: mailbox.host,
-    port: mailbox.port,
-    tls: mailbox.tls,
-    tlsVerify: mailbox.tlsVerify,
-    ca: mailbox.caPem,
-    servername: mailbox.servername,
-    user: mailbox.user,
-    password,
-    auth: mailbox.auth === 'oauth2' ? 'xoauth2' : mailbox.auth,
-    timeouts: mailbox.timeouts,
-    // A session may only raise the limit (to fetch released messages), never lower it.
-    maxMessageSize:
-      session.maxMessageSize === undefined
-        ? mailbox.maxMessageSize
-        : Math.max(session.maxMessageSize, mailbox.maxMessageSize ?? Number.POSITIVE_INFINITY),
-    logger: logger.child({ component: 'pop3', mailbox: mailbox.name }),
-    // Every caller (pass, check, route) lists first: the listing goes with the CAPA after login.
-    listOnLogin: true,
-    ...(session.pipelining === false ? { pipelining: false } : {}),
-  });
-}
-
-let scanners: typeof import('../filters/scan.js') | undefined;
-
-/**
- * Loads the scanner clients (rspamd, spamd, clamd, node:http): about 20 ms of start-up CPU that a
- * configuration without a filters section does not spend. createRuntime calls it for a configuration
- * that has one; `run` always (a reload may add one); mailboxPlan needs it before a filtered mailbox.
- */
-export async function loadFilters(): Promise<void> {
-  scanners ??= await import('../filters/scan.js');
-}
-
-export function hasFilters(config: Config): boolean {
-  return config.filters !== undefined || config.mailboxes.some((m) => m.filters !== undefined);
-}
-
-/** One FilterSet per filters section: mailboxes sharing the global one share its concurrency caps. */
-const filterSets = new WeakMap<FiltersConfig, FilterSet>();
-function filtersFor(config: FiltersConfig | undefined): FilterSet | undefined {
-  if (!config) return undefined;
-  if (!scanners) throw new Error('a filters section before loadFilters()');
-  let set = filterSets.get(config);
-  if (!set) {
-    set = scanners.filterSet(config);
-    filterSets.set(config, set);
-  }
-  return set;
-}
-
-export function mailboxPlan(config: Config, mailbox: MailboxConfig, logger: Logger): ScheduledPlan {
-  return {
-    name: mailbox.name,
-    user: mailbox.user,
-    keep: mailbox.keep,
-    deleteAfterDays: mailbox.deleteAfterDays,
-    maxMessageSize: mailbox.maxMessageSize ?? config.delivery.maxMessageSize,
-    maxReceivedHeaders: config.delivery.maxReceivedHeaders,
-    envelopeSender: mailbox.envelopeSender ?? config.delivery.envelopeSender,
-    route: { deliverTo: mailbox.deliverTo, catchAll: mailbox.catchAll, rules: mailbox.rules },
-    fallback: mailbox.fallback,
-    postmaster: config.delivery.postmaster,
-    filters: filtersFor(mailbox.filters ?? config.filters),
-    protocol: mailbox.protocol,
-    host: mailbox.host,
-    secure: mailbox.tls !== 'none',
-    interval: mailbox.interval ?? config.scheduler.interval,
-    open: (session?: { pipelining?: boolean; maxMessageSize?: number }) =>
-      openSource(mailbox, logger, session),
-    push: pushSource(mailbox, logger),
   };
 }
 
