@@ -2,23 +2,22 @@
 // after STARTTLS, accepts only its domains' recipients, and answers 250 only once the message is
 // durable in the Maildir or the next hop accepted it.
 import { hostname } from 'node:os';
-import type { Readable } from 'node:stream';
-import { SMTPServer, type SMTPServerAuthentication, type SMTPServerOptions } from 'smtp-server';
+import type { SMTPServer, SMTPServerOptions } from 'smtp-server';
 import type { ReceiveConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { hashPassword, verifyPassword } from '../util/password.js';
 import { AuthLockout } from './auth-lockout.js';
-import { guardBody } from './body-guard.js';
-import { watchDataRate } from './data-rate.js';
+import { authHandler } from './authenticate.js';
+import { closeAll, listenOnBindings } from './bindings.js';
+import { dataHandler } from './data-phase.js';
+import { deliverer } from './deliver.js';
 import { ipMatcher, normalizeAddress } from './ip-ranges.js';
-import { deliverToMaildir, sweepMaildirTmp } from './maildir.js';
+import { sweepMaildirTmp } from './maildir.js';
 import { RecipientPolicy } from './policy.js';
 import { protocolLogger } from './protocol-log.js';
 import { RateLimiter } from './rate-limit.js';
-import { type Answer, relayMessage, splitHostPort } from './relay.js';
 import { SessionGuard } from './session-guard.js';
+import { reply } from './smtp-reply.js';
 import { findConnection, markSourceRoutes, sourceRouted } from './source-route.js';
-import { traceHeader } from './trace.js';
 
 // How long close() lets sessions finish a message in hand before they get 421 (smtp-server's timer).
 const CLOSE_TIMEOUT_MS = 30_000;
@@ -28,11 +27,6 @@ const SWEEP_INTERVAL_MS = 6 * 3_600_000;
 // caps the sockets in between (smtp-server answers those 421 itself), so a flood of bare connects
 // cannot pile up before the table sees them, while the table's own 421s stay the ones clients see.
 const PRE_SESSION_HEADROOM = 2;
-
-/** An error smtp-server turns into a reply: `code` plus text that starts with the enhanced code. */
-function reply(code: number, message: string): Error & { responseCode: number } {
-  return Object.assign(new Error(message), { responseCode: code });
-}
 
 export interface Listener {
   name: string;
@@ -50,9 +44,6 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
   const connections = new RateLimiter(config.rateLimits.connectionsPerMinute);
   const messages = new RateLimiter(config.rateLimits.messagesPerMinute);
   const fqdn = config.fqdn ?? hostname();
-  const users = new Map(config.users.map((u) => [u.user, u.passwordHash]));
-  // Unknown users are checked against a real hash too, so the answer time does not reveal who exists.
-  const dummyHash = users.size > 0 ? await hashPassword('postbote-unknown-user') : '';
   const lockout = new AuthLockout(config.authFailures.lockoutAfter, config.authFailures.lockout);
   const sessions = new SessionGuard({
     maxConnections: config.maxConnections,
@@ -60,28 +51,8 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
     sessionTimeoutMs: config.timeouts.session,
     onExpired: (id) => log.warn({ cid: id }, 'session time limit exceeded: closing with 421'),
   });
-
-  const deliver = async (envelope: { from: string; to: string[] }, body: Readable, cid: string) => {
-    const d = config.deliver;
-    if (d.maildir !== undefined) {
-      const name = await deliverToMaildir(d.maildir, envelope.to, body);
-      return { code: 250, message: `2.0.0 stored as ${name}` } satisfies Answer;
-    }
-    const hop = splitHostPort((d.lmtp ?? d.smtp)!);
-    return relayMessage(
-      {
-        ...hop,
-        lmtp: d.lmtp !== undefined,
-        helo: fqdn,
-        logger: log.child({ cid }),
-        ...(d.tls !== undefined ? { tls: d.tls } : {}),
-        ...(d.tlsVerify !== undefined ? { tlsVerify: d.tlsVerify } : {}),
-        ...(d.caPem !== undefined ? { ca: d.caPem } : {}),
-      },
-      envelope,
-      body,
-    );
-  };
+  const onAuth = await authHandler(config, log, lockout, sessions);
+  const deliver = deliverer(config, fqdn, log);
 
   const baseDisabled = [...(config.auth === 'none' ? ['AUTH'] : []), ...(config.tls ? [] : ['STARTTLS'])];
   // smtp-server advertises AUTH in clear and only refuses it (538); hiding it until TLS keeps clients
@@ -149,45 +120,7 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
       callback();
     },
 
-    onAuth(auth: SMTPServerAuthentication, session, callback) {
-      const ip = normalizeAddress(session.remoteAddress);
-      if (lockout.isLocked(ip)) {
-        // The password is not even checked, so a locked-out guesser learns nothing.
-        log.warn({ cid: session.id, remote: ip, user: auth.username }, `AUTH refused: ${ip} is locked out`);
-        return callback(reply(454, `4.7.0 Too many authentication failures from [${ip}], try again later`));
-      }
-      const hash = auth.username === undefined ? undefined : users.get(auth.username);
-      verifyPassword(hash ?? dummyHash, auth.password ?? '')
-        .then((ok) => {
-          if (ok && hash !== undefined) {
-            lockout.succeed(ip);
-            return callback(null, { user: auth.username });
-          }
-          const inSession = sessions.authFailed(session.id);
-          const { failures, locked } = lockout.fail(ip);
-          log.warn({ cid: session.id, remote: ip, user: auth.username, failures }, 'authentication failed');
-          if (locked) {
-            log.warn(
-              { cid: session.id, remote: ip, failures, lockoutMs: config.authFailures.lockout },
-              `locked out ${ip} after ${failures} failed AUTH`,
-            );
-          }
-          // The tarpit: every failure is answered late, so guessing costs the guesser time.
-          setTimeout(() => {
-            if (inSession >= config.authFailures.perSession) {
-              log.warn(
-                { cid: session.id, remote: ip },
-                'too many failed AUTH in one session: closing with 421',
-              );
-              return callback(
-                reply(421, '4.7.0 Too many failed authentication attempts, closing connection'),
-              );
-            }
-            callback(reply(535, '5.7.8 Authentication credentials invalid'));
-          }, config.authFailures.delay).unref();
-        })
-        .catch((err) => callback(err));
-    },
+    onAuth,
 
     onMailFrom(_address, session, callback) {
       // Checked here too: while AUTH is hidden before STARTTLS, smtp-server would not ask for it.
@@ -211,78 +144,11 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
       callback();
     },
 
-    onData(stream, session, callback) {
-      const envelope = {
-        from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-        to: session.envelope.rcptTo.map((r) => r.address),
-      };
-      const trace = Buffer.from(traceHeader(session, fqdn, new Date()), 'latin1');
-      const guarded = guardBody(stream, config.maxMessageSize, trace);
-      watchDataRate(stream, config.minDataRate, config.timeouts.idle, () => {
-        log.warn(
-          { cid: session.id, minDataRate: config.minDataRate },
-          'data rate below minimum: closing with 421',
-        );
-        sessions.close(session.id, `4.4.2 Data rate below ${config.minDataRate} bytes/s, closing connection`);
-      });
-      // The message is in: the session's deadline now waits for its reply.
-      guarded.done.then(() => sessions.replyOwed(session.id)).catch(() => {});
-      const respond = (err: Error | null, message?: string) => {
-        if (err) callback(err);
-        else callback(null, message);
-        sessions.replied(session.id);
-      };
-      const delivered = deliver(envelope, guarded.body, session.id).then(
-        (answer) => answer,
-        (err: unknown): Answer => {
-          guarded.body.destroy();
-          log.error({ cid: session.id, err }, 'delivery failed');
-          return { code: 451, message: '4.3.0 Local delivery failed, try again later' };
-        },
-      );
-      Promise.all([delivered, guarded.done])
-        .then(([answer, data]) => {
-          if (data.exceeded) {
-            log.warn({ cid: session.id, bytes: data.bytes }, 'refused: message over maxMessageSize');
-            return respond(
-              reply(552, `5.3.4 Message exceeds fixed maximum message size ${config.maxMessageSize}`),
-            );
-          }
-          const fields = { cid: session.id, from: envelope.from, to: envelope.to, bytes: data.bytes };
-          if (answer.code < 300) {
-            log.info({ ...fields, code: answer.code }, `accepted: ${answer.message}`);
-            return respond(null, answer.message);
-          }
-          log.warn({ ...fields, code: answer.code }, `not accepted: ${answer.message}`);
-          respond(reply(answer.code, answer.message));
-        })
-        .catch((err) => respond(reply(451, `4.3.0 Reading the message failed (${(err as Error).message})`)));
-    },
+    onData: dataHandler(config, fqdn, log, sessions, deliver),
   };
 
   const servers: SMTPServer[] = [];
-  const addresses: string[] = [];
-  try {
-    for (const binding of config.bindings) {
-      const { host, port } = splitHostPort(binding);
-      const server = new SMTPServer(options);
-      server.on('error', (err) => log.error({ err }, `listener ${binding}: ${err.message}`));
-      await new Promise<void>((resolve, reject) => {
-        server.server.once('error', reject);
-        server.listen(port, host, () => {
-          server.server.off('error', reject);
-          resolve();
-        });
-      });
-      const bound = server.server.address();
-      const actual = typeof bound === 'object' && bound ? bound.port : port;
-      addresses.push(host.includes(':') ? `[${host}]:${actual}` : `${host}:${actual}`);
-      servers.push(server);
-    }
-  } catch (err) {
-    await closeAll(servers);
-    throw err;
-  }
+  const addresses = await listenOnBindings(config.bindings, options, servers, log);
   log.info({ addresses }, `receive connector ${config.name} listening on ${addresses.join(', ')}`);
 
   // Files a crash left in the Maildirs' tmp/ are swept at start and every few hours after.
@@ -310,9 +176,4 @@ export async function startListener(config: ReceiveConfig, logger: Logger): Prom
 /** Per-session command switches (smtp-server reads session.disabledCommands before its own option). */
 function setDisabled(session: object, commands: string[]): void {
   (session as { disabledCommands?: string[] }).disabledCommands = commands;
-}
-
-/** Stops accepting and waits for the sessions in hand (smtp-server's closeTimeout bounds the wait). */
-async function closeAll(servers: SMTPServer[]): Promise<void> {
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 }
