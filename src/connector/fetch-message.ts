@@ -15,9 +15,10 @@ import { displayHeader } from '../message/display.js';
 import { headerDigest } from '../message/header-digest.js';
 import { firstAddress, firstHeader, type Header, parseHeaders } from '../message/headers.js';
 import { reversePathOf } from '../message/sender.js';
-import { routingStep } from '../routing/step.js';
+import { type RoutingOutcome, routingStep } from '../routing/step.js';
 import type { SourceMessage } from '../source/types.js';
 import type { SpooledFile } from '../spool/spool.js';
+import { DuplicateRaceError } from '../store/lifecycle.js';
 import type { MessageRecord } from '../store/types.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import type { MailboxPlan } from './mailbox-pass.js';
@@ -35,7 +36,8 @@ export type Fetched =
  * reached by two paths) take turns from the duplicate check to the record, so the second check sees
  * the first copy's record instead of both finding none. Keyed by content digest (the fingerprint
  * without the Message-ID: coarser, never looser), in this process; only where a duplicate window
- * applies, so plain mailboxes pay nothing.
+ * applies, so plain mailboxes pay nothing. Across instances on one state the store refuses the later
+ * record instead (routedRecord).
  */
 const duplicateTurns = new KeyedLock();
 
@@ -78,37 +80,7 @@ async function routeAndRecord(
   sender: string,
   onFetched: (bytes: number) => void,
 ): Promise<Fetched> {
-  const routing = await routingStep(ctx.store, {
-    route: plan.route,
-    headers,
-    size: spooled.size,
-    sender,
-    mailboxUser: plan.user,
-    provider: plan.host,
-    maxReceivedHeaders: plan.maxReceivedHeaders,
-    hostname: ctx.hostname,
-    contentDigest: spooled.contentDigest,
-    now: ctx.now(),
-    attachments: () => attachmentNames(ctx.spool.open(spooled.key)),
-  });
-  const record = await ctx.store.addSpooled({
-    mailbox: plan.name,
-    uid: msg.uid,
-    sourceSize: msg.size,
-    headerDigest: headerDigest(spooled.header),
-    ...(msg.internalDate !== undefined ? { sourceDate: msg.internalDate } : {}),
-    spoolKey: spooled.key,
-    size: spooled.size,
-    sha256: spooled.sha256,
-    messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
-    sender,
-    subject: subjectOf(headers),
-    recipients: routing.recipients,
-    fetchedAt: ctx.now(),
-    // Only a message that is delivered counts as seen for later duplicates.
-    ...(routing.quarantine ? {} : { fingerprint: routing.fingerprint }),
-    explanation: routing.explanation,
-  });
+  const { routing, record } = await routedRecord(ctx, plan, msg, spooled, headers, sender);
   onFetched(spooled.size);
   const held = routing.quarantine ?? routing.duplicate;
   if (held) {
@@ -132,6 +104,67 @@ async function routeAndRecord(
     return { kind: 'decided', outcome: { kind: 'final', record: updated } };
   }
   return { kind: 'recorded', record, header: spooled.header, origin: origin(plan) };
+}
+
+/** How often a record refused as a raced duplicate is routed again before the pass gives up on it. */
+const ROUTING_RACES = 3;
+
+/**
+ * Routes the message and records it. Where a duplicate window applies, the store refuses the record
+ * when another writer (another instance on a shared state) recorded a copy for one of its recipients
+ * after this routing's check (DuplicateRaceError): routed again, those recipients are duplicates.
+ */
+async function routedRecord(
+  ctx: DeliveryContext,
+  plan: MailboxPlan,
+  msg: SourceMessage,
+  spooled: SpooledFile,
+  headers: Header[],
+  sender: string,
+): Promise<{ routing: RoutingOutcome; record: MessageRecord }> {
+  const window = plan.route.catchAll?.duplicateWindow;
+  for (let race = 1; ; race++) {
+    const now = ctx.now();
+    const routing = await routingStep(ctx.store, {
+      route: plan.route,
+      headers,
+      size: spooled.size,
+      sender,
+      mailboxUser: plan.user,
+      provider: plan.host,
+      maxReceivedHeaders: plan.maxReceivedHeaders,
+      hostname: ctx.hostname,
+      contentDigest: spooled.contentDigest,
+      now,
+      attachments: () => attachmentNames(ctx.spool.open(spooled.key)),
+    });
+    try {
+      const record = await ctx.store.addSpooled({
+        mailbox: plan.name,
+        uid: msg.uid,
+        sourceSize: msg.size,
+        headerDigest: headerDigest(spooled.header),
+        ...(msg.internalDate !== undefined ? { sourceDate: msg.internalDate } : {}),
+        spoolKey: spooled.key,
+        size: spooled.size,
+        sha256: spooled.sha256,
+        messageId: firstAddress(firstHeader(headers, 'message-id')) ?? null,
+        sender,
+        subject: subjectOf(headers),
+        recipients: routing.recipients,
+        fetchedAt: ctx.now(),
+        // Only a message that is delivered counts as seen for later duplicates.
+        ...(routing.quarantine
+          ? {}
+          : { fingerprint: routing.fingerprint, ...(window ? { duplicateSince: now - window } : {}) }),
+        explanation: routing.explanation,
+      });
+      return { routing, record };
+    } catch (err) {
+      if (!(err instanceof DuplicateRaceError) || race >= ROUTING_RACES) throw err;
+      ctx.logger.info({ mailbox: plan.name, uid: msg.uid }, `${err.message}: routed again`);
+    }
+  }
 }
 
 /** The delivery of a message fetchMessage() recorded (or its held outcome, as decided). */

@@ -62,3 +62,22 @@ export function assertTransition(id: number, from: MessageState, to: MessageStat
     });
   }
 }
+
+/**
+ * A new record refused because another writer recorded a copy of the same message (same fingerprint)
+ * for some of its recipients after the caller's duplicate check and before this write — two instances
+ * routing two copies at the same moment. Nothing was written; routed again, those recipients are
+ * duplicates of the other copy.
+ */
+export class DuplicateRaceError extends PostboteError {
+  /** The recipients (lower case) another writer recorded a copy for meanwhile. */
+  readonly recipients: string[];
+
+  constructor(fingerprint: string, recipients: string[]) {
+    super('STORE', `a copy of ${fingerprint} was recorded meanwhile for ${recipients.join(', ')}`, {
+      temporary: true,
+      hint: 'routed again, the message is a duplicate for them; nothing was written',
+    });
+    this.recipients = recipients;
+  }
+}

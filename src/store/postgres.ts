@@ -8,12 +8,12 @@
 import type pg from 'pg';
 import { PostboteError } from '../errors.js';
 import type { FilterVerdict } from '../filters/types.js';
-import { assertTransition, StoreConflictError } from './lifecycle.js';
+import { assertTransition, DuplicateRaceError, StoreConflictError } from './lifecycle.js';
 import { checkFence, PgLeases } from './postgres-leases.js';
 import { applyPgMigrations } from './postgres-migrations.js';
 import type { Queryable } from './postgres-pool.js';
 import { PostgresReader } from './postgres-reader.js';
-import { fromRow, type MessageRow } from './records.js';
+import { fromRow, type MessageRow, seenRecipients } from './records.js';
 import { insertStatements, newMessageValues, sessionValues } from './rows.js';
 import type {
   AttemptRecord,
@@ -102,17 +102,33 @@ export class PostgresStore extends PostgresReader implements Store {
 
   async addSpooled(m: NewMessage): Promise<MessageRecord> {
     const row = await this.tx(async (c) => {
+      if (m.fingerprint !== undefined && m.duplicateSince !== undefined) {
+        // Writers of one fingerprint take turns until commit, so this check sees every copy committed
+        // before it, whichever instance recorded it.
+        await this.db.q(c, 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `routed:${m.fingerprint}`,
+        ]);
+        const raced: string[] = [];
+        for (const r of seenRecipients(m)) {
+          const seen = await this.db.q(
+            c,
+            'SELECT 1 FROM routed WHERE fingerprint = $1 AND recipient = $2 AND at >= $3 LIMIT 1',
+            [m.fingerprint, r, m.duplicateSince],
+          );
+          if (seen.length > 0) raced.push(r);
+        }
+        if (raced.length > 0) throw new DuplicateRaceError(m.fingerprint, raced);
+      }
       const [row] = await this.db.q<MessageRow>(c, INSERTS.message, newMessageValues(m));
       // Read at last: whatever failed before is history.
       await this.db.q(c, 'DELETE FROM read_failures WHERE mailbox = $1 AND uid = $2', [m.mailbox, m.uid]);
       // Seen rows commit with the record: a crash can never leave a delivered copy unremembered.
       if (m.fingerprint !== undefined) {
-        for (const r of m.recipients) {
-          if (r.status !== 'pending') continue;
+        for (const r of seenRecipients(m)) {
           await this.db.q(
             c,
             'INSERT INTO routed (message, fingerprint, recipient, at) VALUES ($1, $2, $3, $4)',
-            [row!.id, m.fingerprint, r.address.toLowerCase(), m.fetchedAt],
+            [row!.id, m.fingerprint, r, m.fetchedAt],
           );
         }
       }

@@ -1,7 +1,7 @@
 // Records as both stores read them: a messages row and the MessageRecord it maps to, an attempt's row,
 // an earlier copy for duplicate suppression and the counts by state, so SQLite and PostgreSQL agree.
 import { displayHeader } from '../message/display.js';
-import type { AttemptRecord, MessageRecord, MessageState, SeenCopy } from './types.js';
+import type { AttemptRecord, MessageRecord, MessageState, NewMessage, SeenCopy } from './types.js';
 
 export interface MessageRow {
   id: number;
@@ -98,4 +98,9 @@ export function emptyCounts(): Record<MessageState, number> {
     deleted: 0,
     duplicate: 0,
   };
+}
+
+/** The recipients a new record remembers as seen (its routed rows): the pending ones, lower case. */
+export function seenRecipients(m: NewMessage): string[] {
+  return m.recipients.filter((r) => r.status === 'pending').map((r) => r.address.toLowerCase());
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { backends } from '../../test/support/store-backends.js';
+import { DuplicateRaceError } from './lifecycle.js';
 import { SqliteStore } from './sqlite.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import type { NewMessage } from './types.js';
@@ -70,6 +71,34 @@ for (const b of backends())
       await store.discard(rec.id);
       assert.equal((await store.seenCopies('mid:<a@x>', ['bob@corp.local'], 0)).size, 0);
       await store.close();
+    });
+
+    test('two writers that both checked before either recorded: the second record is refused, nothing written', async () => {
+      // Two instances on one state, each routing a copy of the same message at the same moment.
+      const place = await b.location();
+      const first = place.open();
+      await first.migrate();
+      const second = place.open();
+      for (const s of [first, second])
+        assert.equal((await s.seenCopies('mid:<a@x>', ['bob@corp.local'], 500)).size, 0);
+      await first.addSpooled({ ...msg('u1', ['bob@corp.local'], 1000), duplicateSince: 500 });
+      const copy = {
+        ...msg('u2', ['eve@corp.local', 'Bob@corp.local'], 1001),
+        mailbox: 'sales',
+        duplicateSince: 501,
+      };
+      await assert.rejects(second.addSpooled(copy), (err: unknown) => {
+        assert.ok(err instanceof DuplicateRaceError, String(err));
+        assert.deepEqual(err.recipients, ['bob@corp.local']);
+        return true;
+      });
+      assert.deepEqual((await second.messagesOf('sales')).length, 0, 'nothing of the refused record');
+      // Outside the window, or without a window, the same copy is recorded.
+      await second.addSpooled({ ...copy, duplicateSince: 1001 });
+      await second.addSpooled({ ...copy, uid: 'u3', duplicateSince: undefined });
+      assert.equal((await second.messagesOf('sales')).length, 2);
+      await first.close();
+      await second.close();
     });
   });
 

@@ -6,8 +6,8 @@
 
 import { PostboteError } from '../errors.js';
 import type { FilterVerdict } from '../filters/types.js';
-import { assertTransition, StoreConflictError } from './lifecycle.js';
-import { fromRow, type MessageRow } from './records.js';
+import { assertTransition, DuplicateRaceError, StoreConflictError } from './lifecycle.js';
+import { fromRow, type MessageRow, seenRecipients } from './records.js';
 import { insertStatements, newMessageValues, sessionValues } from './rows.js';
 import { GroupCommit } from './sqlite-batch.js';
 import { applyMigrations } from './sqlite-migrations.js';
@@ -43,6 +43,15 @@ export class SqliteStore extends SqliteReader implements Store {
 
   /** Made once: better-sqlite3 builds a wrapper per transaction() call, which showed in profiles. */
   private readonly insertSpooled = this.conn.lazyTransaction((m: NewMessage): MessageRow => {
+    if (m.fingerprint !== undefined && m.duplicateSince !== undefined) {
+      const seen = this.conn.sql(
+        'SELECT 1 FROM routed WHERE fingerprint = ? AND recipient = ? AND at >= ? LIMIT 1',
+      );
+      const raced = seenRecipients(m).filter(
+        (r) => seen.get(m.fingerprint, r, m.duplicateSince) !== undefined,
+      );
+      if (raced.length > 0) throw new DuplicateRaceError(m.fingerprint, raced);
+    }
     const row = this.conn.sql(INSERTS.message).get(...newMessageValues(m)) as MessageRow;
     // Read at last: whatever failed before is history.
     this.conn.sql('DELETE FROM read_failures WHERE mailbox = ? AND uid = ?').run(m.mailbox, m.uid);
@@ -51,9 +60,7 @@ export class SqliteStore extends SqliteReader implements Store {
       const seen = this.conn.sql(
         'INSERT INTO routed (message, fingerprint, recipient, at) VALUES (?, ?, ?, ?)',
       );
-      for (const r of m.recipients) {
-        if (r.status === 'pending') seen.run(row.id, m.fingerprint, r.address.toLowerCase(), m.fetchedAt);
-      }
+      for (const r of seenRecipients(m)) seen.run(row.id, m.fingerprint, r, m.fetchedAt);
     }
     return row;
   });

@@ -102,6 +102,12 @@ export interface NewMessage {
   fetchedAt: number;
   /** Duplicate suppression: recorded with each pending recipient in the same transaction. */
   fingerprint?: string;
+  /**
+   * With a fingerprint: the start of the duplicate window the routing checked. A copy recorded since
+   * then for a pending recipient (by another writer, after that check) refuses the record with
+   * DuplicateRaceError, in the same transaction as the insert.
+   */
+  duplicateSince?: number;
   explanation?: string[];
   sourceSize?: number;
   headerDigest?: string;
