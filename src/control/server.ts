@@ -84,7 +84,9 @@ export async function startControlServer(
   }
   const open = new Set<Socket>();
   const server = createServer((socket) => serve(socket, open, handlers, logger));
-  server.maxConnections = MAX_CONTROL_CONNECTIONS + 1; // the one beyond is told why before it is closed
+  // Node's own hard cap, beyond which it drops connections unanswered: room for those being served,
+  // as many again being told "too many" or finishing their close.
+  server.maxConnections = 2 * MAX_CONTROL_CONNECTIONS;
   // The socket is created with the umask's mode: 0177 makes it 0600 from its first instant, not after
   // a chmod a local user could race.
   const umask = process.umask(0o177);
@@ -115,6 +117,17 @@ function listen(server: Server, path: string): Promise<void> {
   });
 }
 
+/**
+ * Connections still being served. One the service has answered, refused or dropped is ended or
+ * destroyed at once but leaves `open` only at its close event, which comes after the loop has polled
+ * for new connections: a client that saw the end and connected again must not find it counted.
+ */
+function serving(open: ReadonlySet<Socket>): number {
+  let n = 0;
+  for (const s of open) if (!s.destroyed && !s.writableEnded) n++;
+  return n;
+}
+
 function serve(
   socket: Socket,
   open: Set<Socket>,
@@ -126,12 +139,13 @@ function serve(
     if (message) for (const l of outputLines('e', `postbote: ${message}\n`)) socket.write(l);
     socket.end(`${JSON.stringify({ t: 'x', code })}\n`);
   };
-  if (open.size >= MAX_CONTROL_CONNECTIONS) {
+  const busy = serving(open);
+  open.add(socket); // every connection, so that close() ends them all
+  socket.on('close', () => open.delete(socket));
+  if (busy >= MAX_CONTROL_CONNECTIONS) {
     end(1, `the service already serves ${MAX_CONTROL_CONNECTIONS} control connections; try again`);
     return;
   }
-  open.add(socket);
-  socket.on('close', () => open.delete(socket));
   const splitter = new LineSplitter(MAX_REQUEST_LINE);
   const timer = setTimeout(() => {
     logger.warn('control socket: no request within the time allowed; connection closed');
