@@ -63,6 +63,8 @@ export interface Dovecot {
   flags(user: string, name: string): string[];
   /** The instance's log so far, to attach to a failing assertion. */
   log(): string;
+  /** Whether its master process still runs (its port may be another instance's once it stopped). */
+  running(): boolean;
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,8 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
 
   live.set(dir, files.pidFile);
   registerExitCleanup();
+  /** The master's pid as last read from its file (gone with the folder once stopped). */
+  let master: number | undefined;
   const caPem = await readFile(files.cert, 'utf8');
   let stopped: Promise<void> | undefined;
   return {
@@ -153,6 +157,11 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
         return info < 0 ? '' : f.slice(info + 3);
       }),
     log: () => readLog(files.log),
+    running: () => {
+      // Read when asked: the daemon may write its pid file after its ports already accept.
+      master = readPid(files.pidFile) ?? master;
+      return master !== undefined && isAlive(master);
+    },
     stop: () => {
       stopped ??= (async () => {
         await stopMaster(files.pidFile);
