@@ -63,7 +63,7 @@ export interface Dovecot {
   flags(user: string, name: string): string[];
   /** The instance's log so far, to attach to a failing assertion. */
   log(): string;
-  /** Whether its master process still runs (its port may be another instance's once it stopped). */
+  /** Whether its master process still runs (its ports may be another instance's once it stopped). */
   running(): boolean;
   stop(): Promise<void>;
 }
@@ -124,8 +124,8 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
 
   live.set(dir, files.pidFile);
   registerExitCleanup();
-  /** The master's pid as last read from its file (gone with the folder once stopped). */
-  let master: number | undefined;
+  // Read once started (launch waited for it): the file goes with the folder at stop().
+  const master = readPid(files.pidFile);
   const caPem = await readFile(files.cert, 'utf8');
   let stopped: Promise<void> | undefined;
   return {
@@ -157,11 +157,7 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
         return info < 0 ? '' : f.slice(info + 3);
       }),
     log: () => readLog(files.log),
-    running: () => {
-      // Read when asked: the daemon may write its pid file after its ports already accept.
-      master = readPid(files.pidFile) ?? master;
-      return master !== undefined && isAlive(master);
-    },
+    running: () => master !== undefined && isAlive(master),
     stop: () => {
       stopped ??= (async () => {
         await stopMaster(files.pidFile);
@@ -204,6 +200,9 @@ async function launch(
     }
     try {
       for (const port of Object.values(ports)) await waitForPort(port, '127.0.0.1', STARTUP_TIMEOUT_MS);
+      // The ports accept once bound, before the daemon has written its pid file: until then stop()
+      // could not find it, nor running() say it runs.
+      await waitForPidFile(files.pidFile, STARTUP_TIMEOUT_MS);
       return ports;
     } catch (err) {
       await stopMaster(files.pidFile);
@@ -253,6 +252,14 @@ async function exited(pid: number, timeoutMs: number): Promise<boolean> {
     await delay(20);
   }
   return true;
+}
+
+async function waitForPidFile(pidFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (readPid(pidFile) === undefined) {
+    if (Date.now() > deadline) throw new Error(`no pid in ${pidFile} after ${timeoutMs} ms`);
+    await delay(10);
+  }
 }
 
 function readPid(pidFile: string): number | undefined {
