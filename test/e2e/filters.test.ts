@@ -388,10 +388,16 @@ describe('the filter step before delivery', { skip }, () => {
     );
   });
 
-  test('a message over clamd’s own StreamMaxLength is delivered, marked unscanned, not deferred', async () => {
+  test('a message over clamd’s own StreamMaxLength is delivered, marked unscanned, not held for the scanner', async () => {
     const w = await world(message('Big', 'y'.repeat(1_200_000)));
-    const outcome = await w.deliver(filters([at(clamd, 'clamd')]));
-    assert.equal(outcome.record.state, 'delivered');
+    const config = filters([at(clamd, 'clamd')]);
+    // clamd replies "size limit exceeded" and closes with our bytes unread; its reset can beat the reply
+    // (clamdScan asks up to three connections). On a loaded machine all three can lose it: the message
+    // is then deferred like any scanner fault, and the scheduler's next attempt asks again.
+    let outcome = await w.deliver(config);
+    for (let retry = 0; retry < 3 && /EPIPE|ECONNRESET/.test(outcome.record.reason ?? ''); retry++)
+      outcome = await w.deliver(config, outcome.record);
+    assert.equal(outcome.record.state, 'delivered', outcome.record.reason ?? '');
     assert.match(
       head(w.server.received[0]!.body),
       /^X-Postbote-Filter: not scanned by clamd: too large for clamd \(INSTREAM size limit exceeded/m,
