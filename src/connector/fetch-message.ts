@@ -64,23 +64,29 @@ export async function fetchMessage(
     ? await duplicateTurns.acquire(spooled.contentDigest)
     : undefined;
   try {
-    return await routeAndRecord(ctx, plan, msg, spooled, headers, sender, onFetched);
+    return await routeAndRecord(ctx, plan, { msg, spooled, headers, sender }, onFetched);
   } finally {
     release?.();
   }
+}
+
+/** A message as read into the spool: what routing and its record are made from. */
+interface ReadMessage {
+  msg: SourceMessage;
+  spooled: SpooledFile;
+  headers: Header[];
+  sender: string;
 }
 
 /** fetchMessage's part from the routing decision to the record (and a held message's outcome). */
 async function routeAndRecord(
   ctx: DeliveryContext,
   plan: MailboxPlan,
-  msg: SourceMessage,
-  spooled: SpooledFile,
-  headers: Header[],
-  sender: string,
+  read: ReadMessage,
   onFetched: (bytes: number) => void,
 ): Promise<Fetched> {
-  const { routing, record } = await routedRecord(ctx, plan, msg, spooled, headers, sender);
+  const { spooled } = read;
+  const { routing, record } = await routedRecord(ctx, plan, read);
   onFetched(spooled.size);
   const held = routing.quarantine ?? routing.duplicate;
   if (held) {
@@ -117,10 +123,7 @@ const ROUTING_RACES = 3;
 async function routedRecord(
   ctx: DeliveryContext,
   plan: MailboxPlan,
-  msg: SourceMessage,
-  spooled: SpooledFile,
-  headers: Header[],
-  sender: string,
+  { msg, spooled, headers, sender }: ReadMessage,
 ): Promise<{ routing: RoutingOutcome; record: MessageRecord }> {
   const window = plan.route.catchAll?.duplicateWindow;
   for (let race = 1; ; race++) {
