@@ -14,7 +14,13 @@ import { applyPgMigrations } from './postgres-migrations.js';
 import type { Queryable } from './postgres-pool.js';
 import { PostgresReader } from './postgres-reader.js';
 import { fromRow, type MessageRow, seenRecipients } from './records.js';
-import { insertStatements, newMessageValues, sessionValues } from './rows.js';
+import {
+  attemptUpdateValues,
+  attemptValues,
+  insertStatements,
+  newMessageValues,
+  sessionValues,
+} from './rows.js';
 import type {
   AttemptRecord,
   AttemptUpdate,
@@ -143,29 +149,14 @@ export class PostgresStore extends PostgresReader implements Store {
       if (expected === undefined) throw new StoreConflictError(id, u.state, undefined, u.state);
       assertTransition(id, expected, u.state);
       // READ COMMITTED: a concurrent writer's UPDATE of this row makes ours wait for its commit, then
-      // re-check `state = $9` against the new row: 0 rows, and the loser learns it below.
+      // re-check its state guard against the new row: 0 rows, and the loser learns it below.
       const [row] = await this.db.q<MessageRow>(
         c,
-        `UPDATE messages SET state = $1, recipients = $2, next_attempt_at = $3, reason = $4, spool_key = $5,
-             attempts = attempts + $6, updated_at = $7 WHERE id = $8 AND state = $9 RETURNING *`,
-        [
-          u.state,
-          JSON.stringify(u.recipients),
-          u.nextAttemptAt,
-          u.reason,
-          u.spoolKey,
-          u.countsAsAttempt ? 1 : 0,
-          a.at,
-          id,
-          expected,
-        ],
+        INSERTS.attemptUpdate,
+        attemptUpdateValues(id, u, a, expected),
       );
       if (!row) throw new StoreConflictError(id, expected, await this.stateOf(c, id), u.state);
-      await this.db.q(
-        c,
-        'INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES ($1, $2, $3, $4, $5)',
-        [id, a.at, a.outcome, a.detail, JSON.stringify(a.recipients)],
-      );
+      await this.db.q(c, INSERTS.attempt, attemptValues(id, a));
       return row;
     });
     return fromRow(row);

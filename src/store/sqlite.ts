@@ -8,7 +8,13 @@ import { PostboteError } from '../errors.js';
 import type { FilterVerdict } from '../filters/types.js';
 import { assertTransition, DuplicateRaceError, StoreConflictError } from './lifecycle.js';
 import { fromRow, type MessageRow, seenRecipients } from './records.js';
-import { insertStatements, newMessageValues, sessionValues } from './rows.js';
+import {
+  attemptUpdateValues,
+  attemptValues,
+  insertStatements,
+  newMessageValues,
+  sessionValues,
+} from './rows.js';
 import { GroupCommit } from './sqlite-batch.js';
 import { applyMigrations } from './sqlite-migrations.js';
 import { SqliteReader } from './sqlite-reader.js';
@@ -78,26 +84,11 @@ export class SqliteStore extends SqliteReader implements Store {
       const expected = u.expect ?? this.stateOf(id);
       if (expected === undefined) throw new StoreConflictError(id, u.state, undefined, u.state);
       assertTransition(id, expected, u.state);
-      const row = this.conn
-        .sql(
-          `UPDATE messages SET state = ?, recipients = ?, next_attempt_at = ?, reason = ?, spool_key = ?,
-             attempts = attempts + ?, updated_at = ? WHERE id = ? AND state = ? RETURNING *`,
-        )
-        .get(
-          u.state,
-          JSON.stringify(u.recipients),
-          u.nextAttemptAt,
-          u.reason,
-          u.spoolKey,
-          u.countsAsAttempt ? 1 : 0,
-          a.at,
-          id,
-          expected,
-        ) as MessageRow | undefined;
+      const row = this.conn.sql(INSERTS.attemptUpdate).get(...attemptUpdateValues(id, u, a, expected)) as
+        | MessageRow
+        | undefined;
       if (!row) throw new StoreConflictError(id, expected, this.stateOf(id), u.state);
-      this.conn
-        .sql('INSERT INTO attempts (message, at, outcome, detail, recipients) VALUES (?, ?, ?, ?, ?)')
-        .run(id, a.at, a.outcome, a.detail, JSON.stringify(a.recipients));
+      this.conn.sql(INSERTS.attempt).run(...attemptValues(id, a));
       return row;
     },
   );
