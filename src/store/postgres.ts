@@ -114,15 +114,12 @@ export class PostgresStore extends PostgresReader implements Store {
         await this.db.q(c, 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
           `routed:${m.fingerprint}`,
         ]);
-        const raced: string[] = [];
-        for (const r of seenRecipients(m)) {
-          const seen = await this.db.q(
-            c,
-            'SELECT 1 FROM routed WHERE fingerprint = $1 AND recipient = $2 AND at >= $3 LIMIT 1',
-            [m.fingerprint, r, m.duplicateSince],
-          );
-          if (seen.length > 0) raced.push(r);
-        }
+        const rows = await this.db.q<{ recipient: string }>(
+          c,
+          'SELECT DISTINCT recipient FROM routed WHERE fingerprint = $1 AND recipient = ANY($2) AND at >= $3',
+          [m.fingerprint, seenRecipients(m), m.duplicateSince],
+        );
+        const raced = rows.map((r) => r.recipient);
         if (raced.length > 0) throw new DuplicateRaceError(m.fingerprint, raced);
       }
       const [row] = await this.db.q<MessageRow>(c, INSERTS.message, newMessageValues(m));
